@@ -1,0 +1,11 @@
+-- Every value must be true: the run is recorded and its counts match what was published.
+SELECT
+  m.status = 'published' AS published,
+  m.recommendation_rows = (SELECT COUNT(*) FROM user_recommendations r WHERE r.run_date = m.run_date)
+    AS recommendation_rows_match,
+  m.users * m.top_k >= m.recommendation_rows AS at_most_k_per_user,
+  d.rows_read = d.rows_clean + d.rows_quarantined + d.duplicates_removed + d.carts_collapsed
+    AS cleaning_reconciles
+FROM model_runs m
+JOIN data_quality_daily d ON d.ingest_date = m.run_date
+WHERE m.run_date = '{{ ti.xcom_pull(task_ids='check_raw_input', key='run_date') }}'

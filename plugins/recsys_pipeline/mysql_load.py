@@ -1,0 +1,241 @@
+"""Step 6: the schema and the loads into MySQL, all through the MySQL provider's hook.
+
+Per-date tables are replaced per date inside one transaction (delete the date, bulk-load the
+Spark output with LOAD DATA LOCAL INFILE, verify the row count, commit), so a rerun or a
+backfill leaves exactly one copy and a reader never sees a half-loaded date.
+"""
+
+import json
+import logging
+import shutil
+import tempfile
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from airflow.providers.mysql.hooks.mysql import MySqlHook
+from pyarrow import fs
+from recsys import lake
+
+from recsys_pipeline.config import MYSQL_CONN_ID, SQL_DIR
+from recsys_pipeline.sql_files import identifier, read_sql
+
+log = logging.getLogger(__name__)
+
+# The EDA job's outputs, each loaded into the MySQL table of the same name.
+EDA_TABLES = ("daily_kpis", "hourly_activity", "brand_daily", "category_daily", "top_customers")
+
+
+class LoadError(RuntimeError):
+    """What landed in MySQL is not what Spark wrote."""
+
+
+def mysql_hook(conn_id: str = MYSQL_CONN_ID) -> MySqlHook:
+    return MySqlHook(mysql_conn_id=conn_id, local_infile=True)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration file on semicolons that end a line (comments dropped)."""
+    lines = [ln for ln in script.splitlines() if not ln.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";\n") if s.strip().rstrip(";").strip()]
+
+
+def apply_migrations(hook: MySqlHook, migrations_dir: Path = SQL_DIR / "migrations") -> list[str]:
+    """Apply the migrations not yet recorded in schema_migrations, in file-name order.
+
+    Every statement is idempotent, so a migration interrupted half-way is simply rerun.
+    Returns the versions applied now.
+    """
+    files = sorted(migrations_dir.glob("V*.sql"))
+    conn = hook.get_conn()
+    try:
+        cur = conn.cursor()
+        for stmt in _statements(files[0].read_text()):  # schema_migrations itself
+            cur.execute(stmt)
+        cur.execute("SELECT version FROM schema_migrations")
+        done = {row[0] for row in cur.fetchall()}
+        applied = []
+        for path in files:
+            if path.stem in done:
+                continue
+            log.info("applying migration %s", path.name)
+            for stmt in _statements(path.read_text()):
+                cur.execute(stmt)
+            cur.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (%s, UTC_TIMESTAMP())",
+                (path.stem,),
+            )
+            conn.commit()
+            applied.append(path.stem)
+        return applied
+    finally:
+        conn.close()
+
+
+def _filesystem(uri: str) -> tuple[fs.FileSystem, str]:
+    if "://" in uri and not uri.startswith("file://"):
+        return fs.FileSystem.from_uri(uri)
+    return fs.LocalFileSystem(), uri.removeprefix("file://")
+
+
+@contextmanager
+def local_part_files(dataset: str, suffix: str):
+    """The dataset's part files as local paths (copied to a temp dir when remote)."""
+    filesystem, path = _filesystem(dataset)
+    info = filesystem.get_file_info(path)
+    if info.type != fs.FileType.Directory:
+        raise LoadError(f"{dataset}: Spark output not found")
+    parts = sorted(
+        f.path for f in filesystem.get_file_info(fs.FileSelector(path))
+        if f.type == fs.FileType.File and Path(f.path).name.startswith("part-")
+        and f.path.endswith(suffix)
+    )
+    if isinstance(filesystem, fs.LocalFileSystem):
+        yield parts
+        return
+    with tempfile.TemporaryDirectory(prefix="recsys-load-") as tmp:
+        local = []
+        for part in parts:
+            target = Path(tmp) / Path(part).name
+            with filesystem.open_input_stream(part) as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            local.append(str(target))
+        yield local
+
+
+def _csv_columns(path: str) -> tuple[list[str], int]:
+    """The header's column names and the number of data lines of one part file."""
+    with open(path, encoding="utf-8") as f:
+        header = f.readline().rstrip("\n")
+        rows = sum(1 for _ in f)
+    return (header.split(",") if header else []), rows
+
+
+def replace_date_from_csv(hook: MySqlHook, table: str, date_column: str, run_date: date,
+                          dataset: str) -> int:
+    """Replace ``table``'s rows for ``run_date`` with the CSV dataset, in one transaction.
+
+    Returns the rows loaded; raises LoadError (and rolls back) when MySQL's count or warnings
+    show that not every row landed intact.
+    """
+    with local_part_files(dataset, ".csv") as parts:
+        conn = hook.get_conn()
+        try:
+            conn.autocommit(False)
+            cur = conn.cursor()
+            cur.execute(read_sql("load/replace_date.sql", table=table, date_column=date_column),
+                        (run_date,))
+            expected = loaded = 0
+            for part in parts:
+                columns, rows = _csv_columns(part)
+                if not columns:
+                    continue  # Spark writes an empty part for an empty partition
+                expected += rows
+                cur.execute(read_sql("load/load_csv.sql", table=table, columns=columns), (part,))
+                loaded += cur.rowcount
+                cur.execute("SHOW WARNINGS LIMIT 5")
+                warnings = cur.fetchall()
+                if warnings:
+                    raise LoadError(f"{table}: MySQL warned while loading {part}: {warnings}")
+            cur.execute(
+                f"SELECT COUNT(*) FROM {identifier(table)} "
+                f"WHERE {identifier(date_column)} = %s",
+                (run_date,),
+            )
+            in_table = cur.fetchone()[0]
+            if not expected == loaded == in_table:
+                raise LoadError(
+                    f"{table} {run_date}: Spark wrote {expected} rows, LOAD DATA took {loaded}, "
+                    f"the table holds {in_table}"
+                )
+            conn.commit()
+            log.info("%s %s: %d rows loaded", table, run_date, loaded)
+            return loaded
+        except Exception:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+
+def read_lake_json(dataset: str) -> dict:
+    """A small JSON document that a Spark job wrote as a single-line text dataset."""
+    with local_part_files(dataset, ".txt") as parts:
+        if len(parts) != 1:
+            raise LoadError(f"{dataset}: expected one JSON part file, found {len(parts)}")
+        return json.loads(Path(parts[0]).read_text())
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def model_run_row(run: dict) -> dict:
+    """The model_runs row for a run report written by the train_als job."""
+    params, evaluation = run["params"], run["evaluation"]
+    row = {
+        "run_date": run["run_date"],
+        "status": run["status"],
+        "evaluation_status": evaluation["status"][:255],
+        "als_rank": params["rank"],
+        "als_reg_param": params["reg_param"],
+        "als_alpha": params["alpha"],
+        "als_max_iter": params["max_iter"],
+        "top_k": params["top_k"],
+        "window_days": params["window_days"],
+        "eval_days": params["eval_days"],
+        "users": run["users"],
+        "products": run["products"],
+        "interaction_pairs": run["pairs"],
+        "als_users": run["als_users"],
+        "recommendation_rows": run["recommendation_rows"],
+        "eval_users": evaluation.get("test_users"),
+        "train_seconds": run["seconds"],
+        "params_json": json.dumps(params, sort_keys=True),
+        "evaluation_json": json.dumps(evaluation, sort_keys=True),
+        "loaded_at": _utc_now(),
+    }
+    for model in ("als", "popularity"):
+        metrics = evaluation.get(model, {})
+        for name in ("ndcg", "precision", "recall", "map", "hit_rate"):
+            row[f"{model}_{name}_at_k"] = metrics.get(name)
+        row[f"{model}_coverage"] = metrics.get("coverage")
+    return row
+
+
+def data_quality_row(report: dict) -> dict:
+    """The data_quality_daily row for a cleaning report written by the clean_events job."""
+    return {
+        "ingest_date": report["ingest_date"],
+        "files": len(report["files"]),
+        "rows_read": report["rows_read"],
+        "rows_clean": report["rows_clean"],
+        "rows_quarantined": report["rows_quarantined"],
+        "duplicates_removed": report["duplicates_removed"],
+        "carts_collapsed": report["carts_collapsed"],
+        "quarantine_reasons_json": json.dumps(report["quarantine_reasons"], sort_keys=True),
+        "missing_values_json": json.dumps(report["missing_values"], sort_keys=True),
+        "loaded_at": _utc_now(),
+    }
+
+
+def upsert_row(hook: MySqlHook, table: str, row: dict) -> None:
+    """Insert or replace one row of a small keyed table (model_runs, data_quality_daily)."""
+    hook.insert_rows(table, [tuple(row.values())], target_fields=list(row), replace=True)
+
+
+def load_run(hook: MySqlHook, lake_root: str, run_date: date) -> dict[str, int]:
+    """Load everything one run produced; returns the rows loaded per table for the checks."""
+    loaded = {}
+    for table in EDA_TABLES:
+        loaded[table] = replace_date_from_csv(
+            hook, table, "run_date", run_date, lake.eda(lake_root, table, run_date)
+        )
+    loaded["user_recommendations"] = replace_date_from_csv(
+        hook, "user_recommendations", "run_date", run_date, lake.recommendations(lake_root, run_date)
+    )
+    upsert_row(hook, "model_runs", model_run_row(read_lake_json(lake.model_run(lake_root, run_date))))
+    report = read_lake_json(lake.cleaning_report(lake_root, run_date))
+    upsert_row(hook, "data_quality_daily", data_quality_row(report))
+    loaded["model_runs"] = loaded["data_quality_daily"] = 1
+    return loaded

@@ -1,0 +1,76 @@
+"""Step 1: the date's raw export files exist and start with the export's header.
+
+Works on any file system pyarrow knows (local paths, file://, s3://, hdfs://, gs://), so the
+check runs on the Airflow worker before any Spark resources are spent.
+"""
+
+import gzip
+import io
+from datetime import date
+
+from pyarrow import fs
+from recsys.schema import RAW_HEADER
+
+RAW_SUFFIXES = (".csv", ".csv.gz")
+
+
+class RawInputError(FileNotFoundError):
+    """The date's raw input is missing or is not the export's format."""
+
+
+def _filesystem(root: str) -> tuple[fs.FileSystem, str]:
+    if "://" in root:
+        return fs.FileSystem.from_uri(root)
+    return fs.LocalFileSystem(), root
+
+
+def _first_line(filesystem: fs.FileSystem, path: str) -> str:
+    with filesystem.open_input_stream(path, compression=None) as stream:
+        head = stream.read(64 * 1024)
+    if path.endswith(".gz"):
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(head)) as unzipped:
+                head = unzipped.read1(64 * 1024)
+        except (OSError, EOFError) as exc:
+            raise RawInputError(f"{path}: not a readable gzip file ({exc})") from exc
+    return head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+
+
+def check_raw_input(raw_root: str, run_date: date) -> list[str]:
+    """The date's raw files, after checking that there is at least one and each has the header.
+
+    Raises RawInputError naming the folder or file and the problem.
+    """
+    filesystem, root = _filesystem(raw_root.rstrip("/"))
+    folder = f"{root}/{run_date.isoformat()}"
+    info = filesystem.get_file_info(folder)
+    if info.type != fs.FileType.Directory:
+        raise RawInputError(f"{folder}: no raw input folder for {run_date}")
+    selector = fs.FileSelector(folder, recursive=False)
+    files = sorted(
+        f.path for f in filesystem.get_file_info(selector)
+        if f.type == fs.FileType.File and f.path.endswith(RAW_SUFFIXES)
+    )
+    if not files:
+        raise RawInputError(f"{folder}: no *.csv or *.csv.gz files for {run_date}")
+    problems = []
+    for path in files:
+        first = _first_line(filesystem, path)
+        if first != RAW_HEADER:
+            problems.append(f"{path}: header is {first[:200]!r}, expected {RAW_HEADER!r}")
+    if problems:
+        raise RawInputError("wrong header: " + "; ".join(problems))
+    return files
+
+
+def resolve_run_date(requested: str | None, data_interval_start) -> date:
+    """The date a run processes: the ``run_date`` Param when given, else the day its data
+    interval starts (a scheduled run at 00:00 UTC processes the day that just ended)."""
+    if requested:
+        try:
+            return date.fromisoformat(str(requested))
+        except ValueError as exc:
+            raise ValueError(f"run_date Param {requested!r} is not a YYYY-MM-DD date") from exc
+    if data_interval_start is None:
+        raise ValueError("this run has no data interval: trigger it with the run_date Param set")
+    return data_interval_start.date()

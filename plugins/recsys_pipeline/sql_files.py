@@ -1,0 +1,28 @@
+"""SQL lives in include/sql as files; this reads them and fills validated identifiers."""
+
+import re
+
+from recsys_pipeline.config import SQL_DIR
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def identifier(name: str) -> str:
+    """A table or column name from configuration, checked, then back-quoted."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a valid SQL identifier: {name!r}")
+    return f"`{name}`"
+
+
+def read_sql(relative: str, **identifiers: str | list[str]) -> str:
+    """The statement in include/sql/<relative>, comments removed, with identifiers filled in.
+
+    Values are never formatted into SQL: they stay %s placeholders bound by the driver.
+    """
+    text = (SQL_DIR / relative).read_text()
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    filled = {
+        key: ", ".join(identifier(v) for v in value) if isinstance(value, list) else identifier(value)
+        for key, value in identifiers.items()
+    }
+    return body.format(**filled).strip()

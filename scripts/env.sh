@@ -1,0 +1,22 @@
+# Sourced by the Makefile's recipes and scripts: the local deployment's environment.
+# Anything already set in the caller's environment wins, so a user points the pipeline at their
+# own MySQL server or Spark cluster by exporting the AIRFLOW_CONN_* variables before `make`.
+_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export RECSYS_LOCAL=${RECSYS_LOCAL:-$_root/.local}
+export PATH="$RECSYS_LOCAL/venv/bin:$PATH"
+export AIRFLOW_HOME=${AIRFLOW_HOME:-$RECSYS_LOCAL/airflow}
+export AIRFLOW__CORE__DAGS_FOLDER=${AIRFLOW__CORE__DAGS_FOLDER:-$_root/dags}
+export AIRFLOW__CORE__PLUGINS_FOLDER=${AIRFLOW__CORE__PLUGINS_FOLDER:-$_root/plugins}
+export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__CORE__UNIT_TEST_MODE=${AIRFLOW__CORE__UNIT_TEST_MODE:-False}
+export PYTHONPATH="$_root/plugins:$_root/spark_jobs${PYTHONPATH:+:$PYTHONPATH}"
+# Spark's Python workers must use the virtualenv's interpreter (pyspark, pandas, pyarrow).
+export PYSPARK_PYTHON=${PYSPARK_PYTHON:-$RECSYS_LOCAL/venv/bin/python}
+export RECSYS_RAW_ROOT=${RECSYS_RAW_ROOT:-$RECSYS_LOCAL/raw}
+export RECSYS_LAKE_ROOT=${RECSYS_LAKE_ROOT:-$RECSYS_LOCAL/lake}
+export AIRFLOW_CONN_RECSYS_SPARK=${AIRFLOW_CONN_RECSYS_SPARK:-'{"conn_type": "spark", "host": "local[*]"}'}
+# The private MySQL server's connection (written by scripts/mysql_server.sh, mode 600).
+if [ -z "${AIRFLOW_CONN_RECSYS_MYSQL:-}" ] && [ -f "$RECSYS_LOCAL/mysql/connections.env" ]; then
+  set -a; . "$RECSYS_LOCAL/mysql/connections.env"; set +a
+fi
+unset _root

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Makes sure a MySQL-compatible server is reachable for the pipeline and for the tests.
+#
+#   mysql_server.sh ensure   use the servers named by AIRFLOW_CONN_RECSYS_MYSQL (pipeline) and
+#                            RECSYS_TEST_MYSQL_CONN (tests) when they are set and reachable;
+#                            otherwise start a private MariaDB under .local/mysql on its own port,
+#                            with a database and a dedicated user for each, and leave it running.
+#   mysql_server.sh stop     stop the private server.
+#   mysql_server.sh status   say which servers are in use.
+#
+# The private users' passwords are generated once and kept in .local/mysql/connections.env
+# (mode 600), which scripts/env.sh exports as Airflow connections.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LOCAL=${RECSYS_LOCAL:-$PWD/.local}
+DIR=$LOCAL/mysql
+DATA=$DIR/data
+SOCK=$DIR/mysqld.sock
+PORT=${RECSYS_MYSQL_PORT:-3407}
+CONN_FILE=$DIR/connections.env
+PY=$LOCAL/venv/bin/python
+ME=$(id -un)
+
+ping_conn() {  # $1: an Airflow connection (JSON or URI); exit 0 when a query answers
+  "$PY" scripts/mysql_ping.py "$1" >/dev/null 2>&1
+}
+
+server_up() { mariadb-admin --no-defaults --socket="$SOCK" -u "$ME" ping >/dev/null 2>&1; }
+
+start_private() {
+  mkdir -p "$DIR"
+  if [ ! -d "$DATA/mysql" ]; then
+    echo "mysql: initialising a private MariaDB in $DATA"
+    mariadb-install-db --no-defaults --datadir="$DATA" --user="$ME" \
+      --auth-root-authentication-method=socket --skip-test-db >"$DIR/install.log" 2>&1 || {
+        tail -20 "$DIR/install.log" >&2; exit 1; }
+  fi
+  if ! server_up; then
+    echo "mysql: starting the private MariaDB on 127.0.0.1:$PORT"
+    setsid nohup mariadbd --no-defaults --datadir="$DATA" --socket="$SOCK" --port="$PORT" \
+      --bind-address=127.0.0.1 --pid-file="$DIR/mysqld.pid" --log-error="$DIR/error.log" \
+      --user="$ME" --local-infile=1 --skip-name-resolve \
+      --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+      --innodb-buffer-pool-size=512M --innodb-log-file-size=256M --max-allowed-packet=64M \
+      --innodb-flush-log-at-trx-commit=2 >/dev/null 2>&1 < /dev/null &
+    for _ in $(seq 1 60); do server_up && break; sleep 0.5; done
+    server_up || { echo "mysql: the private server did not start; see $DIR/error.log" >&2;
+                   tail -20 "$DIR/error.log" >&2; exit 1; }
+  fi
+}
+
+admin_sql() { mariadb --no-defaults --socket="$SOCK" -u "$ME"; }
+
+# $1 database, $2 user, $3 password: the database and a user with rights on it alone.
+provision() {
+  local db=$1 user=$2 pw=$3 grant_db=${1//_/\\_}
+  admin_sql <<SQL
+CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS '$user'@'127.0.0.1' IDENTIFIED BY '$pw';
+ALTER USER '$user'@'127.0.0.1' IDENTIFIED BY '$pw';
+GRANT ALL PRIVILEGES ON \`$grant_db\`.* TO '$user'@'127.0.0.1';
+SQL
+}
+
+conn_json() {  # $1 db/user, $2 password
+  printf '{"conn_type": "mysql", "host": "127.0.0.1", "port": %s, "login": "%s", "password": "%s", "schema": "%s", "extra": {"charset": "utf8mb4"}}' \
+    "$PORT" "$1" "$2" "$1"
+}
+
+password_for() {  # reuse the stored password so reruns keep working connections
+  local key=$1 pw
+  pw=$(grep -s "^#$key=" "$CONN_FILE" | cut -d= -f2- || true)
+  [ -n "$pw" ] || pw=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24)
+  echo "$pw"
+}
+
+ensure() {
+  local want_pipeline=1 want_test=1
+  if [ -n "${AIRFLOW_CONN_RECSYS_MYSQL:-}" ]; then
+    if ping_conn "$AIRFLOW_CONN_RECSYS_MYSQL"; then
+      echo "mysql: pipeline uses the server named by AIRFLOW_CONN_RECSYS_MYSQL"; want_pipeline=0
+    else
+      echo "mysql: AIRFLOW_CONN_RECSYS_MYSQL is set but not reachable; using a private server" >&2
+    fi
+  fi
+  if [ -n "${RECSYS_TEST_MYSQL_CONN:-}" ] && ping_conn "$RECSYS_TEST_MYSQL_CONN"; then
+    echo "mysql: tests use the server named by RECSYS_TEST_MYSQL_CONN"; want_test=0
+  fi
+  [ $want_pipeline = 1 ] || [ $want_test = 1 ] || return 0
+  command -v mariadbd >/dev/null || {
+    echo "mysql: no MySQL server is reachable and mariadbd is not installed;" \
+         "run scripts/bootstrap.sh (as root) or: sudo apt-get install -y mariadb-server" >&2; exit 1; }
+  start_private
+  local pw_pipeline pw_test
+  pw_pipeline=$(password_for recsys); pw_test=$(password_for recsys_test)
+  provision recsys recsys "$pw_pipeline"
+  provision recsys_test recsys_test "$pw_test"
+  umask 077
+  {
+    echo "# Written by scripts/mysql_server.sh for the private server. Do not commit."
+    echo "#recsys=$pw_pipeline"
+    echo "#recsys_test=$pw_test"
+    echo "AIRFLOW_CONN_RECSYS_MYSQL='$(conn_json recsys "$pw_pipeline")'"
+    echo "RECSYS_TEST_MYSQL_CONN='$(conn_json recsys_test "$pw_test")'"
+  } > "$CONN_FILE.tmp"
+  mv "$CONN_FILE.tmp" "$CONN_FILE"
+  echo "mysql: private server ready on 127.0.0.1:$PORT (databases recsys, recsys_test)"
+}
+
+case "${1:-ensure}" in
+  ensure) ensure ;;
+  stop)
+    if server_up; then kill "$(cat "$DIR/mysqld.pid")"; echo "mysql: stopped"; fi ;;
+  status)
+    server_up && echo "mysql: private server up on 127.0.0.1:$PORT" || echo "mysql: private server down" ;;
+  *) echo "usage: $0 ensure|stop|status" >&2; exit 2 ;;
+esac

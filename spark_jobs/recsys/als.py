@@ -1,0 +1,122 @@
+"""Implicit-feedback ALS on the interaction matrix, and top-K over its factors.
+
+Spark's ALS wants 32-bit integer ids, the store's ids are 64-bit: ``index_ids`` maps them to
+dense indices (kept with the model) and back. Top-K for every user is a block-wise product of
+user factors with broadcast item factors and a partial sort, not ``recommendForAllUsers``.
+"""
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from pyspark.ml.recommendation import ALS, ALSModel
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+
+@dataclass(frozen=True)
+class AlsParams:
+    rank: int = 15
+    reg_param: float = 0.005
+    alpha: float = 1.0
+    max_iter: int = 10
+    seed: int = 42
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def dense_index(ids: DataFrame, id_col: str, index_col: str) -> DataFrame:
+    """Distinct ids numbered 0..n-1 in id order, so the same ids always get the same index."""
+    return ids.select(id_col).distinct().select(
+        id_col, (F.row_number().over(Window.orderBy(id_col)) - 1).cast("int").alias(index_col)
+    )
+
+
+def fit(indexed: DataFrame, params: AlsParams) -> ALSModel:
+    """Fit implicit ALS on (user_idx, item_idx, score) as the original did (non-negative)."""
+    als = ALS(
+        rank=params.rank,
+        regParam=params.reg_param,
+        alpha=params.alpha,
+        maxIter=params.max_iter,
+        seed=params.seed,
+        implicitPrefs=True,
+        nonnegative=True,
+        coldStartStrategy="drop",
+        userCol="user_idx",
+        itemCol="item_idx",
+        ratingCol="score",
+    )
+    return als.fit(indexed)
+
+
+def item_factor_matrix(model: ALSModel) -> np.ndarray:
+    """Item factors as a dense (n_items, rank) array indexed by item_idx (zeros if unseen)."""
+    rows = model.itemFactors.collect()
+    n_items = max(r["id"] for r in rows) + 1
+    matrix = np.zeros((n_items, model.rank), dtype=np.float32)
+    for r in rows:
+        matrix[r["id"]] = r["features"]
+    return matrix
+
+
+def top_k(user_factors: DataFrame, item_factors: np.ndarray, k: int) -> DataFrame:
+    """Top-k items per user by dot product, skipping each user's ``exclude`` item indices.
+
+    ``user_factors`` has (user_idx int, features array<float>, exclude array<int>).
+    Returns (user_idx, item_idx, rank, score).
+    """
+    spark = user_factors.sparkSession
+    items = spark.sparkContext.broadcast(item_factors)
+    k = min(k, item_factors.shape[0])
+    # Bound one block's score matrix to about 64 MB whatever the catalogue size.
+    block = max(1, 16_000_000 // max(1, item_factors.shape[0]))
+
+    def score_partition(batches):
+        factors = items.value
+        for batch in batches:
+            for start in range(0, len(batch), block):
+                part = batch.iloc[start:start + block]
+                users = np.stack(part["features"].to_numpy()).astype(np.float32)
+                scores = users @ factors.T
+                for row, excluded in enumerate(part["exclude"]):
+                    if excluded is not None and len(excluded):
+                        scores[row, np.asarray(excluded, dtype=np.int64)] = -np.inf
+                top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+                top_scores = np.take_along_axis(scores, top, axis=1)
+                order = np.argsort(-top_scores, axis=1, kind="stable")
+                top = np.take_along_axis(top, order, axis=1)
+                top_scores = np.take_along_axis(top_scores, order, axis=1)
+                keep = np.isfinite(top_scores)
+                yield pd.DataFrame({
+                    "user_idx": np.repeat(part["user_idx"].to_numpy(), k)[keep.ravel()],
+                    "item_idx": top.ravel()[keep.ravel()].astype(np.int32),
+                    "rank": np.tile(np.arange(1, k + 1, dtype=np.int32), len(part))[keep.ravel()],
+                    "score": top_scores.ravel()[keep.ravel()].astype(np.float64),
+                })
+
+    schema = "user_idx int, item_idx int, rank int, score double"
+    return user_factors.mapInPandas(score_partition, schema)
+
+
+def recommend(model: ALSModel, users: DataFrame, items: DataFrame, k: int,
+              exclude: DataFrame | None) -> DataFrame:
+    """Top-k (user_id, product_id, rank, score) for the model's users, in store ids.
+
+    ``users``/``items`` are the index maps; ``exclude`` holds (user_id, product_id) pairs that
+    must not be recommended (already purchased, say).
+    """
+    factors = model.userFactors.select(F.col("id").alias("user_idx"), "features")
+    if exclude is not None:
+        excluded = (
+            exclude.join(users, "user_id").join(items, "product_id")
+            .groupBy("user_idx").agg(F.collect_list("item_idx").alias("exclude"))
+        )
+        factors = factors.join(excluded, "user_idx", "left")
+    else:
+        factors = factors.withColumn("exclude", F.lit(None).cast("array<int>"))
+    ranked = top_k(factors, item_factor_matrix(model), k)
+    return ranked.join(users, "user_idx").join(items, "item_idx").select(
+        "user_id", "product_id", "rank", "score"
+    )

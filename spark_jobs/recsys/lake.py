@@ -1,0 +1,82 @@
+"""The data lake's layout: one place that says where each dataset lives.
+
+Every path is a URI or a local path under the lake root (``file:``, ``hdfs:``, ``s3a:`` all
+work); per-date outputs sit in their own directory so a rerun replaces exactly that date.
+"""
+
+import json
+from datetime import date
+
+
+def events(lake: str) -> str:
+    """Clean events, partitioned by ingest_date (the raw file's date) then event_date."""
+    return f"{lake}/events"
+
+
+def events_ingest(lake: str, ingest_date: date) -> str:
+    return f"{events(lake)}/ingest_date={ingest_date.isoformat()}"
+
+
+def quarantine(lake: str, ingest_date: date) -> str:
+    return f"{lake}/quarantine/ingest_date={ingest_date.isoformat()}"
+
+
+def cleaning_report(lake: str, ingest_date: date) -> str:
+    return f"{lake}/reports/cleaning/ingest_date={ingest_date.isoformat()}"
+
+
+def eda(lake: str, table: str, run_date: date) -> str:
+    return f"{lake}/eda/{table}/run_date={run_date.isoformat()}"
+
+
+def interactions(lake: str, run_date: date) -> str:
+    return f"{lake}/interactions/run_date={run_date.isoformat()}"
+
+
+def model_dir(lake: str, run_date: date) -> str:
+    return f"{lake}/models/run_date={run_date.isoformat()}"
+
+
+def recommendations(lake: str, run_date: date) -> str:
+    return f"{lake}/recommendations/run_date={run_date.isoformat()}"
+
+
+def model_run(lake: str, run_date: date) -> str:
+    return f"{lake}/model_runs/run_date={run_date.isoformat()}"
+
+
+def write_json(spark, path: str, payload: dict) -> None:
+    """Write one small JSON document as a single-file dataset, replacing what was there."""
+    text = json.dumps(payload, sort_keys=True, default=str)
+    spark.createDataFrame([(text,)], "value string").coalesce(1).write.mode("overwrite").text(path)
+
+
+def read_json(spark, path: str) -> dict:
+    return json.loads(spark.read.text(path).first()["value"])
+
+
+def write_csv_for_load(df, path: str) -> None:
+    """Write a result as CSV part files with a header line, the format the MySQL load reads.
+
+    NULL is written as \\N (MySQL's LOAD DATA marker) so that no value is confused with an empty
+    string; timestamps as UTC 'yyyy-MM-dd HH:mm:ss'.
+    """
+    (
+        df.write.mode("overwrite")
+        .option("header", "true")
+        .option("nullValue", "\\N")
+        .option("emptyValue", "")
+        .option("escape", "\\")
+        .option("timestampFormat", "yyyy-MM-dd HH:mm:ss")
+        .option("dateFormat", "yyyy-MM-dd")
+        .csv(path)
+    )
+
+
+def read_events(spark, lake_root: str):
+    """All clean events; filter on ``event_date`` to prune to the dates needed."""
+    path = events(lake_root)
+    try:
+        return spark.read.option("basePath", path).parquet(path)
+    except Exception as exc:  # Spark raises AnalysisException subclasses for a missing path
+        raise FileNotFoundError(f"{path}: no clean events yet (run clean_events first)") from exc

@@ -1,0 +1,94 @@
+"""Top-K lists and how good they are: popularity lists and ranking metrics at K.
+
+A recommendation list is a DataFrame (user_id, product_id, rank) with rank 1..K; relevant
+items are a DataFrame (user_id, product_id). Metrics are averaged over the users that have at
+least one relevant item; a user without a list scores zero.
+"""
+
+import math
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+
+def popular_products(matrix: DataFrame) -> DataFrame:
+    """Products ranked by recent (decayed) purchases, then carts, then views."""
+    return matrix.groupBy("product_id").agg(
+        F.sum("purchases_decayed").alias("purchases"),
+        F.sum("carts_decayed").alias("carts"),
+        F.sum("views_decayed").alias("views"),
+    ).select(
+        "product_id",
+        F.row_number()
+        .over(Window.orderBy(F.desc("purchases"), F.desc("carts"), F.desc("views"), "product_id"))
+        .alias("popularity_rank"),
+    )
+
+
+def recommend_popular(users: DataFrame, popular: DataFrame, k: int, exclude: DataFrame | None) -> DataFrame:
+    """The k most popular products for each user, skipping that user's excluded products.
+
+    Candidates are the top k + (largest exclusion list) products, so every user gets k items
+    whenever the catalogue allows.
+    """
+    depth = k
+    if exclude is not None:
+        depth += exclude.groupBy("user_id").count().agg(F.max("count")).first()[0] or 0
+    head = popular.where(F.col("popularity_rank") <= depth)
+    candidates = users.select("user_id").distinct().crossJoin(F.broadcast(head))
+    if exclude is not None:
+        candidates = candidates.join(exclude, ["user_id", "product_id"], "left_anti")
+    ranked = candidates.withColumn(
+        "rank", F.row_number().over(Window.partitionBy("user_id").orderBy("popularity_rank"))
+    ).where(F.col("rank") <= k)
+    # A score that orders like the popularity rank, so both list kinds share one schema.
+    return ranked.select(
+        "user_id", "product_id", "rank", (1.0 / F.col("popularity_rank")).alias("score")
+    )
+
+
+def ranking_metrics(recs: DataFrame, relevant: DataFrame, k: int, catalogue_size: int) -> dict:
+    """precision, recall, ndcg, map and hit_rate at k, plus catalogue coverage and user count."""
+    relevant = relevant.select("user_id", "product_id").distinct()
+    recs = recs.where(F.col("rank") <= k).select("user_id", "product_id", "rank")
+    n_relevant = relevant.groupBy("user_id").agg(F.count(F.lit(1)).alias("n_rel"))
+    hits = recs.join(relevant, ["user_id", "product_id"]).withColumn(
+        "hits_so_far",
+        F.count(F.lit(1)).over(
+            Window.partitionBy("user_id").orderBy("rank").rowsBetween(Window.unboundedPreceding, 0)
+        ),
+    )
+    per_user_hits = hits.groupBy("user_id").agg(
+        F.count(F.lit(1)).alias("hits"),
+        F.sum(1.0 / F.log2(F.col("rank") + 1.0)).alias("dcg"),
+        F.sum(F.col("hits_so_far") / F.col("rank")).alias("precision_sum"),
+    )
+    ideal = F.array(*[F.lit(1.0 / math.log2(i + 2)) for i in range(k)])
+    idcg = F.aggregate(
+        F.slice(ideal, 1, F.least(F.col("n_rel"), F.lit(k)).cast("int")), F.lit(0.0), lambda a, x: a + x
+    )
+    per_user = n_relevant.join(per_user_hits, "user_id", "left").fillna(0).select(
+        (F.col("hits") / k).alias("precision"),
+        (F.col("hits") / F.col("n_rel")).alias("recall"),
+        (F.col("dcg") / idcg).alias("ndcg"),
+        (F.col("precision_sum") / F.least(F.col("n_rel"), F.lit(k))).alias("ap"),
+        (F.col("hits") > 0).cast("double").alias("hit"),
+    )
+    row = per_user.agg(
+        F.count(F.lit(1)).alias("users"),
+        F.avg("precision").alias("precision"),
+        F.avg("recall").alias("recall"),
+        F.avg("ndcg").alias("ndcg"),
+        F.avg("ap").alias("map"),
+        F.avg("hit").alias("hit_rate"),
+    ).first()
+    recommended = recs.select("product_id").distinct().count()
+    return {
+        "users": int(row["users"]),
+        "precision": float(row["precision"] or 0.0),
+        "recall": float(row["recall"] or 0.0),
+        "ndcg": float(row["ndcg"] or 0.0),
+        "map": float(row["map"] or 0.0),
+        "hit_rate": float(row["hit_rate"] or 0.0),
+        "coverage": recommended / catalogue_size if catalogue_size else 0.0,
+    }

@@ -1,0 +1,24 @@
+"""One way to open a SparkSession for the jobs and the tests."""
+
+from pyspark.sql import SparkSession
+
+# Settings the pipeline's correctness depends on, whatever the cluster's defaults are.
+REQUIRED_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.sources.partitionOverwriteMode": "static",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.ui.showConsoleProgress": "false",
+}
+SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
+
+
+def get_spark(app_name: str) -> SparkSession:
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in REQUIRED_CONF.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    # Spark's default of 200 shuffle partitions is far too many for a laptop and too few for a
+    # big cluster: unless the submitter set it, scale it with the cores actually granted.
+    if not spark.sparkContext.getConf().contains(SHUFFLE_PARTITIONS):
+        spark.conf.set(SHUFFLE_PARTITIONS, str(4 * spark.sparkContext.defaultParallelism))
+    return spark
