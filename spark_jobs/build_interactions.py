@@ -27,7 +27,6 @@ def main(argv: list[str]) -> None:
     matrix = interaction_matrix(events, score_params(args), reference)
     matrix.write.mode("overwrite").parquet(lake.interactions(args.lake, args.run_date))
     print(f"interaction matrix for {args.run_date}: reference time {reference}")
-    spark.stop()
 
 
 if __name__ == "__main__":

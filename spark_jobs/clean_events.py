@@ -45,7 +45,6 @@ def main(argv: list[str]) -> None:
     lake.write_json(spark, lake.cleaning_report(args.lake, args.run_date), report)
     print(f"cleaning report: {report}")
     check_quarantine_share(report, args.max_quarantine_share, where)
-    spark.stop()
 
 
 if __name__ == "__main__":

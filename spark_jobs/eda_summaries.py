@@ -24,7 +24,6 @@ def main(argv: list[str]) -> None:
     for table, summarise in SUMMARIES.items():
         summary = summarise(day).select(F.lit(args.run_date).alias("run_date"), "*")
         lake.write_csv_for_load(summary.coalesce(1), lake.eda(args.lake, table, args.run_date))
-    spark.stop()
 
 
 if __name__ == "__main__":

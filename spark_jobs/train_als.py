@@ -66,7 +66,6 @@ def main(argv: list[str]) -> None:
     }
     lake.write_json(spark, lake.model_run(args.lake, args.run_date), run)
     print(f"model run: {run}")
-    spark.stop()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,33 @@
+# The project's commands. `make demo` and `make test` each set everything up first.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ENV := source scripts/env.sh
+LOCAL := .local
+
+# Demo data: 3 consecutive days of a small store (change with make demo DEMO_EVENTS=...).
+DEMO_START ?= 2019-10-01
+DEMO_DAYS ?= 3
+DEMO_USERS ?= 10000
+DEMO_PRODUCTS ?= 3000
+DEMO_EVENTS ?= 180000
+
+.PHONY: setup demo test lint bench mysql-stop clean
+
+setup:  ## install system and Python packages, Airflow's database, a reachable MySQL
+	bash scripts/bootstrap.sh
+	$(ENV) && bash scripts/mysql_server.sh ensure
+
+demo: setup  ## generate sample data, run the DAG for each day, print what landed in MySQL
+	bash scripts/demo.sh "$(DEMO_START)" "$(DEMO_DAYS)" "$(DEMO_USERS)" "$(DEMO_PRODUCTS)" "$(DEMO_EVENTS)"
+
+test: setup  ## the whole test suite (unit, MySQL integration, end-to-end through Airflow)
+	$(ENV) && RECSYS_TASK_RETRIES=0 python -m pytest $(PYTEST_ARGS)
+
+lint:
+	$(ENV) && ruff check .
+
+mysql-stop:  ## stop the private MariaDB server (data is kept under .local/mysql)
+	bash scripts/mysql_server.sh stop
+
+clean: mysql-stop  ## remove all local state: virtualenv, Airflow home, lake, MySQL data
+	rm -rf $(LOCAL)

@@ -1,0 +1,157 @@
+"""Cleaning on a hand-written messy day whose right answer is known line by line."""
+
+import gzip
+from itertools import zip_longest
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+from conftest import HEADER, write_raw
+
+import clean_events as clean_job
+from recsys import lake
+from recsys.cleaning import InputError, clean_events, deterministic_session_id, read_raw_lines
+
+S1 = "aaaaaaaa-0000-4000-8000-000000000001"
+S2 = "bbbbbbbb-0000-4000-8000-000000000002"
+CAT = "2053013555631882655"
+GOOD = [
+    f"2019-10-01 10:00:00 UTC,view,1001,{CAT},electronics.audio.headphone,sony,99.90,5001,{S1}",
+    f"2019-10-01 10:01:00 UTC,cart,1001,{CAT},electronics.audio.headphone,sony,99.90,5001,{S1}",
+    f"2019-10-01 10:02:00 UTC,cart,1001,{CAT},electronics.audio.headphone,sony,99.90,5001,{S1}",
+    f"2019-10-01 10:05:00 UTC,purchase,1001,{CAT},electronics.audio.headphone,sony,99.90,5001,{S1}",
+    f"2019-10-01 10:00:00 UTC,view,1001,{CAT},electronics.audio.headphone,sony,99.90,5001,{S1}",
+    f"2019-10-01 11:00:00 UTC,view,1002,{CAT},,,10.00,5002,{S2}",
+    f"2019-10-01 12:00:00 UTC,view,1003,{CAT},electronics.smartphone,apple,700.00,5003,",
+    f"2019-10-01 12:30:00 UTC, VIEW ,1003,{CAT},electronics.smartphone,apple,700.00,5002,{S2}",
+    f"2019-10-01 12:31:00 UTC,remove_from_cart,1003,{CAT},electronics.smartphone,apple,700.00,5002,{S2}",
+    f"2019-09-30 23:59:59 UTC,view,1002,{CAT},,,10.00,5002,{S2}",
+]
+BAD = {
+    "2019-10-01 10:00:00 UTC,view,1001": "wrong_field_count",
+    f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x,1.00,5001,{S1},extra": "wrong_field_count",
+    f"2019-13-01 10:00:00 UTC,view,1001,{CAT},a.b,x,1.00,5001,{S1}": "bad_event_time",
+    f"2019-10-01 10:00:00,view,1001,{CAT},a.b,x,1.00,5001,{S1}": "bad_event_time",
+    f"2019-10-01 10:00:00 UTC,click,1001,{CAT},a.b,x,1.00,5001,{S1}": "unknown_event_type",
+    f"2019-10-01 10:00:00 UTC,view,,{CAT},a.b,x,1.00,5001,{S1}": "missing_product_id",
+    f"2019-10-01 10:00:00 UTC,view,abc,{CAT},a.b,x,1.00,5001,{S1}": "bad_product_id",
+    f"2019-10-01 10:00:00 UTC,view,1001,x,a.b,x,1.00,5001,{S1}": "bad_category_id",
+    f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x,,5001,{S1}": "missing_price",
+    f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x,ten,5001,{S1}": "bad_price",
+    f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x,-1.00,5001,{S1}": "negative_price",
+    f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x,1000000.00,5001,{S1}": "absurd_price",
+    f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x,1.00,,{S1}": "missing_user_id",
+    f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x,1.00,12a,{S1}": "bad_user_id",
+    "": "blank_line",
+}
+TRUNCATED = "2019-10-01 12:00:00 UTC,view,10"
+
+
+def messy_day(root, newline="\n"):
+    """The good and bad lines interleaved, ending in a truncated line with no newline."""
+    lines = [x for pair in zip_longest(GOOD, BAD) for x in pair if x is not None]
+    path = write_raw(root, "2019-10-01", lines, newline=newline)
+    with open(path, "ab") as f:
+        f.write(TRUNCATED.encode())
+    return path
+
+
+def run_clean(spark, path):
+    return clean_events(read_raw_lines(spark, [str(path)]))
+
+
+def test_clean_rows_are_exactly_the_expected_ones(spark, tmp_path):
+    result = run_clean(spark, messy_day(tmp_path))
+    rows = sorted(
+        (r.event_time, r.event_type, r.user_id, r.product_id, r.category_code, r.category,
+         r.sub_category, r.product_type, r.brand, r.category_code_missing, r.brand_missing,
+         r.price, r.user_session_generated, r.event_date)
+        for r in result.clean.collect()
+    )
+    hp = ("electronics.audio.headphone", "electronics", "audio", "headphone", "sony", False, False)
+    phone = ("electronics.smartphone", "electronics", "smartphone", "smartphone", "apple", False, False)
+    unknown = ("unknown", "unknown", "unknown", "unknown", "unknown", True, True)
+    d1, d0 = date(2019, 10, 1), date(2019, 9, 30)
+    assert rows == [
+        (datetime(2019, 9, 30, 23, 59, 59), "view", 5002, 1002, *unknown, Decimal("10.00"), False, d0),
+        (datetime(2019, 10, 1, 10, 0), "view", 5001, 1001, *hp, Decimal("99.90"), False, d1),
+        (datetime(2019, 10, 1, 10, 1), "cart", 5001, 1001, *hp, Decimal("99.90"), False, d1),
+        (datetime(2019, 10, 1, 10, 5), "purchase", 5001, 1001, *hp, Decimal("99.90"), False, d1),
+        (datetime(2019, 10, 1, 11, 0), "view", 5002, 1002, *unknown, Decimal("10.00"), False, d1),
+        (datetime(2019, 10, 1, 12, 0), "view", 5003, 1003, *phone, Decimal("700.00"), True, d1),
+        (datetime(2019, 10, 1, 12, 30), "view", 5002, 1003, *phone, Decimal("700.00"), False, d1),
+        (datetime(2019, 10, 1, 12, 31), "remove_from_cart", 5002, 1003, *phone, Decimal("700.00"),
+         False, d1),
+    ]
+
+
+def test_every_bad_line_is_quarantined_with_its_reason_and_counts_reconcile(spark, tmp_path):
+    path = messy_day(tmp_path)
+    result = run_clean(spark, path)
+    quarantined = sorted((r.raw_line, r.reject_reason) for r in result.quarantine.collect())
+    assert quarantined == sorted([*BAD.items(), (TRUNCATED, "wrong_field_count")])
+    assert all(r.source_file.endswith(str(path)) for r in result.quarantine.collect())
+
+    report = result.report
+    assert report["rows_read"] == len(GOOD) + len(BAD) + 1
+    assert report["rows_clean"] == 8
+    assert report["rows_quarantined"] == len(BAD) + 1
+    assert report["duplicates_removed"] == 1
+    assert report["carts_collapsed"] == 1
+    assert report["rows_read"] == (report["rows_clean"] + report["rows_quarantined"]
+                                   + report["duplicates_removed"] + report["carts_collapsed"])
+    assert report["quarantine_reasons"]["wrong_field_count"] == 3
+    assert report["clean_rows_by_event_date"] == {"2019-09-30": 1, "2019-10-01": 7}
+    # Empty fields among the rows with nine fields: codes and brands of lines 6 and 10, one
+    # session, and the empty values of the bad rows.
+    assert report["missing_values"]["category_code"] == 2
+    assert report["missing_values"]["brand"] == 2
+    assert report["missing_values"]["user_session"] == 1
+    assert report["missing_values"]["price"] == 1
+
+
+def test_gzip_and_crlf_give_the_same_result(spark, tmp_path):
+    plain = run_clean(spark, messy_day(tmp_path / "plain"))
+    crlf = messy_day(tmp_path / "crlf", newline="\r\n")
+    gz = crlf.with_name("events.csv.gz")
+    gz.write_bytes(gzip.compress(crlf.read_bytes()))
+    crlf.unlink()
+    zipped = run_clean(spark, gz)
+    assert sorted(zipped.clean.collect()) == sorted(plain.clean.collect())
+    assert zipped.report == plain.report
+
+
+def test_generated_session_ids_are_deterministic(spark):
+    df = spark.createDataFrame([(5003, date(2019, 10, 1)), (5003, date(2019, 10, 1)),
+                                (5004, date(2019, 10, 1))], "user_id long, d date")
+    ids = [r.s for r in df.select(deterministic_session_id(df.user_id, df.d).alias("s")).collect()]
+    assert ids[0] == ids[1] != ids[2]
+    assert [len(part) for part in ids[0].split("-")] == [8, 4, 4, 4, 12]
+
+
+def test_job_writes_partitions_and_a_rerun_is_identical(spark, tmp_path):
+    messy_day(tmp_path / "raw")
+    root = str(tmp_path / "lake")
+    argv = ["--run-date", "2019-10-01", "--lake", root, "--raw", str(tmp_path / "raw"),
+            "--max-quarantine-share", "1.0"]
+    clean_job.main(argv)
+    first = sorted(lake.read_events(spark, root).collect())
+    report = lake.read_json(spark, lake.cleaning_report(root, date(2019, 10, 1)))
+    clean_job.main(argv)
+    assert sorted(lake.read_events(spark, root).collect()) == first
+    assert lake.read_json(spark, lake.cleaning_report(root, date(2019, 10, 1))) == report
+    dates = sorted({(str(r.ingest_date), str(r.event_date)) for r in first})
+    assert dates == [("2019-10-01", "2019-09-30"), ("2019-10-01", "2019-10-01")]
+    assert spark.read.parquet(lake.quarantine(root, date(2019, 10, 1))).count() == len(BAD) + 1
+
+
+def test_job_fails_on_too_much_bad_data_missing_input_and_wrong_header(spark, tmp_path):
+    messy_day(tmp_path / "raw")
+    base = ["--lake", str(tmp_path / "lake"), "--raw", str(tmp_path / "raw")]
+    with pytest.raises(InputError, match=r"16 of 26 rows \(61.5%\) were quarantined"):
+        clean_job.main(["--run-date", "2019-10-01", *base])
+    with pytest.raises(InputError, match="2019-10-02: no raw input"):
+        clean_job.main(["--run-date", "2019-10-02", *base])
+    write_raw(tmp_path / "raw", "2019-10-03", GOOD[:1], header=HEADER.replace("price", "cost"))
+    with pytest.raises(InputError, match=r"2019-10-03/events.csv: no header line"):
+        clean_job.main(["--run-date", "2019-10-03", *base])
