@@ -23,7 +23,7 @@ def main(argv: list[str]) -> None:
         raise ValueError(f"{lake.events(args.lake)}: no clean events dated {args.run_date}")
     for table, summarise in SUMMARIES.items():
         summary = summarise(day).select(F.lit(args.run_date).alias("run_date"), "*")
-        lake.write_csv_for_load(summary.coalesce(1), lake.eda(args.lake, table, args.run_date))
+        lake.write_load_files(summary.coalesce(1), lake.eda(args.lake, table, args.run_date))
 
 
 if __name__ == "__main__":

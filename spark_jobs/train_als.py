@@ -47,7 +47,7 @@ def main(argv: list[str]) -> None:
         "product_id", "score", "source",
     )
     path = lake.recommendations(args.lake, args.run_date)
-    lake.write_csv_for_load(recs, path)
+    lake.write_load_files(recs, path)
     written = spark.read.option("header", "true").csv(path)
     by_source = {r.source: r["count"] for r in written.groupBy("source").count().collect()}
     run = {

@@ -104,14 +104,17 @@ def local_part_files(dataset: str, suffix: str):
 
 
 def _csv_columns(path: str) -> tuple[list[str], int]:
-    """The header's column names and the number of data lines of one part file."""
-    with open(path, encoding="utf-8") as f:
+    """The header's column names and the number of data lines of one part file.
+
+    One line is one row: line breaks inside values are escaped by the writer.
+    """
+    with open(path, encoding="utf-8", newline="\n") as f:
         header = f.readline().rstrip("\n")
         rows = sum(1 for _ in f)
-    return (header.split(",") if header else []), rows
+    return (header.split("\t") if header else []), rows
 
 
-def replace_date_from_csv(hook: MySqlHook, table: str, date_column: str, run_date: date,
+def replace_date_from_files(hook: MySqlHook, table: str, date_column: str, run_date: date,
                           dataset: str) -> int:
     """Replace ``table``'s rows for ``run_date`` with the CSV dataset, in one transaction.
 
@@ -131,7 +134,7 @@ def replace_date_from_csv(hook: MySqlHook, table: str, date_column: str, run_dat
                 if not columns:
                     continue  # Spark writes an empty part for an empty partition
                 expected += rows
-                cur.execute(read_sql("load/load_csv.sql", table=table, columns=columns), (part,))
+                cur.execute(read_sql("load/load_data.sql", table=table, columns=columns), (part,))
                 loaded += cur.rowcount
                 cur.execute("SHOW WARNINGS LIMIT 5")
                 warnings = cur.fetchall()
@@ -228,10 +231,10 @@ def load_run(hook: MySqlHook, lake_root: str, run_date: date) -> dict[str, int]:
     """Load everything one run produced; returns the rows loaded per table for the checks."""
     loaded = {}
     for table in EDA_TABLES:
-        loaded[table] = replace_date_from_csv(
+        loaded[table] = replace_date_from_files(
             hook, table, "run_date", run_date, lake.eda(lake_root, table, run_date)
         )
-    loaded["user_recommendations"] = replace_date_from_csv(
+    loaded["user_recommendations"] = replace_date_from_files(
         hook, "user_recommendations", "run_date", run_date, lake.recommendations(lake_root, run_date)
     )
     upsert_row(hook, "model_runs", model_run_row(read_lake_json(lake.model_run(lake_root, run_date))))

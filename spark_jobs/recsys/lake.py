@@ -55,18 +55,35 @@ def read_json(spark, path: str) -> dict:
     return json.loads(spark.read.text(path).first()["value"])
 
 
-def write_csv_for_load(df, path: str) -> None:
-    """Write a result as CSV part files with a header line, the format the MySQL load reads.
+# MySQL's LOAD DATA escapes, applied to every string value (backslash first).
+_MYSQL_ESCAPES = (("\\\\", "\\\\\\\\"), ("\t", "\\\\t"), ("\n", "\\\\n"), ("\r", "\\\\r"))
 
-    NULL is written as \\N (MySQL's LOAD DATA marker) so that no value is confused with an empty
-    string; timestamps as UTC 'yyyy-MM-dd HH:mm:ss'.
+
+def write_load_files(df, path: str) -> None:
+    """Write a result as tab-separated part files in LOAD DATA's own format.
+
+    Each part file starts with a header line of column names; values are unquoted, strings
+    carry MySQL's backslash escapes (so a tab or line break inside a value never splits a row)
+    and NULL is \\N, which no string can be mistaken for. Timestamps are UTC.
     """
+    from pyspark.sql import functions as F
+
+    def escaped(column):
+        for plain, escape in _MYSQL_ESCAPES:
+            column = F.regexp_replace(column, plain, escape)
+        return column
+
     (
-        df.write.mode("overwrite")
+        df.select(*[
+            escaped(F.col(f.name)).alias(f.name) if f.dataType.typeName() == "string" else F.col(f.name)
+            for f in df.schema.fields
+        ])
+        .write.mode("overwrite")
         .option("header", "true")
+        .option("sep", "\t")
+        .option("quote", "")
         .option("nullValue", "\\N")
         .option("emptyValue", "")
-        .option("escape", "\\")
         .option("timestampFormat", "yyyy-MM-dd HH:mm:ss")
         .option("dateFormat", "yyyy-MM-dd")
         .csv(path)

@@ -1,0 +1,52 @@
+"""ALS: id maps, exact top-K over factors, and recommendations on an obvious structure."""
+
+import numpy as np
+
+from recsys.als import AlsParams, dense_index, top_k
+from recsys.recommender import RecommenderParams, fit_and_recommend
+
+
+def test_dense_index_maps_64_bit_ids_in_order(spark):
+    ids = spark.createDataFrame([(2053013555631882655,), (7,), (2053013555631882655,)], "user_id long")
+    rows = sorted((r.user_id, r.user_idx) for r in dense_index(ids, "user_id", "user_idx").collect())
+    assert rows == [(7, 0), (2053013555631882655, 1)]
+
+
+def test_top_k_equals_brute_force_and_skips_exclusions(spark):
+    rng = np.random.default_rng(0)
+    users, items = rng.random((30, 4)).astype(np.float32), rng.random((50, 4)).astype(np.float32)
+    exclude = {u: list(rng.choice(50, 3, replace=False)) for u in range(0, 30, 2)}
+    df = spark.createDataFrame(
+        [(u, users[u].tolist(), [int(i) for i in exclude.get(u, [])]) for u in range(30)],
+        "user_idx int, features array<float>, exclude array<int>",
+    )
+    got = {}
+    for r in top_k(df, items, 5).collect():
+        got.setdefault(r.user_idx, []).append((r.rank, r.item_idx, r.score))
+    for u in range(30):
+        scores = users[u] @ items.T
+        scores[exclude.get(u, [])] = -np.inf
+        expected = list(np.argsort(-scores, kind="stable")[:5])
+        ranked = [item for _, item, _ in sorted(got[u])]
+        assert ranked == expected
+        assert [s for _, _, s in sorted(got[u])] == sorted((s for _, _, s in got[u]), reverse=True)
+
+
+def test_each_user_gets_the_missing_item_of_their_group_and_thin_users_get_popularity(spark):
+    rows = []
+    groups = {range(1, 9): [101, 102, 103], range(11, 19): [201, 202, 203]}
+    for users, products in groups.items():
+        for u in users:
+            for j, p in enumerate(products):
+                if j != u % 3:  # each user knows two of the group's three products
+                    rows.append((u, p, 1, 1.0, 1.0))
+    rows.append((99, 101, 1, 1.0, 1.0))  # one product only: below min_user_products
+    matrix = spark.createDataFrame(
+        rows, "user_id long, product_id long, purchases int, purchases_decayed double, score double"
+    ).selectExpr("*", "0.0 AS carts_decayed", "0.0 AS views_decayed")
+    params = RecommenderParams(top_k=1, als_params=AlsParams(rank=4, reg_param=0.01, alpha=10.0))
+    recs = {r.user_id: (r.product_id, r.source) for r in fit_and_recommend(matrix, params).recommendations.collect()}
+    for users, products in groups.items():
+        for u in users:
+            assert recs[u] == (products[u % 3], "als")
+    assert recs[99][1] == "popular" and recs[99][0] != 101

@@ -1,0 +1,52 @@
+"""Ranking metrics and popularity lists on cases worked out by hand."""
+
+import math
+
+import pytest
+
+from recsys.ranking import popular_products, ranking_metrics, recommend_popular
+
+
+def test_metrics_match_the_hand_computation(spark):
+    recs = spark.createDataFrame(
+        [("A", "p1", 1), ("A", "p2", 2), ("A", "p3", 3), ("B", "p4", 1), ("B", "p5", 2), ("B", "p6", 3)],
+        "user_id string, product_id string, rank int",
+    )
+    relevant = spark.createDataFrame(
+        [("A", "p2"), ("A", "p9"), ("B", "p4"), ("B", "p6"), ("C", "p1")],
+        "user_id string, product_id string",
+    )
+    m = ranking_metrics(recs, relevant, k=3, catalogue_size=10)
+    l2 = math.log2
+    ndcg_a = (1 / l2(3)) / (1 + 1 / l2(3))
+    ndcg_b = (1 + 1 / l2(4)) / (1 + 1 / l2(3))
+    assert m["users"] == 3
+    assert m["precision"] == pytest.approx((1 / 3 + 2 / 3 + 0) / 3)
+    assert m["recall"] == pytest.approx((1 / 2 + 1 + 0) / 3)
+    assert m["ndcg"] == pytest.approx((ndcg_a + ndcg_b) / 3)
+    assert m["map"] == pytest.approx((0.5 / 2 + (1 + 2 / 3) / 2) / 3)
+    assert m["hit_rate"] == pytest.approx(2 / 3)
+    assert m["coverage"] == pytest.approx(0.6)
+
+
+def test_perfect_list_scores_one(spark):
+    recs = spark.createDataFrame([("A", "p1", 1), ("A", "p2", 2)], "user_id string, product_id string, rank int")
+    relevant = spark.createDataFrame([("A", "p2"), ("A", "p1")], "user_id string, product_id string")
+    m = ranking_metrics(recs, relevant, k=2, catalogue_size=2)
+    assert (m["precision"], m["recall"], m["ndcg"], m["map"], m["hit_rate"]) == (1, 1, 1, 1, 1)
+
+
+def test_popularity_orders_by_purchases_then_carts_and_skips_exclusions(spark):
+    matrix = spark.createDataFrame(
+        [(1, 10, 0.0, 0.0, 5.0), (2, 11, 1.0, 0.0, 0.0), (3, 12, 1.0, 2.0, 0.0), (1, 13, 0.5, 0.0, 0.0)],
+        "user_id long, product_id long, purchases_decayed double, carts_decayed double, views_decayed double",
+    )
+    ranked = [r.product_id for r in popular_products(matrix).orderBy("popularity_rank").collect()]
+    assert ranked == [12, 11, 13, 10]
+    users = spark.createDataFrame([(1,), (2,)], "user_id long")
+    exclude = spark.createDataFrame([(1, 12), (1, 11)], "user_id long, product_id long")
+    recs = recommend_popular(users, popular_products(matrix), 2, exclude)
+    lists = {}
+    for r in recs.orderBy("user_id", "rank").collect():
+        lists.setdefault(r.user_id, []).append(r.product_id)
+    assert lists == {1: [13, 10], 2: [12, 11]}
