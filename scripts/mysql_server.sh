@@ -16,13 +16,23 @@ LOCAL=${RECSYS_LOCAL:-$PWD/.local}
 DIR=$LOCAL/mysql
 DATA=$DIR/data
 SOCK=$DIR/mysqld.sock
-PORT=${RECSYS_MYSQL_PORT:-3407}
+PORT_FILE=$DIR/port
 CONN_FILE=$DIR/connections.env
 PY=$LOCAL/venv/bin/python
 ME=$(id -un)
 
 ping_conn() {  # $1: an Airflow connection (JSON or URI); exit 0 when a query answers
   "$PY" scripts/mysql_ping.py "$1" >/dev/null 2>&1
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The private server takes the first free port from RECSYS_MYSQL_PORT (default 3407), so
+# another server on the machine never gets in the way; connections.env records the choice.
+choose_port() {
+  PORT=${RECSYS_MYSQL_PORT:-3407}
+  while port_busy "$PORT"; do PORT=$((PORT + 1)); done
+  echo "$PORT" > "$PORT_FILE"
 }
 
 server_up() { mariadb-admin --no-defaults --socket="$SOCK" -u "$ME" ping >/dev/null 2>&1; }
@@ -36,6 +46,7 @@ start_private() {
         tail -20 "$DIR/install.log" >&2; exit 1; }
   fi
   if ! server_up; then
+    choose_port
     echo "mysql: starting the private MariaDB on 127.0.0.1:$PORT"
     setsid nohup mariadbd --no-defaults --datadir="$DATA" --socket="$SOCK" --port="$PORT" \
       --bind-address=127.0.0.1 --pid-file="$DIR/mysqld.pid" --log-error="$DIR/error.log" \
@@ -91,6 +102,7 @@ ensure() {
     echo "mysql: no MySQL server is reachable and mariadbd is not installed;" \
          "run scripts/bootstrap.sh (as root) or: sudo apt-get install -y mariadb-server" >&2; exit 1; }
   start_private
+  PORT=$(cat "$PORT_FILE")
   local pw_pipeline pw_test
   pw_pipeline=$(password_for recsys); pw_test=$(password_for recsys_test)
   provision recsys recsys "$pw_pipeline"
@@ -112,6 +124,6 @@ case "${1:-ensure}" in
   stop)
     if server_up; then kill "$(cat "$DIR/mysqld.pid")"; echo "mysql: stopped"; fi ;;
   status)
-    server_up && echo "mysql: private server up on 127.0.0.1:$PORT" || echo "mysql: private server down" ;;
+    server_up && echo "mysql: private server up on 127.0.0.1:$(cat "$PORT_FILE")" || echo "mysql: private server down" ;;
   *) echo "usage: $0 ensure|stop|status" >&2; exit 2 ;;
 esac

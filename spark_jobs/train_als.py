@@ -45,11 +45,9 @@ def main(argv: list[str]) -> None:
     recs = fitted.recommendations.select(
         F.lit(args.run_date).alias("run_date"), "user_id", F.col("rank").alias("rec_rank"),
         "product_id", "score", "source",
-    )
-    path = lake.recommendations(args.lake, args.run_date)
-    lake.write_load_files(recs, path)
-    written = spark.read.option("header", "true").csv(path)
-    by_source = {r.source: r["count"] for r in written.groupBy("source").count().collect()}
+    ).cache()
+    lake.write_load_files(recs, lake.recommendations(args.lake, args.run_date))
+    by_source = {r.source: r["count"] for r in recs.groupBy("source").count().collect()}
     run = {
         "run_date": args.run_date,
         "status": "published",

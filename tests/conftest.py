@@ -1,5 +1,6 @@
 """Shared fixtures: one local Spark session, the test MySQL database, sample raw files."""
 
+import logging
 import os
 from pathlib import Path
 
@@ -62,3 +63,7 @@ def write_raw(root: Path, day: str, lines: list[str], name: str = "events.csv",
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(newline.join([header, *lines]) + newline)
     return path
+
+
+# py4j logs from object finalisers after pytest has closed its streams; nothing to see there.
+logging.getLogger("py4j").setLevel(logging.WARNING)
