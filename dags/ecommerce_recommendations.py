@@ -23,7 +23,7 @@ and `recsys_mysql` (the results database).
 """
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator, SQLColumnCheckOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
@@ -47,7 +47,7 @@ with DAG(
     dag_id="ecommerce_recommendations",
     doc_md=__doc__,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=datetime(2019, 10, 1, tzinfo=timezone.utc),
+    start_date=datetime(2019, 10, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,  # each date's window reads the lake earlier dates wrote
     tags=["recommendations", "spark", "mysql", "ecommerce"],

@@ -1,14 +1,14 @@
 """Cleaning on a hand-written messy day whose right answer is known line by line."""
 
 import gzip
-from itertools import zip_longest
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import zip_longest
 
 import pytest
-from conftest import HEADER, write_raw
 
 import clean_events as clean_job
+from conftest import HEADER, write_raw
 from recsys import lake
 from recsys.cleaning import InputError, clean_events, deterministic_session_id, read_raw_lines
 

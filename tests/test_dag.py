@@ -1,10 +1,10 @@
 """The DAG itself: its shape, and real runs through Airflow with spark-submit and MySQL."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
-from conftest import drop_all_tables
 
+from conftest import drop_all_tables
 from generate_events import generate
 from run_dag import load_dag, run_dates
 
@@ -39,12 +39,12 @@ def test_a_scheduled_run_processes_the_day_that_just_ended():
     from recsys_pipeline.raw_input import resolve_run_date
 
     timetable = coerce_to_core_timetable(load_dag().timetable)
-    previous = DataInterval(datetime(2019, 10, 4, tzinfo=timezone.utc), datetime(2019, 10, 5, tzinfo=timezone.utc))
+    previous = DataInterval(datetime(2019, 10, 4, tzinfo=UTC), datetime(2019, 10, 5, tzinfo=UTC))
     info = timetable.next_dagrun_info(
         last_automated_data_interval=previous,
         restriction=TimeRestriction(earliest=None, latest=None, catchup=True),
     )
-    assert info.run_after == datetime(2019, 10, 6, tzinfo=timezone.utc)
+    assert info.run_after == datetime(2019, 10, 6, tzinfo=UTC)
     assert resolve_run_date(None, info.data_interval.start) == date(2019, 10, 5)
 
 

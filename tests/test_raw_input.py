@@ -4,8 +4,8 @@ import gzip
 from datetime import date, datetime
 
 import pytest
-from conftest import HEADER, write_raw
 
+from conftest import HEADER, write_raw
 from recsys.schema import RAW_HEADER
 from recsys_pipeline.raw_input import RawInputError, check_raw_input, resolve_run_date
 

@@ -20,7 +20,7 @@ Everything is drawn from one seeded generator: the same arguments write the same
 import argparse
 import sys
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +54,7 @@ HOUR_WEIGHTS = np.array(
     [2, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 9, 9, 9, 9, 10, 11, 12, 14, 16, 17, 15, 10, 5], float
 )
 WEEKDAY_WEIGHTS = np.array([0.95, 0.92, 0.93, 0.97, 1.03, 1.12, 1.08])  # Monday first
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -140,7 +140,7 @@ def generate_day(rng: np.random.Generator, store: Store, day: date, n_events: in
     n_sessions = max(1, int(n_events / (mean_views * 1.08)))
     session_user = _draw(rng, np.cumsum(store.user_activity), n_sessions)
     hours = rng.choice(24, n_sessions, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
-    day_start = int((datetime(day.year, day.month, day.day, tzinfo=timezone.utc) - EPOCH).total_seconds())
+    day_start = int((datetime(day.year, day.month, day.day, tzinfo=UTC) - EPOCH).total_seconds())
     session_start = day_start + hours * 3600 + rng.integers(0, 3600, n_sessions)
     views_per_session = rng.geometric(1 / mean_views, n_sessions)
     session_ids = _uuids(rng, n_sessions)
@@ -234,7 +234,7 @@ def generate(out: Path, start: date, days: int, users: int, products: int, event
     weights = np.array([WEEKDAY_WEIGHTS[d.weekday()] for d in dates])
     per_day = np.round(events * weights / weights.sum()).astype(int)
     written = []
-    for day, n in zip(dates, per_day):
+    for day, n in zip(dates, per_day, strict=True):
         path = out / day.isoformat() / "events.csv"
         write_day(generate_day(rng, store, day, int(n)), path)
         written.append(path)

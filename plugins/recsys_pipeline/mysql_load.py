@@ -10,13 +10,13 @@ import logging
 import shutil
 import tempfile
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 from pyarrow import fs
-from recsys import lake
 
+from recsys import lake
 from recsys_pipeline.config import MYSQL_CONN_ID, SQL_DIR
 from recsys_pipeline.sql_files import identifier, read_sql
 
@@ -170,7 +170,7 @@ def read_lake_json(dataset: str) -> dict:
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def model_run_row(run: dict) -> dict:

@@ -9,6 +9,7 @@ import io
 from datetime import date
 
 from pyarrow import fs
+
 from recsys.schema import RAW_HEADER
 
 RAW_SUFFIXES = (".csv", ".csv.gz")
