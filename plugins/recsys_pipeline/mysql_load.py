@@ -124,7 +124,7 @@ def replace_date_from_files(hook: MySqlHook, table: str, date_column: str, run_d
     with local_part_files(dataset, ".csv") as parts:
         conn = hook.get_conn()
         try:
-            conn.autocommit(False)
+            hook.set_autocommit(conn, False)
             cur = conn.cursor()
             cur.execute(read_sql("load/replace_date.sql", table=table, date_column=date_column),
                         (run_date,))
