@@ -22,7 +22,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "plugins")]
 
 from generate_events import generate  # noqa: E402
-
 from recsys_pipeline.spark import build_package_zip  # noqa: E402
 
 DAY = date(2019, 10, 1)

@@ -13,7 +13,6 @@ from recsys.cleaning import (
     InputError,
     check_quarantine_share,
     clean_events,
-    header_problems,
     read_raw_lines,
 )
 from recsys.jobs import base_parser, glob_files
@@ -31,12 +30,7 @@ def main(argv: list[str]) -> None:
     files = [f for f in glob_files(spark, f"{where}/*") if f.endswith((".csv", ".csv.gz"))]
     if not files:
         raise InputError(f"{where}: no raw input (*.csv or *.csv.gz) for {args.run_date}")
-    lines = read_raw_lines(spark, files)
-    problems = header_problems(lines)
-    if problems:
-        raise InputError("wrong header: " + "; ".join(problems))
-
-    result = clean_events(lines)
+    result = clean_events(read_raw_lines(spark, files))
     result.clean.write.mode("overwrite").partitionBy("event_date").parquet(
         lake.events_ingest(args.lake, args.run_date)
     )

@@ -36,6 +36,8 @@ BAD = {
     f"2019-10-01 10:00:00 UTC,view,,{CAT},a.b,x,1.00,5001,{S1}": "missing_product_id",
     f"2019-10-01 10:00:00 UTC,view,abc,{CAT},a.b,x,1.00,5001,{S1}": "bad_product_id",
     f"2019-10-01 10:00:00 UTC,view,1001,x,a.b,x,1.00,5001,{S1}": "bad_category_id",
+    f"2019-10-01 10:00:00 UTC,view,1001,,a.b,x,1.00,5001,{S1}": "missing_category_id",
+    f"2019-10-01 10:00:00 UTC,view,0,{CAT},a.b,x,1.00,5001,{S1}": "bad_product_id",
     f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x,,5001,{S1}": "missing_price",
     f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x,ten,5001,{S1}": "bad_price",
     f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x,-1.00,5001,{S1}": "negative_price",
@@ -108,6 +110,7 @@ def test_every_bad_line_is_quarantined_with_its_reason_and_counts_reconcile(spar
     assert report["missing_values"]["brand"] == 2
     assert report["missing_values"]["user_session"] == 1
     assert report["missing_values"]["price"] == 1
+    assert report["missing_values"]["category_id"] == 1
 
 
 def test_gzip_and_crlf_give_the_same_result(spark, tmp_path):
@@ -118,6 +121,9 @@ def test_gzip_and_crlf_give_the_same_result(spark, tmp_path):
     crlf.unlink()
     zipped = run_clean(spark, gz)
     assert sorted(zipped.clean.collect()) == sorted(plain.clean.collect())
+    by_file = zipped.report.pop("quarantined_by_file")
+    assert list(by_file.values()) == [len(BAD) + 1] and next(iter(by_file)).endswith("events.csv.gz")
+    plain.report.pop("quarantined_by_file")
     assert zipped.report == plain.report
 
 
@@ -131,6 +137,11 @@ def test_generated_session_ids_are_deterministic(spark):
 
 def test_job_writes_partitions_and_a_rerun_is_identical(spark, tmp_path):
     messy_day(tmp_path / "raw")
+    # The next day, in two files, one of them gzip: its run must not touch the first day's.
+    write_raw(tmp_path / "raw", "2019-10-02", [GOOD[0].replace("10-01", "10-02")], name="a.csv")
+    more = write_raw(tmp_path / "raw", "2019-10-02", [GOOD[5].replace("10-01", "10-02")], name="b.csv")
+    more.with_suffix(".csv.gz").write_bytes(gzip.compress(more.read_bytes()))
+    more.unlink()
     root = str(tmp_path / "lake")
     argv = ["--run-date", "2019-10-01", "--lake", root, "--raw", str(tmp_path / "raw"),
             "--max-quarantine-share", "1.0"]
@@ -144,11 +155,21 @@ def test_job_writes_partitions_and_a_rerun_is_identical(spark, tmp_path):
     assert dates == [("2019-10-01", "2019-09-30"), ("2019-10-01", "2019-10-01")]
     assert spark.read.parquet(lake.quarantine(root, date(2019, 10, 1))).count() == len(BAD) + 1
 
+    clean_job.main([*argv[:1], "2019-10-02", *argv[2:]])
+    clean_job.main([*argv[:1], "2019-10-02", *argv[2:]])
+    everything = lake.read_events(spark, root)
+    assert sorted(everything.where("ingest_date = '2019-10-01'").collect()) == first
+    second = everything.where("ingest_date = '2019-10-02'")
+    assert sorted((r.user_id, str(r.event_date)) for r in second.collect()) == [
+        (5001, "2019-10-02"), (5002, "2019-10-02")]
+    report2 = lake.read_json(spark, lake.cleaning_report(root, date(2019, 10, 2)))
+    assert len(report2["files"]) == 2 and report2["rows_read"] == 2
+
 
 def test_job_fails_on_too_much_bad_data_missing_input_and_wrong_header(spark, tmp_path):
     messy_day(tmp_path / "raw")
     base = ["--lake", str(tmp_path / "lake"), "--raw", str(tmp_path / "raw")]
-    with pytest.raises(InputError, match=r"16 of 26 rows \(61.5%\) were quarantined"):
+    with pytest.raises(InputError, match=r"18 of 28 rows \(64.3%\) were quarantined.*bad_price=1.*events.csv: 18"):
         clean_job.main(["--run-date", "2019-10-01", *base])
     with pytest.raises(InputError, match="2019-10-02: no raw input"):
         clean_job.main(["--run-date", "2019-10-02", *base])

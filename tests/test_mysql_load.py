@@ -11,10 +11,10 @@ from recsys import lake
 from recsys_pipeline.mysql_load import (
     LoadError,
     apply_migrations,
-    data_quality_row,
+    data_quality_rows,
     model_run_row,
     replace_date_from_files,
-    upsert_row,
+    replace_date_rows,
 )
 from recsys_pipeline.sql_files import identifier
 
@@ -22,7 +22,8 @@ D1, D2 = date(2019, 10, 1), date(2019, 10, 2)
 
 
 def test_migrations_apply_once_and_give_the_schema(mysql_hook):
-    assert apply_migrations(mysql_hook) == ["V000__schema_migrations", "V001__initial_schema"]
+    assert apply_migrations(mysql_hook) == [
+        "V000__schema_migrations", "V001__initial_schema", "V002__data_quality_detail"]
     assert apply_migrations(mysql_hook) == []
     columns = mysql_hook.get_records(
         "SELECT column_name, column_type FROM information_schema.columns "
@@ -99,7 +100,7 @@ def test_a_bad_file_fails_the_load_and_keeps_the_previous_rows(spark, mysql_hook
         replace_date_from_files(mysql_hook, "brand_daily", "run_date", D1, str(tmp_path / "missing"))
 
 
-def test_model_run_and_data_quality_rows_upsert(mysql_hook):
+def test_model_run_and_data_quality_rows_are_replaced_per_date(mysql_hook):
     apply_migrations(mysql_hook)
     metrics = {"ndcg": 0.2, "precision": 0.05, "recall": 0.3, "map": 0.1, "hit_rate": 0.4, "coverage": 0.03}
     run = {
@@ -111,7 +112,7 @@ def test_model_run_and_data_quality_rows_upsert(mysql_hook):
                        "popularity": {**metrics, "ndcg": 0.1}},
     }
     for _ in range(2):
-        upsert_row(mysql_hook, "model_runs", model_run_row(run))
+        replace_date_rows(mysql_hook, "model_runs", "run_date", D1, [model_run_row(run)])
     row = mysql_hook.get_first(
         "SELECT COUNT(*), MAX(als_ndcg_at_k), MAX(popularity_ndcg_at_k), MAX(eval_users), MAX(als_rank) "
         "FROM model_runs"
@@ -120,9 +121,19 @@ def test_model_run_and_data_quality_rows_upsert(mysql_hook):
     report = {"ingest_date": "2019-10-01", "files": ["a", "b"], "rows_read": 10, "rows_clean": 6,
               "rows_quarantined": 2, "duplicates_removed": 1, "carts_collapsed": 1,
               "quarantine_reasons": {"bad_price": 2}, "missing_values": {"brand": 3}}
-    upsert_row(mysql_hook, "data_quality_daily", data_quality_row(report))
+    for table, rows in data_quality_rows(report).items():
+        replace_date_rows(mysql_hook, table, "ingest_date", D1, rows)
     files, reasons = mysql_hook.get_first("SELECT files, quarantine_reasons_json FROM data_quality_daily")
     assert files == 2 and json.loads(reasons) == {"bad_price": 2}
+    assert mysql_hook.get_records("SELECT reason, rows_quarantined FROM data_quality_reasons") == (("bad_price", 2),)
+    # A rerun of the date with a different report replaces the breakdown whole.
+    report["quarantine_reasons"] = {"bad_user_id": 1, "blank_line": 1}
+    for table, rows in data_quality_rows(report).items():
+        replace_date_rows(mysql_hook, table, "ingest_date", D1, rows)
+    assert mysql_hook.get_records("SELECT reason, rows_quarantined FROM data_quality_reasons ORDER BY 1") == (
+        ("bad_user_id", 1), ("blank_line", 1))
+    assert mysql_hook.get_records("SELECT column_name, empty_values FROM data_quality_missing_values") == (
+        ("brand", 3),)
 
 
 def test_the_pipeline_account_has_rights_on_its_own_database_only(mysql_hook):

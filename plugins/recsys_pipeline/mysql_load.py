@@ -206,9 +206,10 @@ def model_run_row(run: dict) -> dict:
     return row
 
 
-def data_quality_row(report: dict) -> dict:
-    """The data_quality_daily row for a cleaning report written by the clean_events job."""
-    return {
+def data_quality_rows(report: dict) -> dict[str, list[dict]]:
+    """The data_quality_* rows for a cleaning report written by the clean_events job."""
+    day = report["ingest_date"]
+    daily = {
         "ingest_date": report["ingest_date"],
         "files": len(report["files"]),
         "rows_read": report["rows_read"],
@@ -220,11 +221,40 @@ def data_quality_row(report: dict) -> dict:
         "missing_values_json": json.dumps(report["missing_values"], sort_keys=True),
         "loaded_at": _utc_now(),
     }
+    return {
+        "data_quality_daily": [daily],
+        "data_quality_reasons": [
+            {"ingest_date": day, "reason": reason, "rows_quarantined": n}
+            for reason, n in sorted(report["quarantine_reasons"].items())
+        ],
+        "data_quality_missing_values": [
+            {"ingest_date": day, "column_name": column, "empty_values": n}
+            for column, n in sorted(report["missing_values"].items())
+        ],
+    }
 
 
-def upsert_row(hook: MySqlHook, table: str, row: dict) -> None:
-    """Insert or replace one row of a small keyed table (model_runs, data_quality_daily)."""
-    hook.insert_rows(table, [tuple(row.values())], target_fields=list(row), replace=True)
+def replace_date_rows(hook: MySqlHook, table: str, date_column: str, run_date: date,
+                      rows: list[dict]) -> int:
+    """Replace a small table's rows for ``run_date`` with ``rows``, in one transaction."""
+    conn = hook.get_conn()
+    try:
+        hook.set_autocommit(conn, False)
+        cur = conn.cursor()
+        cur.execute(read_sql("load/replace_date.sql", table=table, date_column=date_column), (run_date,))
+        if rows:
+            columns = list(rows[0])
+            cur.executemany(
+                read_sql("load/insert_rows.sql", placeholders=len(columns), table=table, columns=columns),
+                [tuple(row[c] for c in columns) for row in rows],
+            )
+        conn.commit()
+        return len(rows)
+    except Exception:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
 
 
 def load_run(hook: MySqlHook, lake_root: str, run_date: date) -> dict[str, int]:
@@ -237,8 +267,9 @@ def load_run(hook: MySqlHook, lake_root: str, run_date: date) -> dict[str, int]:
     loaded["user_recommendations"] = replace_date_from_files(
         hook, "user_recommendations", "run_date", run_date, lake.recommendations(lake_root, run_date)
     )
-    upsert_row(hook, "model_runs", model_run_row(read_lake_json(lake.model_run(lake_root, run_date))))
+    run = read_lake_json(lake.model_run(lake_root, run_date))
+    loaded["model_runs"] = replace_date_rows(hook, "model_runs", "run_date", run_date, [model_run_row(run)])
     report = read_lake_json(lake.cleaning_report(lake_root, run_date))
-    upsert_row(hook, "data_quality_daily", data_quality_row(report))
-    loaded["model_runs"] = loaded["data_quality_daily"] = 1
+    for table, rows in data_quality_rows(report).items():
+        loaded[table] = replace_date_rows(hook, table, "ingest_date", run_date, rows)
     return loaded

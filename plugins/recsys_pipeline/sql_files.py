@@ -14,10 +14,11 @@ def identifier(name: str) -> str:
     return f"`{name}`"
 
 
-def read_sql(relative: str, **identifiers: str | list[str]) -> str:
+def read_sql(relative: str, placeholders: int = 0, **identifiers: str | list[str]) -> str:
     """The statement in include/sql/<relative>, comments removed, with identifiers filled in.
 
-    Values are never formatted into SQL: they stay %s placeholders bound by the driver.
+    Values are never formatted into SQL: they stay %s placeholders bound by the driver
+    (``{placeholders}`` becomes that many of them).
     """
     text = (SQL_DIR / relative).read_text()
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
@@ -25,4 +26,4 @@ def read_sql(relative: str, **identifiers: str | list[str]) -> str:
         key: ", ".join(identifier(v) for v in value) if isinstance(value, list) else identifier(value)
         for key, value in identifiers.items()
     }
-    return body.format(**filled).strip()
+    return body.format(**filled, placeholders=", ".join(["%s"] * placeholders)).strip()

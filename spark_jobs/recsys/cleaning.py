@@ -33,21 +33,6 @@ def read_raw_lines(spark, paths: list[str]) -> DataFrame:
     )
 
 
-def header_problems(lines: DataFrame) -> list[str]:
-    """One message per file that lacks the export's header line."""
-    per_file = lines.groupBy("source_file").agg(
-        F.sum((F.col("raw_line") == RAW_HEADER).cast("int")).alias("headers")
-    )
-    return [
-        f"{row.source_file}: no header line '{RAW_HEADER}'"
-        for row in per_file.where("headers = 0").orderBy("source_file").collect()
-    ]
-
-
-def _field(i: int) -> Column:
-    return F.trim(F.get(F.col("fields"), i))
-
-
 def _reason_for_id(raw: Column, parsed: Column, name: str) -> Column:
     return (
         F.when(raw == "", F.lit(f"missing_{name}"))
@@ -55,60 +40,93 @@ def _reason_for_id(raw: Column, parsed: Column, name: str) -> Column:
     )
 
 
-def parse_lines(lines: DataFrame) -> DataFrame:
-    """Parse data lines (header lines removed) into typed columns plus ``reject_reason``.
+HEADER = "header"  # the reject_reason of a header line, which is not data
 
-    ``reject_reason`` is null for a good row. Raw text and source file are kept on every row.
+
+def parse_lines(lines: DataFrame) -> DataFrame:
+    """Parse lines into typed columns plus ``reject_reason``.
+
+    ``reject_reason`` is null for a good row and ``header`` for a header line. Raw text and
+    source file are kept on every row.
     """
-    data = lines.where(F.col("raw_line") != RAW_HEADER)
-    fields = data.withColumn("fields", F.split("raw_line", ",", -1))
-    raw = {name: _field(i) for i, name in enumerate(RAW_COLUMNS)}
-    parsed = {
-        "event_time": F.try_to_timestamp(raw["event_time"], F.lit(RAW_TIME_FORMAT)),
-        "event_type": F.lower(raw["event_type"]),
-        "product_id": raw["product_id"].try_cast("bigint"),
-        "category_id": raw["category_id"].try_cast("bigint"),
-        "price": raw["price"].try_cast(PRICE_TYPE),
-        "user_id": raw["user_id"].try_cast("bigint"),
-    }
-    reason = F.coalesce(
-        F.when(F.col("raw_line") == "", F.lit("blank_line")),
-        F.when(F.size("fields") != len(RAW_COLUMNS), F.lit("wrong_field_count")),
-        F.when(parsed["event_time"].isNull(), F.lit("bad_event_time")),
-        F.when(~parsed["event_type"].isin(*EVENT_TYPES), F.lit("unknown_event_type")),
-        _reason_for_id(raw["product_id"], parsed["product_id"], "product_id"),
-        _reason_for_id(raw["category_id"], parsed["category_id"], "category_id"),
-        F.when(raw["price"] == "", F.lit("missing_price"))
-        .when(parsed["price"].isNull(), F.lit("bad_price"))
-        .when(parsed["price"] < 0, F.lit("negative_price"))
-        .when(parsed["price"] > MAX_PRICE, F.lit("absurd_price")),
-        _reason_for_id(raw["user_id"], parsed["user_id"], "user_id"),
+    # Split, trim, cast and judge in separate projections, so that each field is computed
+    # once and reused rather than re-derived inside every rule.
+    fields = F.split("raw_line", ",", -1)
+    trimmed = lines.select(
+        "raw_line", "source_file", F.size(fields).alias("_n_fields"),
+        *[F.trim(F.get(fields, i)).alias(f"_raw_{name}") for i, name in enumerate(RAW_COLUMNS)],
     )
-    return fields.select(
+    raw = {name: F.col(f"_raw_{name}") for name in RAW_COLUMNS}
+    typed = trimmed.select(
+        "*",
+        F.try_to_timestamp(raw["event_time"], F.lit(RAW_TIME_FORMAT)).alias("event_time"),
+        F.lower(raw["event_type"]).alias("event_type"),
+        raw["product_id"].try_cast("bigint").alias("product_id"),
+        raw["category_id"].try_cast("bigint").alias("category_id"),
+        raw["price"].try_cast(PRICE_TYPE).alias("price"),
+        raw["user_id"].try_cast("bigint").alias("user_id"),
+    )
+    reason = F.coalesce(
+        F.when(F.col("raw_line") == RAW_HEADER, F.lit(HEADER)),
+        F.when(F.col("raw_line") == "", F.lit("blank_line")),
+        F.when(F.col("_n_fields") != len(RAW_COLUMNS), F.lit("wrong_field_count")),
+        F.when(F.col("event_time").isNull(), F.lit("bad_event_time")),
+        F.when(~F.col("event_type").isin(*EVENT_TYPES), F.lit("unknown_event_type")),
+        _reason_for_id(raw["product_id"], F.col("product_id"), "product_id"),
+        _reason_for_id(raw["category_id"], F.col("category_id"), "category_id"),
+        F.when(raw["price"] == "", F.lit("missing_price"))
+        .when(F.col("price").isNull(), F.lit("bad_price"))
+        .when(F.col("price") < 0, F.lit("negative_price"))
+        .when(F.col("price") > MAX_PRICE, F.lit("absurd_price")),
+        _reason_for_id(raw["user_id"], F.col("user_id"), "user_id"),
+    )
+    return typed.select(
         "raw_line",
         "source_file",
-        *[expr.alias(name) for name, expr in parsed.items()],
+        "event_time", "event_type", "product_id", "category_id", "price", "user_id",
         raw["category_code"].alias("category_code"),
         raw["brand"].alias("brand"),
         raw["user_session"].alias("user_session"),
         reason.alias("reject_reason"),
+        *[(raw[name] == "").alias(f"_empty_{name}") for name in RAW_COLUMNS],
     )
 
 
-def missing_value_report(parsed: DataFrame) -> dict[str, int]:
-    """Empty fields per raw column, counted over the rows that have the right field count."""
-    counted = parsed.where(
-        F.col("reject_reason").isNull()
-        | ~F.col("reject_reason").isin("blank_line", "wrong_field_count")
-    )
-    fields = F.split("raw_line", ",", -1)
-    row = counted.agg(
-        *[
-            F.sum((F.trim(F.get(fields, i)) == "").cast("int")).alias(name)
-            for i, name in enumerate(RAW_COLUMNS)
-        ]
-    ).first()
-    return {name: int(row[name] or 0) for name in RAW_COLUMNS}
+def line_statistics(parsed: DataFrame) -> list[dict]:
+    """One small aggregate per (file, reason) over all lines: the single pass that gives the
+    header check, the quarantine counts and the missing-value report."""
+    empty = [F.sum(F.col(f"_empty_{name}").cast("long")).alias(name) for name in RAW_COLUMNS]
+    return [
+        row.asDict()
+        for row in parsed.groupBy("source_file", "reject_reason")
+        .agg(F.count(F.lit(1)).alias("rows"), *empty)
+        .collect()
+    ]
+
+
+def header_problems(stats: list[dict]) -> list[str]:
+    """One message per file that lacks the export's header line."""
+    files = sorted({s["source_file"] for s in stats})
+    with_header = {s["source_file"] for s in stats if s["reject_reason"] == HEADER}
+    return [f"{f}: no header line '{RAW_HEADER}'" for f in files if f not in with_header]
+
+
+def _counts_report(stats: list[dict]) -> dict:
+    data = [s for s in stats if s["reject_reason"] != HEADER]
+    reasons, by_file = {}, {}
+    for s in data:
+        if s["reject_reason"] is not None:
+            reasons[s["reject_reason"]] = reasons.get(s["reject_reason"], 0) + s["rows"]
+            by_file[s["source_file"]] = by_file.get(s["source_file"], 0) + s["rows"]
+    # Empty fields are counted over the rows that have the export's nine fields.
+    shaped = [s for s in data if s["reject_reason"] not in ("blank_line", "wrong_field_count")]
+    return {
+        "rows_read": sum(s["rows"] for s in data),
+        "rows_quarantined": sum(reasons.values()),
+        "quarantine_reasons": dict(sorted(reasons.items())),
+        "quarantined_by_file": dict(sorted(by_file.items())),
+        "missing_values": {name: sum(s[name] or 0 for s in shaped) for name in RAW_COLUMNS},
+    }
 
 
 def deterministic_session_id(user_id: Column, event_date: Column) -> Column:
@@ -156,17 +174,25 @@ def enrich(valid: DataFrame) -> DataFrame:
     )
 
 
+CART_KEY = ["user_id", "product_id", "user_session"]
+
+
+def deduplicate_and_mark_carts(events: DataFrame) -> DataFrame:
+    """Exact duplicates removed; ``_cart_n`` numbers the cart events of each (user, product,
+    session) by time, so ``_cart_n > 1`` marks a repeated cart click.
+
+    Both steps group within (user, product, session), so one shuffle serves both.
+    """
+    clustered = events.repartition(*CART_KEY).dropDuplicates()
+    first = Window.partitionBy(*CART_KEY, "event_type").orderBy("event_time", "category_id", "price")
+    return clustered.withColumn(
+        "_cart_n", F.when(F.col("event_type") == "cart", F.row_number().over(first))
+    )
+
+
 def collapse_repeated_carts(events: DataFrame) -> DataFrame:
     """Keep only the first cart event of each (user, product, session); other types pass."""
-    key = ["user_id", "product_id", "user_session"]
-    first = Window.partitionBy(*key).orderBy("event_time", "category_id", "price")
-    carts = (
-        events.where(F.col("event_type") == "cart")
-        .withColumn("_n", F.row_number().over(first))
-        .where("_n = 1")
-        .drop("_n")
-    )
-    return events.where(F.col("event_type") != "cart").unionByName(carts)
+    return deduplicate_and_mark_carts(events).where(F.coalesce("_cart_n", F.lit(1)) == 1).drop("_cart_n")
 
 
 @dataclass
@@ -180,33 +206,41 @@ def clean_events(lines: DataFrame) -> CleaningResult:
     """Everything from raw lines to clean events, with the reconciliation of the counts.
 
     rows_read = rows_clean + rows_quarantined + duplicates_removed + carts_collapsed
+    Raises InputError when a file lacks the export's header.
     """
-    parsed = parse_lines(lines).cache()
-    quarantine = parsed.where(F.col("reject_reason").isNotNull()).select(
-        "raw_line", "source_file", "reject_reason"
-    )
-    valid = parsed.where(F.col("reject_reason").isNull()).drop("raw_line", "source_file")
-    deduplicated = valid.drop("reject_reason").dropDuplicates()
-    clean = collapse_repeated_carts(enrich(deduplicated)).cache()
-
-    reasons = {r.reject_reason: r["count"] for r in quarantine.groupBy("reject_reason").count().collect()}
-    rows_read = parsed.count()
-    rows_valid = rows_read - sum(reasons.values())
-    rows_deduplicated = deduplicated.count()
-    rows_clean = clean.count()
-    report = {
-        "rows_read": rows_read,
-        "rows_clean": rows_clean,
-        "rows_quarantined": sum(reasons.values()),
-        "quarantine_reasons": dict(sorted(reasons.items())),
-        "duplicates_removed": rows_valid - rows_deduplicated,
-        "carts_collapsed": rows_deduplicated - rows_clean,
-        "missing_values": missing_value_report(parsed),
-        "clean_rows_by_event_date": {
-            r.event_date.isoformat(): r["count"]
-            for r in clean.groupBy("event_date").count().orderBy("event_date").collect()
+    rejected = F.col("reject_reason").isNotNull() & (F.col("reject_reason") != HEADER)
+    # Parse once: every later step reads this cache. Only rejected rows keep their raw text,
+    # which keeps the cache small.
+    parsed = parse_lines(lines).withColumn("raw_line", F.when(rejected, F.col("raw_line"))).cache()
+    stats = line_statistics(parsed)
+    problems = header_problems(stats)
+    if problems:
+        parsed.unpersist()
+        raise InputError("wrong header: " + "; ".join(problems))
+    report = _counts_report(stats)
+    quarantine = parsed.where(rejected).select("raw_line", "source_file", "reject_reason").cache()
+    quarantine.count()
+    marked = deduplicate_and_mark_carts(
+        enrich(parsed.where(F.col("reject_reason").isNull()))
+    ).cache()
+    repeated = F.coalesce(F.col("_cart_n"), F.lit(1)) > 1
+    per_date = marked.groupBy("event_date").agg(
+        F.count(F.lit(1)).alias("rows"), F.sum(repeated.cast("long")).alias("repeated")
+    ).collect()
+    rows_deduplicated = sum(r["rows"] for r in per_date)
+    carts_collapsed = sum(r["repeated"] for r in per_date)
+    rows_valid = report["rows_read"] - report["rows_quarantined"]
+    report.update(
+        rows_clean=rows_deduplicated - carts_collapsed,
+        duplicates_removed=rows_valid - rows_deduplicated,
+        carts_collapsed=carts_collapsed,
+        clean_rows_by_event_date={
+            r["event_date"].isoformat(): r["rows"] - r["repeated"]
+            for r in sorted(per_date, key=lambda r: r["event_date"])
         },
-    }
+    )
+    parsed.unpersist()  # the outputs now stand on their own caches
+    clean = marked.where(~repeated).drop("_cart_n")
     return CleaningResult(clean=clean, quarantine=quarantine, report=report)
 
 
@@ -217,8 +251,9 @@ def check_quarantine_share(report: dict, max_share: float, where: str) -> None:
         raise InputError(f"{where}: the input holds no data rows")
     share = report["rows_quarantined"] / read
     if share > max_share:
-        top = ", ".join(f"{k}={v}" for k, v in report["quarantine_reasons"].items())
+        reasons = ", ".join(f"{k}={v}" for k, v in report["quarantine_reasons"].items())
+        files = ", ".join(f"{k}: {v}" for k, v in report["quarantined_by_file"].items())
         raise InputError(
             f"{where}: {report['rows_quarantined']} of {read} rows ({share:.1%}) were quarantined, "
-            f"above the limit of {max_share:.1%} ({top})"
+            f"above the limit of {max_share:.1%}; reasons: {reasons}; files: {files}"
         )
