@@ -157,6 +157,10 @@ with DAG(
             "score": {"null_check": {"equal_to": 0}},
         },
     )
+    check_similar_products = SQLCheckOperator(
+        task_id="check_similar_products", conn_id=config.MYSQL_CONN_ID,
+        sql="checks/similar_products.sql", retries=0,
+    )
     check_daily_summaries = SQLCheckOperator(
         task_id="check_daily_summaries", conn_id=config.MYSQL_CONN_ID,
         sql="checks/daily_summaries.sql", retries=0,
@@ -169,5 +173,5 @@ with DAG(
     checked_input >> clean >> [eda, interactions]
     interactions >> train
     [eda, train, apply_schema()] >> loaded
-    loaded >> [check_recommendations, check_recommendation_columns,
+    loaded >> [check_recommendations, check_recommendation_columns, check_similar_products,
                check_daily_summaries, check_model_run]

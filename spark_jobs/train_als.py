@@ -12,7 +12,7 @@ import time
 
 from pyspark.sql import functions as F
 
-from recsys import lake
+from recsys import als, lake
 from recsys.interactions import window_events
 from recsys.jobs import base_parser
 from recsys.params import add_recommender_options, add_score_options, recommender_params, score_params
@@ -48,6 +48,10 @@ def main(argv: list[str]) -> None:
     ).cache()
     lake.write_load_files(recs, lake.recommendations(args.lake, args.run_date))
     by_source = {r.source: r["count"] for r in recs.groupBy("source").count().collect()}
+    similar = als.similar_products(fitted.model, fitted.items, params.top_k).select(
+        F.lit(args.run_date).alias("run_date"), "*"
+    )
+    lake.write_load_files(similar, lake.similar_products(args.lake, args.run_date))
     run = {
         "run_date": args.run_date,
         "status": "published",

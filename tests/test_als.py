@@ -50,3 +50,25 @@ def test_each_user_gets_the_missing_item_of_their_group_and_thin_users_get_popul
         for u in users:
             assert recs[u] == (products[u % 3], "als")
     assert recs[99][1] == "popular" and recs[99][0] != 101
+
+
+def test_similar_products_are_the_nearest_by_cosine_never_the_product_itself(spark):
+    from recsys.als import fit, item_factor_matrix, similar_products
+
+    rng = np.random.default_rng(1)
+    rows = [(u, int(i), float(rng.random()) + 0.5) for u in range(40) for i in rng.choice(30, 6, replace=False)]
+    model = fit(spark.createDataFrame(rows, "user_idx int, item_idx int, score double"),
+                AlsParams(rank=5, max_iter=5))
+    items = spark.createDataFrame([(1000 + i, i) for i in range(30)], "product_id long, item_idx int")
+    got = {}
+    for r in similar_products(model, items, 3).collect():
+        got.setdefault(r.product_id, []).append((r.similar_rank, r.similar_product_id, r.similarity))
+    factors = item_factor_matrix(model)
+    unit = factors / np.linalg.norm(factors, axis=1, keepdims=True)
+    for i in range(30):
+        cosine = unit @ unit[i]
+        cosine[i] = -np.inf
+        expected = [1000 + int(j) for j in np.argsort(-cosine, kind="stable")[:3]]
+        ranked = sorted(got[1000 + i])
+        assert [p for _, p, _ in ranked] == expected
+        assert np.allclose([s for _, _, s in ranked], np.sort(cosine)[::-1][:3], atol=1e-5)

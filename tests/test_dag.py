@@ -10,7 +10,7 @@ from run_dag import load_dag, run_dates
 
 STEPS = ["check_raw_input", "clean_events", "eda_summaries", "build_interactions", "train_als",
          "apply_schema", "load_results", "check_recommendations", "check_recommendation_columns",
-         "check_daily_summaries", "check_model_run"]
+         "check_similar_products", "check_daily_summaries", "check_model_run"]
 # Columns that say when or how fast, not what: they may differ between identical runs.
 TIMING_COLUMNS = {"loaded_at", "train_seconds", "applied_at"}
 
@@ -98,6 +98,11 @@ def test_two_days_through_airflow_then_a_rerun_leaves_identical_tables(pipeline_
         "SELECT COUNT(*), COUNT(DISTINCT user_id), SUM(source = 'popular') > 0, SUM(source = 'als') > 0 "
         "FROM user_recommendations WHERE run_date = %s", parameters=(d2,))
     assert tuple(recs) == (rows, users, 1, 1)
+
+    similar = mysql_hook.get_first(
+        "SELECT COUNT(DISTINCT product_id), MAX(similar_rank), SUM(product_id = similar_product_id) "
+        "FROM similar_products WHERE run_date = %s", parameters=(d2,))
+    assert similar[0] > 100 and similar[1] == 10 and similar[2] == 0
 
     before = snapshot(mysql_hook)
     assert run_dates([d2], pipeline_env) == {d2: "success"}

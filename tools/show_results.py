@@ -8,6 +8,7 @@ from airflow.providers.mysql.hooks.mysql import MySqlHook
 DATED_TABLES = {
     "daily_kpis": "run_date", "hourly_activity": "run_date", "brand_daily": "run_date",
     "category_daily": "run_date", "top_customers": "run_date", "user_recommendations": "run_date",
+    "similar_products": "run_date",
     "model_runs": "run_date", "data_quality_daily": "ingest_date", "data_quality_reasons": "ingest_date",
     "data_quality_missing_values": "ingest_date",
 }

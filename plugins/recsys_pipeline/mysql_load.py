@@ -267,6 +267,9 @@ def load_run(hook: MySqlHook, lake_root: str, run_date: date) -> dict[str, int]:
     loaded["user_recommendations"] = replace_date_from_files(
         hook, "user_recommendations", "run_date", run_date, lake.recommendations(lake_root, run_date)
     )
+    loaded["similar_products"] = replace_date_from_files(
+        hook, "similar_products", "run_date", run_date, lake.similar_products(lake_root, run_date)
+    )
     run = read_lake_json(lake.model_run(lake_root, run_date))
     loaded["model_runs"] = replace_date_rows(hook, "model_runs", "run_date", run_date, [model_run_row(run)])
     report = read_lake_json(lake.cleaning_report(lake_root, run_date))

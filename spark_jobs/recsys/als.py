@@ -120,3 +120,28 @@ def recommend(model: ALSModel, users: DataFrame, items: DataFrame, k: int,
     return ranked.join(users, "user_idx").join(items, "item_idx").select(
         "user_id", "product_id", "rank", "score"
     )
+
+
+def similar_products(model: ALSModel, items: DataFrame, k: int) -> DataFrame:
+    """For each product, the k products whose ALS item factors are closest by cosine
+    similarity (the original report's substitute and supplementary products).
+
+    Returns (product_id, similar_rank, similar_product_id, similarity).
+    """
+    factors = item_factor_matrix(model)
+    norms = np.linalg.norm(factors, axis=1, keepdims=True)
+    unit = np.divide(factors, norms, out=np.zeros_like(factors), where=norms > 0)
+    norm = F.sqrt(F.aggregate("features", F.lit(0.0), lambda acc, x: acc + x * x))
+    queries = model.itemFactors.select(
+        F.col("id").alias("user_idx"),
+        F.transform("features", lambda x: F.when(norm > 0, x / norm).otherwise(0.0)).alias("features"),
+        F.array(F.col("id")).alias("exclude"),  # a product is not its own substitute
+    )
+    ranked = top_k(queries, unit, k)
+    other = items.select(F.col("product_id").alias("similar_product_id"), F.col("item_idx").alias("other_idx"))
+    return (
+        ranked.join(items.withColumnRenamed("item_idx", "user_idx"), "user_idx")
+        .join(other, ranked["item_idx"] == other["other_idx"])
+        .select("product_id", F.col("rank").alias("similar_rank"), "similar_product_id",
+                F.col("score").alias("similarity"))
+    )

@@ -41,6 +41,10 @@ def recommendations(lake: str, run_date: date) -> str:
     return f"{lake}/recommendations/run_date={run_date.isoformat()}"
 
 
+def similar_products(lake: str, run_date: date) -> str:
+    return f"{lake}/similar_products/run_date={run_date.isoformat()}"
+
+
 def model_run(lake: str, run_date: date) -> str:
     return f"{lake}/model_runs/run_date={run_date.isoformat()}"
 
