@@ -88,11 +88,12 @@ def test_two_days_through_airflow_then_a_rerun_leaves_identical_tables(pipeline_
 
     runs = {r[0]: r[1:] for r in mysql_hook.get_records(
         "SELECT run_date, evaluation_status, users, recommendation_rows, als_ndcg_at_k, "
-        "popularity_ndcg_at_k FROM model_runs")}
+        "popularity_ndcg_at_k, category_popularity_ndcg_at_k FROM model_runs")}
     assert runs[d1][0].startswith("skipped: no training events")
-    status, users, rows, als_ndcg, popularity_ndcg = runs[d2]
+    status, users, rows, als_ndcg, popularity_ndcg, category_ndcg = runs[d2]
     assert status == "evaluated"
     assert als_ndcg > popularity_ndcg > 0  # the generated users have tastes ALS can learn
+    assert als_ndcg > category_ndcg > 0
     assert rows == users * 10  # every user of the window gets a full top-10
     recs = mysql_hook.get_first(
         "SELECT COUNT(*), COUNT(DISTINCT user_id), SUM(source = 'popular') > 0, SUM(source = 'als') > 0 "

@@ -24,7 +24,7 @@ D1, D2 = date(2019, 10, 1), date(2019, 10, 2)
 def test_migrations_apply_once_and_give_the_schema(mysql_hook):
     assert apply_migrations(mysql_hook) == [
         "V000__schema_migrations", "V001__initial_schema", "V002__data_quality_detail",
-        "V003__similar_products"]
+        "V003__similar_products", "V004__category_popularity_baseline"]
     assert apply_migrations(mysql_hook) == []
     columns = mysql_hook.get_records(
         "SELECT column_name, column_type FROM information_schema.columns "

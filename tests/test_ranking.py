@@ -50,3 +50,25 @@ def test_popularity_orders_by_purchases_then_carts_and_skips_exclusions(spark):
     for r in recs.orderBy("user_id", "rank").collect():
         lists.setdefault(r.user_id, []).append(r.product_id)
     assert lists == {1: [13, 10], 2: [12, 11]}
+
+
+def test_category_popularity_uses_the_favourite_category_then_global_best_sellers(spark):
+    from recsys.ranking import recommend_category_popular
+
+    rows = [(1, 11, 2.0, 1.0), (1, 21, 0.5, 0.0), (2, 22, 1.0, 0.0), (3, 22, 1.0, 0.0),
+            (4, 21, 1.0, 5.0), (4, 22, 1.0, 4.0), (5, 11, 1.0, 2.0), (5, 12, 1.0, 2.0), (5, 13, 1.0, 1.0)]
+    matrix = spark.createDataFrame(rows, "user_id long, product_id long, score double, purchases_decayed double") \
+        .selectExpr("*", "0.0 AS carts_decayed", "0.0 AS views_decayed")
+    categories = spark.createDataFrame([(11, "a"), (12, "a"), (13, "a"), (21, "b"), (22, "b")],
+                                       "product_id long, category_code string")
+    exclude = spark.createDataFrame([(1, 11)], "user_id long, product_id long")
+
+    def lists(users, k):
+        df = spark.createDataFrame([(u,) for u in users], "user_id long")
+        out = {}
+        for r in recommend_category_popular(df, matrix, categories, k, exclude).orderBy("user_id", "rank").collect():
+            out.setdefault(r.user_id, []).append(r.product_id)
+        return out
+
+    assert lists([1, 2], 2) == {1: [12, 13], 2: [21, 22]}
+    assert lists([3], 3) == {3: [21, 22, 11]}  # category b has two products: topped up globally

@@ -198,7 +198,7 @@ def model_run_row(run: dict) -> dict:
         "evaluation_json": json.dumps(evaluation, sort_keys=True),
         "loaded_at": _utc_now(),
     }
-    for model in ("als", "popularity"):
+    for model in ("als", "popularity", "category_popularity"):
         metrics = evaluation.get(model, {})
         for name in ("ndcg", "precision", "recall", "map", "hit_rate"):
             row[f"{model}_{name}_at_k"] = metrics.get(name)

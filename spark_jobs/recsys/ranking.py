@@ -47,6 +47,46 @@ def recommend_popular(users: DataFrame, popular: DataFrame, k: int, exclude: Dat
     )
 
 
+def recommend_category_popular(users: DataFrame, matrix: DataFrame, product_category: DataFrame, k: int,
+                               exclude: DataFrame | None) -> DataFrame:
+    """Baseline: the most popular products of each user's favourite category (the category
+    of the products they scored highest in total), topped up from global popularity.
+
+    ``product_category`` is (product_id, category_code).
+    """
+    scored = matrix.join(product_category, "product_id")
+    favourite = scored.groupBy("user_id", "category_code").agg(F.sum("score").alias("affinity")).withColumn(
+        "_n", F.row_number().over(Window.partitionBy("user_id").orderBy(F.desc("affinity"), "category_code"))
+    ).where("_n = 1").select("user_id", "category_code")
+    popular = popular_products(matrix)
+    in_category = popular.join(product_category, "product_id").withColumn(
+        "category_rank",
+        F.row_number().over(Window.partitionBy("category_code").orderBy("popularity_rank")),
+    )
+    depth = k
+    if exclude is not None:
+        depth += exclude.groupBy("user_id").count().agg(F.max("count")).first()[0] or 0
+    wanted = users.select("user_id").distinct()
+    from_category = (
+        wanted.join(favourite, "user_id", "left")
+        .join(in_category.where(F.col("category_rank") <= depth), "category_code")
+        .select("user_id", "product_id", F.col("category_rank").cast("double").alias("order"))
+    )
+    # Users whose category is short of k products, or who have none, get global best sellers.
+    from_global = wanted.crossJoin(F.broadcast(popular.where(F.col("popularity_rank") <= depth))).select(
+        "user_id", "product_id", (F.col("popularity_rank") + 1e9).alias("order")
+    )
+    candidates = from_category.unionByName(from_global).groupBy("user_id", "product_id").agg(
+        F.min("order").alias("order")
+    )
+    if exclude is not None:
+        candidates = candidates.join(exclude, ["user_id", "product_id"], "left_anti")
+    ranked = candidates.withColumn(
+        "rank", F.row_number().over(Window.partitionBy("user_id").orderBy("order", "product_id"))
+    ).where(F.col("rank") <= k)
+    return ranked.select("user_id", "product_id", "rank", (1.0 / F.col("rank")).alias("score"))
+
+
 def ranking_metrics(recs: DataFrame, relevant: DataFrame, k: int, catalogue_size: int) -> dict:
     """precision, recall, ndcg, map and hit_rate at k, plus catalogue coverage and user count."""
     relevant = relevant.select("user_id", "product_id").distinct()

@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 
 from recsys import als
 from recsys.interactions import ScoreParams, interaction_matrix, newest_event_time, training_subset
-from recsys.ranking import popular_products, ranking_metrics, recommend_popular
+from recsys.ranking import popular_products, ranking_metrics, recommend_category_popular, recommend_popular
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,8 @@ def evaluate(events: DataFrame, end: date, eval_days: int, score_params: ScorePa
 
     Relevant items are the products a user carted or purchased in the test days; only users
     with history in the training part are scored. Returns metrics for ALS (with its fallback)
-    and for the global popularity baseline, or ``status`` saying why there was nothing to test.
+    and for two baselines, global popularity and popularity within the user's favourite
+    category, or ``status`` saying why there was nothing to test.
     """
     split = end - timedelta(days=eval_days - 1)
     train_events = events.where(F.col("event_date") < F.lit(split))
@@ -89,6 +90,10 @@ def evaluate(events: DataFrame, end: date, eval_days: int, score_params: ScorePa
     fitted = fit_and_recommend(train, params, for_users=test_users)
     exclude = purchased_pairs(train) if params.exclude_purchased else None
     popular = recommend_popular(test_users, popular_products(train), params.top_k, exclude)
+    product_category = train_events.groupBy("product_id").agg(
+        F.max_by("category_code", "event_time").alias("category_code")
+    )
+    category_popular = recommend_category_popular(test_users, train, product_category, params.top_k, exclude)
     return {
         "status": "evaluated",
         "split_date": split,
@@ -96,4 +101,5 @@ def evaluate(events: DataFrame, end: date, eval_days: int, score_params: ScorePa
         "test_users": test_users.count(),
         "als": ranking_metrics(fitted.recommendations, relevant, params.top_k, catalogue),
         "popularity": ranking_metrics(popular, relevant, params.top_k, catalogue),
+        "category_popularity": ranking_metrics(category_popular, relevant, params.top_k, catalogue),
     }
