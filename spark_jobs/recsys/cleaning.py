@@ -190,11 +190,6 @@ def deduplicate_and_mark_carts(events: DataFrame) -> DataFrame:
     )
 
 
-def collapse_repeated_carts(events: DataFrame) -> DataFrame:
-    """Keep only the first cart event of each (user, product, session); other types pass."""
-    return deduplicate_and_mark_carts(events).where(F.coalesce("_cart_n", F.lit(1)) == 1).drop("_cart_n")
-
-
 @dataclass
 class CleaningResult:
     clean: DataFrame
