@@ -19,6 +19,7 @@ from pyarrow import fs
 from recsys import lake
 from recsys_pipeline.config import MYSQL_CONN_ID, SQL_DIR
 from recsys_pipeline.sql_files import identifier, read_sql
+from recsys_pipeline.storage import filesystem_for
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +73,10 @@ def apply_migrations(hook: MySqlHook, migrations_dir: Path = SQL_DIR / "migratio
         conn.close()
 
 
-def _filesystem(uri: str) -> tuple[fs.FileSystem, str]:
-    if "://" in uri and not uri.startswith("file://"):
-        return fs.FileSystem.from_uri(uri)
-    return fs.LocalFileSystem(), uri.removeprefix("file://")
-
-
 @contextmanager
 def local_part_files(dataset: str, suffix: str):
     """The dataset's part files as local paths (copied to a temp dir when remote)."""
-    filesystem, path = _filesystem(dataset)
+    filesystem, path = filesystem_for(dataset)
     info = filesystem.get_file_info(path)
     if info.type != fs.FileType.Directory:
         raise LoadError(f"{dataset}: Spark output not found")

@@ -11,18 +11,13 @@ from datetime import date
 from pyarrow import fs
 
 from recsys.schema import RAW_HEADER
+from recsys_pipeline.storage import filesystem_for
 
 RAW_SUFFIXES = (".csv", ".csv.gz")
 
 
 class RawInputError(FileNotFoundError):
     """The date's raw input is missing or is not the export's format."""
-
-
-def _filesystem(root: str) -> tuple[fs.FileSystem, str]:
-    if "://" in root:
-        return fs.FileSystem.from_uri(root)
-    return fs.LocalFileSystem(), root
 
 
 def _first_line(filesystem: fs.FileSystem, path: str) -> str:
@@ -42,7 +37,7 @@ def check_raw_input(raw_root: str, run_date: date) -> list[str]:
 
     Raises RawInputError naming the folder or file and the problem.
     """
-    filesystem, root = _filesystem(raw_root.rstrip("/"))
+    filesystem, root = filesystem_for(raw_root.rstrip("/"))
     folder = f"{root}/{run_date.isoformat()}"
     info = filesystem.get_file_info(folder)
     if info.type != fs.FileType.Directory:

@@ -16,10 +16,8 @@ from recsys_pipeline.config import BUILD_DIR, SPARK_CONN_ID, SPARK_JOBS_DIR
 
 PACKAGE = "recsys"
 
-# Settings every job needs whatever the cluster (the jobs also set what correctness needs).
+# Set at submission, before the driver starts; what correctness needs, the jobs' session sets.
 BASE_CONF = {
-    "spark.sql.session.timeZone": "UTC",
-    "spark.ui.showConsoleProgress": "false",
     "spark.log.level": "WARN",  # Spark's INFO lines would drown the task log
 }
 

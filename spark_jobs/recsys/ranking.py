@@ -25,15 +25,20 @@ def popular_products(matrix: DataFrame) -> DataFrame:
     )
 
 
+def _candidate_depth(k: int, exclude: DataFrame | None) -> int:
+    """How far down a ranking to look so that k items remain after the longest exclusion list."""
+    if exclude is None:
+        return k
+    return k + (exclude.groupBy("user_id").count().agg(F.max("count")).first()[0] or 0)
+
+
 def recommend_popular(users: DataFrame, popular: DataFrame, k: int, exclude: DataFrame | None) -> DataFrame:
     """The k most popular products for each user, skipping that user's excluded products.
 
     Candidates are the top k + (largest exclusion list) products, so every user gets k items
     whenever the catalogue allows.
     """
-    depth = k
-    if exclude is not None:
-        depth += exclude.groupBy("user_id").count().agg(F.max("count")).first()[0] or 0
+    depth = _candidate_depth(k, exclude)
     head = popular.where(F.col("popularity_rank") <= depth)
     candidates = users.select("user_id").distinct().crossJoin(F.broadcast(head))
     if exclude is not None:
@@ -63,9 +68,7 @@ def recommend_category_popular(users: DataFrame, matrix: DataFrame, product_cate
         "category_rank",
         F.row_number().over(Window.partitionBy("category_code").orderBy("popularity_rank")),
     )
-    depth = k
-    if exclude is not None:
-        depth += exclude.groupBy("user_id").count().agg(F.max("count")).first()[0] or 0
+    depth = _candidate_depth(k, exclude)
     wanted = users.select("user_id").distinct()
     from_category = (
         wanted.join(favourite, "user_id", "left")
