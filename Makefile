@@ -23,9 +23,10 @@ demo: setup  ## generate sample data, run the DAG for each day, print what lande
 test: setup  ## the whole test suite (unit, MySQL integration, end-to-end through Airflow)
 	$(ENV) && RECSYS_TASK_RETRIES=0 python -m pytest $(PYTEST_ARGS)
 
-bench: setup  ## benchmarks: generator speed, cleaning 1M and 10M events against DuckDB
+bench: setup  ## benchmarks: generator speed, cleaning against DuckDB, ALS and top-K against implicit
 	$(ENV) && python benchmarks/bench_generator.py
 	$(ENV) && python benchmarks/bench_cleaning.py
+	$(ENV) && python benchmarks/bench_als.py
 
 lint:
 	$(ENV) && ruff check .

@@ -10,8 +10,9 @@ personalised top-K product recommendations in MySQL, for Tableau.
 | 2 | `clean_events` | Spark: parse, quarantine bad rows, clean into the Parquet lake |
 | 3 | `eda_summaries` | Spark: the date's KPIs, hourly activity, brands, categories, top customers |
 | 4 | `build_interactions` | Spark: decayed, weighted user x product scores over the window |
-| 5 | `train_als` | Spark: ALS evaluated against popularity on a time split, then everyone's top-K |
+| 5 | `train_als` | Spark: ALS tuned by NDCG@K on a time split, judged against popularity, refit |
 | 6 | `apply_schema`, `load_results` | MySQL schema migrations, then the per-date loads |
+| 6 | `publish_recommendations` | the lists; skipped, saying why, when the quality gate withheld them |
 | 7 | `check_*` | row counts, keys and consistency of what landed |
 
 **Run date**: a scheduled run processes the day its data interval starts (the run at 00:00 UTC
@@ -84,12 +85,19 @@ with DAG(
                        description="Recommendations per user."),
         "exclude_purchased": Param(True, type="boolean",
                                    description="Never recommend what the user bought in the window."),
-        "als_rank": Param(15, type="integer", minimum=1, description="ALS latent factors."),
-        "als_reg_param": Param(0.005, type="number", minimum=0, description="ALS regularisation."),
-        "als_alpha": Param(1.0, type="number", minimum=0, description="ALS implicit confidence scale."),
+        "als_ranks": Param([15, 30], type="array", items={"type": "integer", "minimum": 1}, minItems=1,
+                           description="ALS latent factors to try; the first is used when nothing can be tuned."),
+        "als_reg_params": Param([0.005, 0.05], type="array", items={"type": "number", "minimum": 0}, minItems=1,
+                                description="ALS regularisation values to try (first = untuned default)."),
+        "als_alphas": Param([1.0, 10.0], type="array", items={"type": "number", "minimum": 0}, minItems=1,
+                            description="ALS implicit confidence scales to try (first = untuned default)."),
         "als_max_iter": Param(10, type="integer", minimum=1, description="ALS iterations."),
+        "tuning_budget_minutes": Param(30, type="number", minimum=0,
+                                       description="Stop trying grid points after this long (at least one is tried)."),
         "eval_days": Param(7, type="integer", minimum=0,
-                           description="Last days of the window held out to evaluate ALS; 0 skips."),
+                           description="Last days of the window held out to tune and judge ALS; 0 skips both."),
+        "quality_margin": Param(0.1, type="number",
+                                description="Publish only if ALS NDCG@K > popularity NDCG@K x (1 + margin)."),
         "spark_driver_memory": Param("2g", type="string", pattern="^[0-9]+[kmgt]$",
                                      description="Memory of each Spark job's driver."),
     },
@@ -117,31 +125,47 @@ with DAG(
         "--min-user-products", "{{ params.min_user_products }}",
         "--min-product-users", "{{ params.min_product_users }}",
         "--exclude-purchased", "{{ 'true' if params.exclude_purchased else 'false' }}",
-        "--rank", "{{ params.als_rank }}",
-        "--reg-param", "{{ params.als_reg_param }}",
-        "--alpha", "{{ params.als_alpha }}",
+        "--ranks", "{{ params.als_ranks | join(',') }}",
+        "--reg-params", "{{ params.als_reg_params | join(',') }}",
+        "--alphas", "{{ params.als_alphas | join(',') }}",
         "--max-iter", "{{ params.als_max_iter }}",
+        "--tuning-budget-seconds", "{{ params.tuning_budget_minutes * 60 }}",
         "--eval-days", "{{ params.eval_days }}",
+        "--quality-margin", "{{ params.quality_margin }}",
     ])
 
     @task
-    def apply_schema() -> list[str]:
-        """Bring the MySQL schema to the current migration (idempotent)."""
+    def apply_schema() -> dict:
+        """Bring the MySQL schema to the current migration and the read-only Tableau account up
+        to date (both idempotent)."""
+        from recsys_pipeline.accounts import ensure_tableau_account
         from recsys_pipeline.mysql_load import apply_migrations, mysql_hook
 
-        return apply_migrations(mysql_hook())
+        hook = mysql_hook()
+        return {"migrations_applied": apply_migrations(hook), "tableau_account": ensure_tableau_account(hook)}
 
     @task
     def load_results(run_date: str, params=None) -> dict:
-        """Replace the run date's rows in every table with what Spark wrote."""
+        """Replace the run date's summaries, data-quality figures and model run in MySQL."""
         from datetime import date
 
         from recsys_pipeline.mysql_load import load_run, mysql_hook
 
         return load_run(mysql_hook(), params["lake_root"], date.fromisoformat(run_date))
 
+    @task
+    def publish_recommendations(run_date: str, params=None) -> dict:
+        """Load the date's recommendations and similar products, unless the quality gate withheld
+        them: then the task is skipped, saying why, and the published lists stay."""
+        from datetime import date
+
+        from recsys_pipeline.mysql_load import mysql_hook, publish_run
+
+        return publish_run(mysql_hook(), params["lake_root"], date.fromisoformat(run_date))
+
     checked_input = check_raw_input()
     loaded = load_results(checked_input["run_date"])
+    published = publish_recommendations(checked_input["run_date"])
 
     check_recommendations = SQLCheckOperator(
         task_id="check_recommendations", conn_id=config.MYSQL_CONN_ID,
@@ -168,10 +192,12 @@ with DAG(
     check_model_run = SQLCheckOperator(
         task_id="check_model_run", conn_id=config.MYSQL_CONN_ID,
         sql="checks/model_run.sql", retries=0,
+        trigger_rule="none_failed",  # a run the quality gate withheld is still checked
     )
 
     checked_input >> clean >> [eda, interactions]
     interactions >> train
     [eda, train, apply_schema()] >> loaded
-    loaded >> [check_recommendations, check_recommendation_columns, check_similar_products,
-               check_daily_summaries, check_model_run]
+    loaded >> published >> [check_recommendations, check_recommendation_columns, check_similar_products,
+                            check_model_run]
+    loaded >> check_daily_summaries

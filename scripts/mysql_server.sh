@@ -9,7 +9,9 @@
 #   mysql_server.sh status   say which servers are in use.
 #
 # The private users' passwords are generated once and kept in .local/mysql/connections.env
-# (mode 600), which scripts/env.sh exports as Airflow connections.
+# (mode 600), which scripts/env.sh exports as Airflow connections: recsys (the pipeline, rights on
+# its database only), recsys_admin (may only create the read-only Tableau account and grant it
+# SELECT) and the Tableau account's password.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOCAL=${RECSYS_LOCAL:-$PWD/.local}
@@ -73,9 +75,22 @@ GRANT ALL PRIVILEGES ON \`$grant_db\`.* TO '$user'@'127.0.0.1';
 SQL
 }
 
-conn_json() {  # $1 db/user, $2 password
+# $1 password: the account manager that creates the read-only Tableau account. It may create
+# users and hand on SELECT on the two databases, nothing else (no data or DDL rights).
+provision_account_manager() {
+  local pw=$1
+  admin_sql <<SQL
+CREATE USER IF NOT EXISTS 'recsys_admin'@'127.0.0.1' IDENTIFIED BY '$pw';
+ALTER USER 'recsys_admin'@'127.0.0.1' IDENTIFIED BY '$pw';
+GRANT CREATE USER ON *.* TO 'recsys_admin'@'127.0.0.1';
+GRANT SELECT ON \`recsys\`.* TO 'recsys_admin'@'127.0.0.1' WITH GRANT OPTION;
+GRANT SELECT ON \`recsys\_test\`.* TO 'recsys_admin'@'127.0.0.1' WITH GRANT OPTION;
+SQL
+}
+
+conn_json() {  # $1 login, $2 password, $3 database (default: the login)
   printf '{"conn_type": "mysql", "host": "127.0.0.1", "port": %s, "login": "%s", "password": "%s", "schema": "%s", "extra": {"charset": "utf8mb4"}}' \
-    "$PORT" "$1" "$2" "$1"
+    "$PORT" "$1" "$2" "${3:-$1}"
 }
 
 password_for() {  # reuse the stored password so reruns keep working connections
@@ -87,14 +102,17 @@ password_for() {  # reuse the stored password so reruns keep working connections
 
 ensure() {
   local want_pipeline=1 want_test=1
-  if [ -n "${AIRFLOW_CONN_RECSYS_MYSQL:-}" ]; then
+  if [ "${RECSYS_PRIVATE_MYSQL:-}" = 1 ]; then
+    # Our own connections.env is loaded: keep the private server up and its accounts current.
+    :
+  elif [ -n "${AIRFLOW_CONN_RECSYS_MYSQL:-}" ]; then
     if ping_conn "$AIRFLOW_CONN_RECSYS_MYSQL"; then
       echo "mysql: pipeline uses the server named by AIRFLOW_CONN_RECSYS_MYSQL"; want_pipeline=0
     else
       echo "mysql: AIRFLOW_CONN_RECSYS_MYSQL is set but not reachable; using a private server" >&2
     fi
   fi
-  if [ -n "${RECSYS_TEST_MYSQL_CONN:-}" ] && ping_conn "$RECSYS_TEST_MYSQL_CONN"; then
+  if [ "${RECSYS_PRIVATE_MYSQL:-}" != 1 ] && [ -n "${RECSYS_TEST_MYSQL_CONN:-}" ] && ping_conn "$RECSYS_TEST_MYSQL_CONN"; then
     echo "mysql: tests use the server named by RECSYS_TEST_MYSQL_CONN"; want_test=0
   fi
   [ $want_pipeline = 1 ] || [ $want_test = 1 ] || return 0
@@ -103,17 +121,25 @@ ensure() {
          "run scripts/bootstrap.sh (as root) or: sudo apt-get install -y mariadb-server" >&2; exit 1; }
   start_private
   PORT=$(cat "$PORT_FILE")
-  local pw_pipeline pw_test
+  local pw_pipeline pw_test pw_admin pw_tableau
   pw_pipeline=$(password_for recsys); pw_test=$(password_for recsys_test)
+  pw_admin=$(password_for recsys_admin); pw_tableau=$(password_for recsys_tableau)
   provision recsys recsys "$pw_pipeline"
   provision recsys_test recsys_test "$pw_test"
+  provision_account_manager "$pw_admin"
   umask 077
   {
     echo "# Written by scripts/mysql_server.sh for the private server. Do not commit."
+    echo "RECSYS_PRIVATE_MYSQL=1"
     echo "#recsys=$pw_pipeline"
     echo "#recsys_test=$pw_test"
+    echo "#recsys_admin=$pw_admin"
+    echo "#recsys_tableau=$pw_tableau"
     echo "AIRFLOW_CONN_RECSYS_MYSQL='$(conn_json recsys "$pw_pipeline")'"
+    echo "AIRFLOW_CONN_RECSYS_MYSQL_ADMIN='$(conn_json recsys_admin "$pw_admin" recsys)'"
+    echo "RECSYS_TABLEAU_PASSWORD='$pw_tableau'"
     echo "RECSYS_TEST_MYSQL_CONN='$(conn_json recsys_test "$pw_test")'"
+    echo "RECSYS_TEST_MYSQL_ADMIN_CONN='$(conn_json recsys_admin "$pw_admin" recsys_test)'"
   } > "$CONN_FILE.tmp"
   mv "$CONN_FILE.tmp" "$CONN_FILE"
   echo "mysql: private server ready on 127.0.0.1:$PORT (databases recsys, recsys_test)"

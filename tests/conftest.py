@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# Tasks fail at once in tests (a retry would wait minutes); the DAG reads this when it is parsed.
+os.environ.setdefault("RECSYS_TASK_RETRIES", "0")
+
 HEADER = "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
 
 

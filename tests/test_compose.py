@@ -41,6 +41,17 @@ def test_mysql_service_matches_the_connection_and_allows_bulk_loads():
     assert env["MYSQL_PASSWORD"].startswith("${RECSYS_MYSQL_PASSWORD")
 
 
+def test_the_account_manager_is_created_with_the_password_the_admin_connection_uses():
+    services = compose()["services"]
+    init = [v for v in services["mysql"]["volumes"] if v.endswith(":/docker-entrypoint-initdb.d:ro")]
+    assert init and (ROOT / init[0].split(":")[0] / "01-account-manager.sh").is_file()
+    script = (ROOT / "docker/mysql-init/01-account-manager.sh").read_text()
+    assert "GRANT CREATE USER ON *.*" in script and "WITH GRANT OPTION" in script and "ALL" not in script
+    admin = json.loads(services["airflow-scheduler"]["environment"]["AIRFLOW_CONN_RECSYS_MYSQL_ADMIN"])
+    assert admin["login"] == "recsys_admin" and admin["password"] == "${RECSYS_ADMIN_PASSWORD:-}"
+    assert services["mysql"]["environment"]["RECSYS_ADMIN_PASSWORD"] == "${RECSYS_ADMIN_PASSWORD:-}"
+
+
 def test_image_installs_the_pinned_requirements_and_java():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "FROM apache/airflow:3.3.2-python3.11" in dockerfile

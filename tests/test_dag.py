@@ -1,5 +1,6 @@
 """The DAG itself: its shape, and real runs through Airflow with spark-submit and MySQL."""
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -9,10 +10,11 @@ from generate_events import generate
 from run_dag import load_dag, run_dates
 
 STEPS = ["check_raw_input", "clean_events", "eda_summaries", "build_interactions", "train_als",
-         "apply_schema", "load_results", "check_recommendations", "check_recommendation_columns",
+         "apply_schema", "load_results", "publish_recommendations",
+         "check_recommendations", "check_recommendation_columns",
          "check_similar_products", "check_daily_summaries", "check_model_run"]
 # Columns that say when or how fast, not what: they may differ between identical runs.
-TIMING_COLUMNS = {"loaded_at", "train_seconds", "applied_at"}
+TIMING_COLUMNS = {"loaded_at", "train_seconds", "applied_at", "tuning_seconds"}
 
 
 def test_dag_shape_params_and_docs():
@@ -26,6 +28,8 @@ def test_dag_shape_params_and_docs():
     assert dag.get_task("train_als").upstream_task_ids == {"build_interactions"}
     assert dag.get_task("load_results").upstream_task_ids == {
         "check_raw_input", "eda_summaries", "train_als", "apply_schema"}
+    assert dag.get_task("check_recommendations").upstream_task_ids == {"publish_recommendations"}
+    assert dag.get_task("check_model_run").trigger_rule == "none_failed"
     spark_tasks = [t for t in dag.tasks if t.task_type == "RecsysSparkSubmitOperator"]
     assert sorted(t.task_id for t in spark_tasks) == [
         "build_interactions", "clean_events", "eda_summaries", "train_als"]
@@ -69,8 +73,9 @@ def pipeline_env(tmp_path_factory, mysql_conn_value):
     """Two days of generated events and a run configuration pointing at temp folders."""
     root = tmp_path_factory.mktemp("e2e")
     generate(root / "raw", date(2019, 10, 1), 2, users=1500, products=400, events=30000, seed=11)
+    # Two grid points keep the test short and still make the tuning choose.
     conf = {"raw_root": str(root / "raw"), "lake_root": str(root / "lake"), "eval_days": 1,
-            "spark_driver_memory": "1g"}
+            "spark_driver_memory": "1g", "als_ranks": [15], "als_reg_params": [0.005], "als_alphas": [1.0, 10.0]}
     return conf
 
 
@@ -88,10 +93,14 @@ def test_two_days_through_airflow_then_a_rerun_leaves_identical_tables(pipeline_
 
     runs = {r[0]: r[1:] for r in mysql_hook.get_records(
         "SELECT run_date, evaluation_status, users, recommendation_rows, als_ndcg_at_k, "
-        "popularity_ndcg_at_k, category_popularity_ndcg_at_k FROM model_runs")}
+        "popularity_ndcg_at_k, category_popularity_ndcg_at_k, status, quality_gate, tuning_trials, "
+        "als_alpha, evaluation_json FROM model_runs")}
     assert runs[d1][0].startswith("skipped: no training events")
-    status, users, rows, als_ndcg, popularity_ndcg, category_ndcg = runs[d2]
-    assert status == "evaluated"
+    assert runs[d1][6:8] == ("published", f"published unjudged: {runs[d1][0]}")
+    status, users, rows, als_ndcg, popularity_ndcg, category_ndcg, published, gate, trials, alpha, evaluation = runs[d2]
+    assert status == "evaluated" and published == "published" and gate.startswith("passed")
+    tried = {t["alpha"]: t["ndcg"] for t in json.loads(evaluation)["tuning"]}
+    assert trials == 2 and tried[alpha] == max(tried.values()) == als_ndcg  # the best alpha was refit
     assert als_ndcg > popularity_ndcg > 0  # the generated users have tastes ALS can learn
     assert als_ndcg > category_ndcg > 0
     assert rows == users * 10  # every user of the window gets a full top-10
@@ -108,6 +117,18 @@ def test_two_days_through_airflow_then_a_rerun_leaves_identical_tables(pipeline_
     before = snapshot(mysql_hook)
     assert run_dates([d2], pipeline_env) == {d2: "success"}
     assert snapshot(mysql_hook) == before
+
+    # A margin no model can meet: the run succeeds, says why, and the published lists stay.
+    run = load_dag().test(run_conf={**pipeline_env, "run_date": d2.isoformat(), "quality_margin": 100.0})
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert str(run.state) == "success" and states["publish_recommendations"] == "skipped"
+    assert states["check_model_run"] == "success" and states["check_recommendations"] == "skipped"
+    status, gate = mysql_hook.get_first("SELECT status, quality_gate FROM model_runs WHERE run_date = %s",
+                                        parameters=(d2,))
+    assert status == "withheld" and gate.startswith("withheld: ALS does not beat popularity by the margin")
+    after = snapshot(mysql_hook)
+    for table in ("user_recommendations", "similar_products"):
+        assert after[table] == before[table]
 
 
 @pytest.mark.e2e

@@ -24,8 +24,18 @@ D1, D2 = date(2019, 10, 1), date(2019, 10, 2)
 def test_migrations_apply_once_and_give_the_schema(mysql_hook):
     assert apply_migrations(mysql_hook) == [
         "V000__schema_migrations", "V001__initial_schema", "V002__data_quality_detail",
-        "V003__similar_products", "V004__category_popularity_baseline"]
+        "V003__similar_products", "V004__category_popularity_baseline", "V005__quality_gate",
+        "V006__current_recommendations"]
     assert apply_migrations(mysql_hook) == []
+    # Keys fit the reads: the current lists by user and by product, history by date then user/product.
+    keys = {(r[0], r[1]): r[2] for r in mysql_hook.get_records(
+        "SELECT table_name, index_name, GROUP_CONCAT(column_name ORDER BY seq_in_index) "
+        "FROM information_schema.statistics WHERE table_schema = DATABASE() GROUP BY 1, 2")}
+    assert keys[("user_recommendations_current", "PRIMARY")] == "user_id,rec_rank"
+    assert keys[("similar_products_current", "PRIMARY")] == "product_id,similar_rank"
+    assert keys[("user_recommendations", "user_recommendations_by_user")] == "user_id,run_date"
+    assert keys[("similar_products", "similar_products_by_product")] == "product_id,run_date"
+    assert keys[("user_recommendations_previous", "PRIMARY")] == "user_id,rec_rank"
     columns = mysql_hook.get_records(
         "SELECT column_name, column_type FROM information_schema.columns "
         "WHERE table_schema = DATABASE() AND table_name = 'user_recommendations' ORDER BY ordinal_position"
@@ -106,19 +116,21 @@ def test_model_run_and_data_quality_rows_are_replaced_per_date(mysql_hook):
     metrics = {"ndcg": 0.2, "precision": 0.05, "recall": 0.3, "map": 0.1, "hit_rate": 0.4, "coverage": 0.03}
     run = {
         "run_date": "2019-10-01", "status": "published", "seconds": 12.5, "users": 10, "products": 5,
-        "pairs": 30, "als_users": 8, "recommendation_rows": 100,
+        "pairs": 30, "als_users": 8, "recommendation_rows": 100, "similar_rows": 50,
+        "quality_gate": "passed: ALS NDCG@K 0.2000, popularity 0.1000",
         "params": {"rank": 15, "reg_param": 0.005, "alpha": 1.0, "max_iter": 10, "top_k": 10,
-                   "window_days": 30, "eval_days": 7},
+                   "window_days": 30, "eval_days": 7, "quality_margin": 0.1},
         "evaluation": {"status": "evaluated", "test_users": 4, "als": metrics,
-                       "popularity": {**metrics, "ndcg": 0.1}},
+                       "popularity": {**metrics, "ndcg": 0.1},
+                       "tuning": [{"status": "scored"}, {"status": "skipped: time budget spent"}]},
     }
     for _ in range(2):
         replace_date_rows(mysql_hook, "model_runs", "run_date", D1, [model_run_row(run)])
     row = mysql_hook.get_first(
-        "SELECT COUNT(*), MAX(als_ndcg_at_k), MAX(popularity_ndcg_at_k), MAX(eval_users), MAX(als_rank) "
-        "FROM model_runs"
+        "SELECT COUNT(*), MAX(als_ndcg_at_k), MAX(popularity_ndcg_at_k), MAX(eval_users), MAX(als_rank), "
+        "MAX(tuning_trials), MAX(quality_margin), MAX(quality_gate) FROM model_runs"
     )
-    assert tuple(row) == (1, 0.2, 0.1, 4, 15)
+    assert tuple(row) == (1, 0.2, 0.1, 4, 15, 1, 0.1, run["quality_gate"])
     report = {"ingest_date": "2019-10-01", "files": ["a", "b"], "rows_read": 10, "rows_clean": 6,
               "rows_quarantined": 2, "duplicates_removed": 1, "carts_collapsed": 1,
               "quarantine_reasons": {"bad_price": 2}, "missing_values": {"brand": 3}}

@@ -14,6 +14,8 @@ BUILD_DIR = Path(os.environ.get("RECSYS_BUILD_DIR", PROJECT_ROOT / ".local" / "b
 
 SPARK_CONN_ID = "recsys_spark"
 MYSQL_CONN_ID = "recsys_mysql"
+# Only creates the read-only Tableau account (optional; see recsys_pipeline.accounts).
+MYSQL_ADMIN_CONN_ID = "recsys_mysql_admin"
 
 DEFAULT_RAW_ROOT = os.environ.get("RECSYS_RAW_ROOT", str(PROJECT_ROOT / ".local" / "raw"))
 DEFAULT_LAKE_ROOT = os.environ.get("RECSYS_LAKE_ROOT", str(PROJECT_ROOT / ".local" / "lake"))

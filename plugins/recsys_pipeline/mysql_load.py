@@ -7,17 +7,22 @@ backfill leaves exactly one copy and a reader never sees a half-loaded date.
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import MySQLdb
 from airflow.providers.mysql.hooks.mysql import MySqlHook
+from airflow.sdk.exceptions import AirflowSkipException
 from pyarrow import fs
 
 from recsys import lake
 from recsys_pipeline.config import MYSQL_CONN_ID, SQL_DIR
+from recsys_pipeline.publish import publish_current
+from recsys_pipeline.retry import with_retries
 from recsys_pipeline.sql_files import identifier, read_sql
 from recsys_pipeline.storage import filesystem_for
 
@@ -117,9 +122,8 @@ def replace_date_from_files(hook: MySqlHook, table: str, date_column: str, run_d
     show that not every row landed intact.
     """
     with local_part_files(dataset, ".csv") as parts:
-        conn = hook.get_conn()
+        conn = _transaction(hook)
         try:
-            hook.set_autocommit(conn, False)
             cur = conn.cursor()
             cur.execute(read_sql("load/replace_date.sql", table=table, date_column=date_column),
                         (run_date,))
@@ -150,10 +154,36 @@ def replace_date_from_files(hook: MySqlHook, table: str, date_column: str, run_d
             log.info("%s %s: %d rows loaded", table, run_date, loaded)
             return loaded
         except Exception:
-            conn.rollback()
+            _quiet_rollback(conn)
             raise
         finally:
-            conn.close()
+            _quiet_close(conn)
+
+
+def _transaction(hook: MySqlHook):
+    """A new connection in a transaction, waiting at most RECSYS_MYSQL_LOCK_WAIT_SECONDS for a
+    row lock (a timeout is retried as a transient fault)."""
+    conn = hook.get_conn()
+    hook.set_autocommit(conn, False)
+    conn.cursor().execute("SET SESSION innodb_lock_wait_timeout = %s",
+                          (int(os.environ.get("RECSYS_MYSQL_LOCK_WAIT_SECONDS", "50")),))
+    return conn
+
+
+def _quiet_rollback(conn) -> None:
+    """Roll back if the connection still lives: after a dropped connection the server already
+    has, and the original error is the one worth raising."""
+    try:
+        conn.rollback()
+    except MySQLdb.Error:
+        pass
+
+
+def _quiet_close(conn) -> None:
+    try:
+        conn.close()
+    except MySQLdb.Error:
+        pass
 
 
 def read_lake_json(dataset: str) -> dict:
@@ -187,10 +217,16 @@ def model_run_row(run: dict) -> dict:
         "interaction_pairs": run["pairs"],
         "als_users": run["als_users"],
         "recommendation_rows": run["recommendation_rows"],
+        "similar_rows": run["similar_rows"],
+        "quality_gate": run["quality_gate"][:512],
+        "quality_margin": params["quality_margin"],
+        "tuning_trials": sum(t["status"] == "scored" for t in evaluation.get("tuning", [])),
+        "tuning_seconds": sum(t.get("seconds", 0.0) for t in evaluation.get("tuning", [])),
         "eval_users": evaluation.get("test_users"),
         "train_seconds": run["seconds"],
         "params_json": json.dumps(params, sort_keys=True),
-        "evaluation_json": json.dumps(evaluation, sort_keys=True),
+        # Timings live in their own columns: the same run on the same data gives the same JSON.
+        "evaluation_json": json.dumps(_without_timings(evaluation), sort_keys=True),
         "loaded_at": _utc_now(),
     }
     for model in ("als", "popularity", "category_popularity"):
@@ -199,6 +235,11 @@ def model_run_row(run: dict) -> dict:
             row[f"{model}_{name}_at_k"] = metrics.get(name)
         row[f"{model}_coverage"] = metrics.get("coverage")
     return row
+
+
+def _without_timings(evaluation: dict) -> dict:
+    trials = [{k: v for k, v in t.items() if k != "seconds"} for t in evaluation.get("tuning", [])]
+    return {**evaluation, "tuning": trials} if trials else evaluation
 
 
 def data_quality_rows(report: dict) -> dict[str, list[dict]]:
@@ -232,9 +273,8 @@ def data_quality_rows(report: dict) -> dict[str, list[dict]]:
 def replace_date_rows(hook: MySqlHook, table: str, date_column: str, run_date: date,
                       rows: list[dict]) -> int:
     """Replace a small table's rows for ``run_date`` with ``rows``, in one transaction."""
-    conn = hook.get_conn()
+    conn = _transaction(hook)
     try:
-        hook.set_autocommit(conn, False)
         cur = conn.cursor()
         cur.execute(read_sql("load/replace_date.sql", table=table, date_column=date_column), (run_date,))
         if rows:
@@ -246,28 +286,43 @@ def replace_date_rows(hook: MySqlHook, table: str, date_column: str, run_date: d
         conn.commit()
         return len(rows)
     except Exception:
-        conn.rollback()
+        _quiet_rollback(conn)
         raise
     finally:
-        conn.close()
+        _quiet_close(conn)
 
 
 def load_run(hook: MySqlHook, lake_root: str, run_date: date) -> dict[str, int]:
-    """Load everything one run produced; returns the rows loaded per table for the checks."""
+    """Load the date's summaries, model run and data-quality figures; returns rows per table.
+
+    Each table is one unit, retried whole after a transient fault."""
     loaded = {}
     for table in EDA_TABLES:
-        loaded[table] = replace_date_from_files(
-            hook, table, "run_date", run_date, lake.eda(lake_root, table, run_date)
-        )
-    loaded["user_recommendations"] = replace_date_from_files(
-        hook, "user_recommendations", "run_date", run_date, lake.recommendations(lake_root, run_date)
-    )
-    loaded["similar_products"] = replace_date_from_files(
-        hook, "similar_products", "run_date", run_date, lake.similar_products(lake_root, run_date)
-    )
+        loaded[table] = with_retries(lambda t=table: replace_date_from_files(
+            hook, t, "run_date", run_date, lake.eda(lake_root, t, run_date)), f"{table} {run_date}")
     run = read_lake_json(lake.model_run(lake_root, run_date))
-    loaded["model_runs"] = replace_date_rows(hook, "model_runs", "run_date", run_date, [model_run_row(run)])
+    loaded["model_runs"] = with_retries(lambda: replace_date_rows(
+        hook, "model_runs", "run_date", run_date, [model_run_row(run)]), f"model_runs {run_date}")
     report = read_lake_json(lake.cleaning_report(lake_root, run_date))
     for table, rows in data_quality_rows(report).items():
-        loaded[table] = replace_date_rows(hook, table, "ingest_date", run_date, rows)
+        loaded[table] = with_retries(lambda t=table, r=rows: replace_date_rows(
+            hook, t, "ingest_date", run_date, r), f"{table} {run_date}")
     return loaded
+
+
+def publish_run(hook: MySqlHook, lake_root: str, run_date: date) -> dict:
+    """Load the date's recommendations and similar products into their per-date tables and make
+    them the current ones (unless newer ones are current), or skip the task, saying why, when
+    the quality gate withheld them: the rows already in MySQL then stay as they are."""
+    run = read_lake_json(lake.model_run(lake_root, run_date))
+    if run["status"] != "published":
+        log.warning("QUALITY GATE: recommendations for %s are not published: %s", run_date, run["quality_gate"])
+        raise AirflowSkipException(f"not published: {run['quality_gate']}")
+    result = {}
+    for table, dataset in (("user_recommendations", lake.recommendations(lake_root, run_date)),
+                           ("similar_products", lake.similar_products(lake_root, run_date))):
+        result[table] = with_retries(lambda t=table, d=dataset: replace_date_from_files(
+            hook, t, "run_date", run_date, d), f"{table} {run_date}")
+        result[f"{table}_current"] = with_retries(
+            lambda t=table: publish_current(hook, t, run_date), f"{table}_current {run_date}")
+    return result

@@ -21,6 +21,8 @@ class AlsParams:
     alpha: float = 1.0
     max_iter: int = 10
     seed: int = 42
+    nonnegative: bool = True
+    blocks: int = 10  # user and item blocks; Spark's default is 10
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -34,7 +36,7 @@ def dense_index(ids: DataFrame, id_col: str, index_col: str) -> DataFrame:
 
 
 def fit(indexed: DataFrame, params: AlsParams) -> ALSModel:
-    """Fit implicit ALS on (user_idx, item_idx, score) as the original did (non-negative)."""
+    """Fit implicit ALS on (user_idx, item_idx, score)."""
     als = ALS(
         rank=params.rank,
         regParam=params.reg_param,
@@ -42,13 +44,26 @@ def fit(indexed: DataFrame, params: AlsParams) -> ALSModel:
         maxIter=params.max_iter,
         seed=params.seed,
         implicitPrefs=True,
-        nonnegative=True,
+        nonnegative=params.nonnegative,
+        numUserBlocks=params.blocks,
+        numItemBlocks=params.blocks,
         coldStartStrategy="drop",
         userCol="user_idx",
         itemCol="item_idx",
         ratingCol="score",
     )
-    return als.fit(indexed)
+    return als.fit(canonical_order(indexed))
+
+
+def canonical_order(indexed: DataFrame) -> DataFrame:
+    """The ratings in an order fixed by their content, not by how they were read.
+
+    ALS adds up each user's and item's normal equations in the order ratings reach it; the same
+    ratings in another order give factors that differ in the last bits, and then other ties and
+    other tables on a rerun.
+    """
+    partitions = int(indexed.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    return indexed.repartition(partitions, "user_idx").sortWithinPartitions("user_idx", "item_idx")
 
 
 def item_factor_matrix(model: ALSModel) -> np.ndarray:

@@ -11,6 +11,8 @@ from datetime import date, datetime, timedelta
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from recsys.exact import exact_sum
+
 
 @dataclass(frozen=True)
 class ScoreParams:
@@ -39,7 +41,7 @@ def interaction_matrix(events: DataFrame, params: ScoreParams, reference_time: d
     decay = F.pow(F.lit(0.5), F.greatest(age_days, F.lit(0.0)) / F.lit(params.half_life_days))
 
     def decayed(event_type: str):
-        return F.sum(F.when(F.col("event_type") == event_type, decay).otherwise(0.0))
+        return exact_sum(F.when(F.col("event_type") == event_type, decay).otherwise(0.0))
 
     def counted(event_type: str):
         return F.sum((F.col("event_type") == event_type).cast("int"))

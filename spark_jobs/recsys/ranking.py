@@ -10,13 +10,15 @@ import math
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from recsys.exact import exact_avg, exact_sum
+
 
 def popular_products(matrix: DataFrame) -> DataFrame:
     """Products ranked by recent (decayed) purchases, then carts, then views."""
     return matrix.groupBy("product_id").agg(
-        F.sum("purchases_decayed").alias("purchases"),
-        F.sum("carts_decayed").alias("carts"),
-        F.sum("views_decayed").alias("views"),
+        exact_sum("purchases_decayed").alias("purchases"),
+        exact_sum("carts_decayed").alias("carts"),
+        exact_sum("views_decayed").alias("views"),
     ).select(
         "product_id",
         F.row_number()
@@ -60,7 +62,7 @@ def recommend_category_popular(users: DataFrame, matrix: DataFrame, product_cate
     ``product_category`` is (product_id, category_code).
     """
     scored = matrix.join(product_category, "product_id")
-    favourite = scored.groupBy("user_id", "category_code").agg(F.sum("score").alias("affinity")).withColumn(
+    favourite = scored.groupBy("user_id", "category_code").agg(exact_sum("score").alias("affinity")).withColumn(
         "_n", F.row_number().over(Window.partitionBy("user_id").orderBy(F.desc("affinity"), "category_code"))
     ).where("_n = 1").select("user_id", "category_code")
     popular = popular_products(matrix)
@@ -103,8 +105,8 @@ def ranking_metrics(recs: DataFrame, relevant: DataFrame, k: int, catalogue_size
     )
     per_user_hits = hits.groupBy("user_id").agg(
         F.count(F.lit(1)).alias("hits"),
-        F.sum(1.0 / F.log2(F.col("rank") + 1.0)).alias("dcg"),
-        F.sum(F.col("hits_so_far") / F.col("rank")).alias("precision_sum"),
+        exact_sum(1.0 / F.log2(F.col("rank") + 1.0)).alias("dcg"),
+        exact_sum(F.col("hits_so_far") / F.col("rank")).alias("precision_sum"),
     )
     ideal = F.array(*[F.lit(1.0 / math.log2(i + 2)) for i in range(k)])
     idcg = F.aggregate(
@@ -119,11 +121,11 @@ def ranking_metrics(recs: DataFrame, relevant: DataFrame, k: int, catalogue_size
     )
     row = per_user.agg(
         F.count(F.lit(1)).alias("users"),
-        F.avg("precision").alias("precision"),
-        F.avg("recall").alias("recall"),
-        F.avg("ndcg").alias("ndcg"),
-        F.avg("ap").alias("map"),
-        F.avg("hit").alias("hit_rate"),
+        exact_avg("precision").alias("precision"),
+        exact_avg("recall").alias("recall"),
+        exact_avg("ndcg").alias("ndcg"),
+        exact_avg("ap").alias("map"),
+        exact_avg("hit").alias("hit_rate"),
     ).first()
     recommended = recs.select("product_id").distinct().count()
     return {

@@ -4,7 +4,7 @@ Users and products with too little history are kept out of ALS training and get 
 popularity fallback, marked ``source = 'popular'``; ALS lists are ``source = 'als'``.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from pyspark.ml.recommendation import ALSModel
@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 from recsys import als
 from recsys.interactions import ScoreParams, interaction_matrix, newest_event_time, training_subset
 from recsys.ranking import popular_products, ranking_metrics, recommend_category_popular, recommend_popular
+from recsys.tuning import Grid, tune
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,15 @@ def fit_and_recommend(matrix: DataFrame, params: RecommenderParams,
 
 
 def evaluate(events: DataFrame, end: date, eval_days: int, score_params: ScoreParams,
-             params: RecommenderParams) -> dict:
+             params: RecommenderParams, grid: Grid | None = None, budget_seconds: float = float("inf")) -> dict:
     """Train on the events before the last ``eval_days`` days up to ``end``, test on those days.
 
     Relevant items are the products a user carted or purchased in the test days; only users
-    with history in the training part are scored. Returns metrics for ALS (with its fallback)
-    and for two baselines, global popularity and popularity within the user's favourite
-    category, or ``status`` saying why there was nothing to test.
+    with history in the training part are scored. ALS parameters are tuned over ``grid`` by
+    NDCG@K within ``budget_seconds`` (no grid: ``params.als_params`` only). Returns the chosen
+    parameters, every trial, metrics for the chosen ALS (with its fallback) and for two
+    baselines, global popularity and popularity within the user's favourite category, or
+    ``status`` saying why there was nothing to test.
     """
     split = end - timedelta(days=eval_days - 1)
     train_events = events.where(F.col("event_date") < F.lit(split))
@@ -85,9 +88,15 @@ def evaluate(events: DataFrame, end: date, eval_days: int, score_params: ScorePa
     if relevant.isEmpty():
         return {"status": f"skipped: no carts or purchases from known users from {split}",
                 "split_date": split}
-    test_users = relevant.select("user_id").distinct()
+    test_users = relevant.select("user_id").distinct().cache()
     catalogue = train.select("product_id").distinct().count()
-    fitted = fit_and_recommend(train, params, for_users=test_users)
+
+    def score(candidate: als.AlsParams) -> dict:
+        fitted = fit_and_recommend(train, replace(params, als_params=candidate), for_users=test_users)
+        return ranking_metrics(fitted.recommendations, relevant, params.top_k, catalogue)
+
+    candidates = grid.candidates(params.als_params) if grid else [params.als_params]
+    chosen, als_metrics, trials = tune(candidates, score, budget_seconds)
     exclude = purchased_pairs(train) if params.exclude_purchased else None
     popular = recommend_popular(test_users, popular_products(train), params.top_k, exclude)
     product_category = train_events.groupBy("product_id").agg(
@@ -99,7 +108,9 @@ def evaluate(events: DataFrame, end: date, eval_days: int, score_params: ScorePa
         "split_date": split,
         "train_pairs": train.count(),
         "test_users": test_users.count(),
-        "als": ranking_metrics(fitted.recommendations, relevant, params.top_k, catalogue),
+        "chosen": chosen.as_dict(),
+        "tuning": trials,
+        "als": als_metrics,
         "popularity": ranking_metrics(popular, relevant, params.top_k, catalogue),
         "category_popularity": ranking_metrics(category_popular, relevant, params.top_k, catalogue),
     }

@@ -1,0 +1,120 @@
+"""Benchmark: loading recommendation rows into the real MySQL server, against insert_rows.
+
+    python benchmarks/bench_load.py [--sizes 1000000 10000000] [--peer-rows 1000000]
+
+For each size, part files in the lake's load format (what train_als writes: header, tab-separated,
+8 parts) are written once, then loaded by the pipeline's own path: the per-date replace
+(`LOAD DATA LOCAL INFILE` in one transaction, count-checked) and the publish to the current table
+(staging copy + one `RENAME TABLE`). In the same run, the naive peer, `MySqlHook.insert_rows` with
+its defaults, loads the first --peer-rows rows. Prints rows per second of each and the ratio.
+Uses the test database (RECSYS_TEST_MYSQL_CONN) and leaves its tables empty.
+"""
+
+import argparse
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "plugins")]
+
+import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
+from pyarrow import csv  # noqa: E402
+
+DAY = date(2019, 11, 30)
+COLUMNS = ["run_date", "user_id", "rec_rank", "product_id", "score", "source"]
+PARTS = 8
+
+
+def write_dataset(folder: Path, rows: int) -> Path:
+    """``rows`` recommendation rows (10 per user, 64-bit ids) as part files, written once."""
+    if (folder / "_SUCCESS").exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(7)
+    per_part = -(-rows // PARTS)
+    for part in range(PARTS):
+        start, stop = part * per_part, min(rows, (part + 1) * per_part)
+        index = np.arange(start, stop)
+        table = pa.table({
+            "run_date": pa.array([DAY.isoformat()] * len(index)),
+            "user_id": 500_000_000 + index // 10,
+            "rec_rank": index % 10 + 1,
+            "product_id": rng.integers(1_000_000, 100_000_000, len(index)),
+            "score": rng.random(len(index)),
+            "source": pa.array(["als"] * len(index)),
+        })
+        csv.write_csv(table, folder / f"part-{part:05d}.csv",
+                      csv.WriteOptions(delimiter="\t", quoting_style="none", include_header=True))
+    (folder / "_SUCCESS").touch()
+    return folder
+
+
+def timed(fn):
+    started = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - started
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--peer-rows", type=int, default=1_000_000)
+    parser.add_argument("--workdir", type=Path,
+                        default=Path(os.environ.get("RECSYS_LOCAL", ROOT / ".local")) / "bench")
+    args = parser.parse_args(argv)
+    if not os.environ.get("RECSYS_TEST_MYSQL_CONN"):
+        sys.exit("RECSYS_TEST_MYSQL_CONN is not set: run `make bench` (or source scripts/env.sh)")
+    os.environ["AIRFLOW_CONN_RECSYS_MYSQL"] = os.environ["RECSYS_TEST_MYSQL_CONN"]
+
+    from recsys_pipeline.mysql_load import apply_migrations, mysql_hook, replace_date_from_files
+    from recsys_pipeline.publish import publish_current
+
+    hook = mysql_hook()
+    apply_migrations(hook)
+    version = hook.get_first("SELECT VERSION()")[0]
+    print(f"load benchmark into MySQL {version} (user_recommendations: PK + a by-user index)")
+    print(f"{'rows':>11} {'path':<44} {'seconds':>8} {'rows/s':>10}")
+
+    def clear():
+        for table in ("user_recommendations", "user_recommendations_current", "user_recommendations_previous"):
+            hook.run(f"TRUNCATE TABLE {table}")
+
+    ours_per_s = {}
+    for size in args.sizes:
+        dataset = write_dataset(args.workdir / f"load-{size}", size)
+        clear()
+        loaded, load_s = timed(lambda d=dataset: replace_date_from_files(
+            hook, "user_recommendations", "run_date", DAY, str(d)))
+        published, publish_s = timed(lambda: publish_current(hook, "user_recommendations", DAY))
+        assert loaded == size == published["rows"], (loaded, published)
+        for name, seconds in (("per-date replace (LOAD DATA LOCAL INFILE)", load_s),
+                              ("publish current (staging + RENAME TABLE)", publish_s),
+                              ("both: what publish_recommendations does", load_s + publish_s)):
+            print(f"{size:>11,} {name:<44} {seconds:>8.1f} {size / seconds:>10,.0f}")
+        ours_per_s[size] = size / load_s
+        clear()
+
+    dataset = write_dataset(args.workdir / f"load-{args.peer_rows}", args.peer_rows)
+    rows = []
+    for part in sorted(dataset.glob("part-*.csv")):
+        table = csv.read_csv(part, parse_options=csv.ParseOptions(delimiter="\t"),
+                             convert_options=csv.ConvertOptions(column_types={"run_date": pa.string()}))
+        rows.extend(zip(*(table.column(c).to_pylist() for c in COLUMNS), strict=True))
+    _, peer_s = timed(lambda: hook.insert_rows("user_recommendations", rows, target_fields=COLUMNS))
+    count = hook.get_first("SELECT COUNT(*) FROM user_recommendations")[0]
+    assert count == args.peer_rows, count
+    print(f"{args.peer_rows:>11,} {'peer: MySqlHook.insert_rows (defaults)':<44} {peer_s:>8.1f} "
+          f"{args.peer_rows / peer_s:>10,.0f}")
+    if args.peer_rows in ours_per_s:
+        ratio = ours_per_s[args.peer_rows] / (args.peer_rows / peer_s)
+        print(f"ratio on {args.peer_rows:,} rows: LOAD DATA path {ratio:.1f}x "
+              f"the rows/s of insert_rows")
+    clear()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

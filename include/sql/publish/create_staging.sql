@@ -1,0 +1,2 @@
+-- An empty table shaped exactly like the current one, keys included.
+CREATE TABLE {staging} LIKE {current}

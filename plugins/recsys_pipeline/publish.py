@@ -1,0 +1,95 @@
+"""Publishing a date's lists as the "current" ones that Tableau and applications read.
+
+The date's rows are copied from the per-date history table into a staging table shaped like the
+current one, counted, then swapped in with one ``RENAME TABLE``: a reader sees the old lists or
+the new ones, never a mix. The generation replaced stays in ``*_previous`` for rollback; a rerun
+of the date already current replaces it and keeps the older previous generation, so running a
+date twice leaves the same tables. A backfill of an older date never replaces newer lists.
+"""
+
+import logging
+from datetime import date
+
+from airflow.providers.mysql.hooks.mysql import MySqlHook
+
+from recsys_pipeline.sql_files import read_sql
+
+log = logging.getLogger(__name__)
+
+# Per-date history table -> the columns of its current table.
+CURRENT_COLUMNS = {
+    "user_recommendations": ["user_id", "rec_rank", "product_id", "score", "source", "run_date"],
+    "similar_products": ["product_id", "similar_rank", "similar_product_id", "similarity", "run_date"],
+}
+LOCK_SECONDS = 600
+
+
+class PublishError(RuntimeError):
+    """The staging table is not exactly the date's rows, or another run holds the lock."""
+
+
+def names(history: str) -> dict[str, str]:
+    return {kind: f"{history}_{kind}" for kind in ("current", "previous", "staging", "retired")}
+
+
+def published_date(hook: MySqlHook, history: str) -> date | None:
+    return hook.get_first(read_sql("publish/published_date.sql", table=names(history)["current"]))[0]
+
+
+def publish_current(hook: MySqlHook, history: str, run_date: date) -> dict:
+    """Make ``run_date``'s rows of ``history`` the current ones, unless newer ones are current.
+
+    Returns what happened: ``published`` (bool), ``rows``, and the run dates involved.
+    """
+    t = names(history)
+    conn = hook.get_conn()
+    try:
+        cur = conn.cursor()
+        # Two runs publishing at once would rename each other's tables; the lock ends with the session.
+        cur.execute("SELECT GET_LOCK(%s, %s)", (f"recsys_publish_{history}", LOCK_SECONDS))
+        if cur.fetchone()[0] != 1:
+            raise PublishError(f"{history}: another run kept the publish lock for {LOCK_SECONDS} s")
+        cur.execute(read_sql("publish/published_date.sql", table=t["current"]))
+        current_date = cur.fetchone()[0]
+        if current_date is not None and current_date > run_date:
+            log.warning("%s: %s is current, newer than %s: kept (a backfill never replaces newer lists)",
+                        t["current"], current_date, run_date)
+            return {"published": False, "rows": 0, "run_date": run_date.isoformat(),
+                    "current_run_date": current_date.isoformat()}
+        cur.execute(read_sql("publish/drop_table.sql", table=t["staging"]))
+        cur.execute(read_sql("publish/create_staging.sql", staging=t["staging"], current=t["current"]))
+        columns = CURRENT_COLUMNS[history]
+        cur.execute(read_sql("publish/fill_staging.sql", staging=t["staging"], history=history, columns=columns),
+                    (run_date,))
+        conn.commit()
+        cur.execute(read_sql("publish/count_date.sql", table=history), (run_date,))
+        expected = cur.fetchone()[0]
+        cur.execute(read_sql("publish/count_date.sql", table=t["staging"]), (run_date,))
+        staged = cur.fetchone()[0]
+        if staged != expected or staged == 0:
+            raise PublishError(f"{history} {run_date}: {expected} rows for the date, {staged} staged")
+        if current_date == run_date:
+            cur.execute(read_sql("publish/drop_table.sql", table=t["retired"]))
+            cur.execute(read_sql("publish/replace_current.sql", **{k: t[k] for k in ("current", "retired", "staging")}))
+            cur.execute(read_sql("publish/drop_table.sql", table=t["retired"]))
+        else:
+            cur.execute(read_sql("publish/drop_table.sql", table=t["previous"]))
+            cur.execute(read_sql("publish/swap_in.sql", **{k: t[k] for k in ("current", "previous", "staging")}))
+        log.info("%s: %d rows of %s are current (replacing %s)", t["current"], staged, run_date, current_date)
+        return {"published": True, "rows": staged, "run_date": run_date.isoformat(),
+                "current_run_date": run_date.isoformat(),
+                "replaced_run_date": current_date.isoformat() if current_date else None}
+    finally:
+        conn.close()
+
+
+def rollback_current(hook: MySqlHook, history: str) -> tuple[date | None, date | None]:
+    """Swap the previous generation back in (the current one becomes previous); returns the run
+    dates (now current, now previous)."""
+    t = names(history)
+    conn = hook.get_conn()
+    try:
+        conn.cursor().execute(read_sql("publish/rollback.sql", **{k: t[k] for k in ("current", "previous", "retired")}))
+    finally:
+        conn.close()
+    return published_date(hook, history), hook.get_first(read_sql("publish/published_date.sql", table=t["previous"]))[0]

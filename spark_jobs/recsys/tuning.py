@@ -1,0 +1,63 @@
+"""Choosing ALS parameters by NDCG@K on the time split, and deciding whether to publish.
+
+RMSE on a random split (the original's choice) says nothing about top-K quality, so candidates
+are ranked by NDCG@K on the later period only. The grid is walked in order, the first value of
+each list first, so with a tight time budget the defaults are what gets tried.
+"""
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from recsys.als import AlsParams
+
+
+@dataclass(frozen=True)
+class Grid:
+    ranks: tuple[int, ...] = (15,)
+    reg_params: tuple[float, ...] = (0.005,)
+    alphas: tuple[float, ...] = (1.0,)
+
+    def candidates(self, base: AlsParams) -> list[AlsParams]:
+        return [replace(base, rank=r, reg_param=g, alpha=a)
+                for r, g, a in itertools.product(self.ranks, self.reg_params, self.alphas)]
+
+
+def tune(candidates: list[AlsParams], score: Callable[[AlsParams], dict], budget_seconds: float,
+         clock: Callable[[], float] = time.monotonic) -> tuple[AlsParams, dict, list[dict]]:
+    """Score candidates in order until the budget is spent (the first is always scored).
+
+    ``score`` returns a metrics dict with ``ndcg``. Returns the best candidate (the earliest on
+    a tie), its metrics and one trial record per candidate, skipped ones included.
+    """
+    started = clock()
+    best, best_metrics, trials = None, None, []
+    for candidate in candidates:
+        trial = {"rank": candidate.rank, "reg_param": candidate.reg_param, "alpha": candidate.alpha}
+        if best is not None and clock() - started >= budget_seconds:
+            trials.append({**trial, "status": "skipped: time budget spent"})
+            continue
+        begun = clock()
+        metrics = score(candidate)
+        trials.append({**trial, "status": "scored", "ndcg": metrics["ndcg"],
+                       "seconds": round(clock() - begun, 1)})
+        if best is None or metrics["ndcg"] > best_metrics["ndcg"]:
+            best, best_metrics = candidate, metrics
+    return best, best_metrics, trials
+
+
+def quality_gate(evaluation: dict, margin: float) -> tuple[bool, str]:
+    """Publish only when ALS beats global popularity's NDCG@K by ``margin`` (0.1 = 10 % better).
+
+    A run that could not be evaluated (the first days of a store, say) has nothing to be judged
+    on: it publishes, and says so.
+    """
+    if evaluation.get("status") != "evaluated":
+        return True, f"published unjudged: {evaluation.get('status', 'not evaluated')}"
+    als, popular = evaluation["als"]["ndcg"], evaluation["popularity"]["ndcg"]
+    needed = popular * (1.0 + margin)
+    figures = f"ALS NDCG@K {als:.4f}, popularity {popular:.4f}, needed {needed:.4f} (margin {margin:.0%})"
+    if als > needed:
+        return True, f"passed: {figures}"
+    return False, f"withheld: ALS does not beat popularity by the margin: {figures}"

@@ -1,0 +1,73 @@
+"""Choosing ALS parameters by NDCG within a time budget, and the quality gate."""
+
+import argparse
+
+import pytest
+
+from recsys.als import AlsParams
+from recsys.params import add_recommender_options, tuning_grid
+from recsys.tuning import Grid, quality_gate, tune
+
+
+def test_grid_walks_the_first_values_first():
+    grid = Grid(ranks=(10, 20), reg_params=(0.01,), alphas=(1.0, 5.0))
+    got = [(c.rank, c.reg_param, c.alpha, c.max_iter) for c in grid.candidates(AlsParams(max_iter=7))]
+    assert got == [(10, 0.01, 1.0, 7), (10, 0.01, 5.0, 7), (20, 0.01, 1.0, 7), (20, 0.01, 5.0, 7)]
+
+
+def test_the_best_ndcg_wins_and_the_earliest_wins_a_tie():
+    candidates = Grid(ranks=(5, 10, 20, 40)).candidates(AlsParams())
+    ndcg = {5: 0.1, 10: 0.3, 20: 0.3, 40: 0.2}
+    best, metrics, trials = tune(candidates, lambda c: {"ndcg": ndcg[c.rank]}, budget_seconds=60)
+    assert best.rank == 10 and metrics == {"ndcg": 0.3}
+    assert [t["ndcg"] for t in trials] == [0.1, 0.3, 0.3, 0.2]
+    assert all(t["status"] == "scored" for t in trials)
+
+
+def test_the_budget_stops_the_search_but_one_candidate_is_always_scored():
+    now = [0.0]
+
+    def slow_score(candidate):
+        now[0] += 100.0  # every fit takes 100 s on this clock
+        return {"ndcg": candidate.rank / 100}
+
+    candidates = Grid(ranks=(5, 10, 20)).candidates(AlsParams())
+    best, _, trials = tune(candidates, slow_score, budget_seconds=150, clock=lambda: now[0])
+    assert [t["status"] for t in trials] == ["scored", "scored", "skipped: time budget spent"]
+    assert best.rank == 10 and trials[1]["seconds"] == 100.0
+    now[0] = 0.0
+    best, _, trials = tune(candidates, slow_score, budget_seconds=0, clock=lambda: now[0])
+    assert best.rank == 5 and [t["status"] for t in trials].count("scored") == 1
+
+
+def evaluation(als, popularity):
+    return {"status": "evaluated", "als": {"ndcg": als}, "popularity": {"ndcg": popularity}}
+
+
+@pytest.mark.parametrize("als, popularity, margin, publish", [
+    (0.20, 0.10, 0.1, True),     # twice as good
+    (0.105, 0.10, 0.1, False),   # better, but not by 10 %
+    (0.111, 0.10, 0.1, True),
+    (0.10, 0.10, 0.0, False),    # a tie does not beat
+    (0.09, 0.10, -0.2, True),    # a negative margin tolerates a slightly worse model
+    (0.0, 0.0, 0.0, False),
+])
+def test_quality_gate_needs_als_to_beat_popularity_by_the_margin(als, popularity, margin, publish):
+    passed, reason = quality_gate(evaluation(als, popularity), margin)
+    assert passed is publish
+    assert reason.startswith("passed" if publish else "withheld")
+    assert f"{als:.4f}" in reason and f"{popularity:.4f}" in reason
+
+
+def test_an_unevaluated_run_publishes_and_says_it_was_not_judged():
+    passed, reason = quality_gate({"status": "skipped: no training events before 2019-10-01"}, 0.1)
+    assert passed and reason == "published unjudged: skipped: no training events before 2019-10-01"
+
+
+def test_grid_options_parse_lists_and_reject_empty_ones():
+    parser = argparse.ArgumentParser()
+    add_recommender_options(parser)
+    args = parser.parse_args(["--ranks", "15,30", "--reg-params", "[0.005, 0.05]", "--alphas", "1"])
+    assert tuning_grid(args) == Grid((15, 30), (0.005, 0.05), (1.0,))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--ranks", ","])
