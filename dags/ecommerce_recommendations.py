@@ -92,6 +92,9 @@ with DAG(
         "als_alphas": Param([1.0, 10.0], type="array", items={"type": "number", "minimum": 0}, minItems=1,
                             description="ALS implicit confidence scales to try (first = untuned default)."),
         "als_max_iter": Param(10, type="integer", minimum=1, description="ALS iterations."),
+        "als_blocks": Param(2, type="integer", minimum=1,
+                            description="ALS user/item blocks. 2 keeps reruns bit-identical; more spread "
+                                        "training over a big cluster but scores may differ in the last bits."),
         "tuning_budget_minutes": Param(30, type="number", minimum=0,
                                        description="Stop trying grid points after this long (at least one is tried)."),
         "eval_days": Param(7, type="integer", minimum=0,
@@ -129,6 +132,7 @@ with DAG(
         "--reg-params", "{{ params.als_reg_params | join(',') }}",
         "--alphas", "{{ params.als_alphas | join(',') }}",
         "--max-iter", "{{ params.als_max_iter }}",
+        "--blocks", "{{ params.als_blocks }}",
         "--tuning-budget-seconds", "{{ params.tuning_budget_minutes * 60 }}",
         "--eval-days", "{{ params.eval_days }}",
         "--quality-margin", "{{ params.quality_margin }}",

@@ -22,7 +22,10 @@ class AlsParams:
     max_iter: int = 10
     seed: int = 42
     nonnegative: bool = True
-    blocks: int = 10  # user and item blocks; Spark's default is 10
+    # User and item blocks (Spark's default is 10). With more than 2, Spark adds the blocks'
+    # partial sums in the order their tasks finish, so factors differ in the last bits from run
+    # to run; with 2 the addition is commutative and a rerun gives identical factors.
+    blocks: int = 2
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -33,6 +33,7 @@ def add_recommender_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reg-params", type=_listed(float), default=[a.reg_param], help="tuning grid")
     parser.add_argument("--alphas", type=_listed(float), default=[a.alpha], help="tuning grid")
     parser.add_argument("--max-iter", type=int, default=a.max_iter)
+    parser.add_argument("--blocks", type=int, default=a.blocks, help="ALS user and item blocks")
     parser.add_argument("--eval-days", type=int, default=7)
     parser.add_argument("--tuning-budget-seconds", type=float, default=1800.0)
     parser.add_argument("--quality-margin", type=float, default=0.1,
@@ -60,5 +61,6 @@ def recommender_params(args: argparse.Namespace) -> RecommenderParams:
         min_product_users=args.min_product_users,
         exclude_purchased=args.exclude_purchased == "true",
         # The first value of each grid list: what a run uses when there is nothing to tune on.
-        als_params=AlsParams(args.ranks[0], args.reg_params[0], args.alphas[0], args.max_iter),
+        als_params=AlsParams(args.ranks[0], args.reg_params[0], args.alphas[0], args.max_iter,
+                             blocks=args.blocks),
     )
