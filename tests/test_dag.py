@@ -75,7 +75,8 @@ def pipeline_env(tmp_path_factory, mysql_conn_value):
     generate(root / "raw", date(2019, 10, 1), 2, users=1500, products=400, events=30000, seed=11)
     # Two grid points keep the test short and still make the tuning choose.
     conf = {"raw_root": str(root / "raw"), "lake_root": str(root / "lake"), "eval_days": 1,
-            "spark_driver_memory": "1g", "als_ranks": [15], "als_reg_params": [0.005], "als_alphas": [1.0, 10.0]}
+            "spark_driver_memory": "1g", "als_ranks": [15], "als_reg_params": [0.005], "als_alphas": [1.0, 10.0],
+            "als_max_iter": 5}
     return conf
 
 
@@ -119,7 +120,8 @@ def test_two_days_through_airflow_then_a_rerun_leaves_identical_tables(pipeline_
     assert snapshot(mysql_hook) == before
 
     # A margin no model can meet: the run succeeds, says why, and the published lists stay.
-    run = load_dag().test(run_conf={**pipeline_env, "run_date": d2.isoformat(), "quality_margin": 100.0})
+    run = load_dag().test(run_conf={**pipeline_env, "run_date": d2.isoformat(), "quality_margin": 100.0,
+                                    "als_alphas": [10.0]})
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
     assert str(run.state) == "success" and states["publish_recommendations"] == "skipped"
     assert states["check_model_run"] == "success" and states["check_recommendations"] == "skipped"
