@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from recsys.als import AlsParams, dense_index, top_k
+from recsys.als import AlsParams, dense_index, top_k, top_k_rows
 from recsys.recommender import RecommenderParams, fit_and_recommend
 
 
@@ -30,6 +30,20 @@ def test_top_k_equals_brute_force_and_skips_exclusions(spark):
         ranked = [item for _, item, _ in sorted(got[u])]
         assert ranked == expected
         assert [s for _, _, s in sorted(got[u])] == sorted((s for _, _, s in got[u]), reverse=True)
+
+
+def test_top_k_rows_equals_a_full_sort_with_ties_exclusions_and_odd_shapes():
+    rng = np.random.default_rng(3)
+    for n_rows, n_cols, k in [(50, 37, 5), (200, 1000, 10), (30, 7, 7), (40, 12, 10), (60, 10007, 10), (5, 1, 1)]:
+        scores = rng.random((n_rows, n_cols)).astype(np.float32)
+        scores[rng.random(scores.shape) < 0.2] = -np.inf  # excluded items
+        if n_cols > 4:
+            scores[:, 3] = scores[:, 4]  # ties go to the lower column
+        rows, cols, values = top_k_rows(scores, k)
+        for r in range(n_rows):
+            expected = np.argsort(-scores[r], kind="stable")[:k]
+            assert list(cols[rows == r]) == list(expected)
+            assert np.array_equal(values[rows == r], scores[r, expected])
 
 
 def test_each_user_gets_the_missing_item_of_their_group_and_thin_users_get_popularity(spark):

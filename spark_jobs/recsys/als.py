@@ -84,17 +84,24 @@ def item_factor_matrix(model: ALSModel) -> np.ndarray:
 def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each row's k largest scores, largest first, ties by lower column: (rows, columns, scores).
 
-    A full partial sort of every row costs far more than reading it, so first a lower bound of
-    each row's k-th largest score is found from the maxima of column chunks (k chunks each hold a
-    score at least that large), and only the few scores above it are sorted.
+    A partial sort of every row costs far more than reading it. Instead the columns are dealt
+    into groups (column j goes to group j mod g); the k-th largest group maximum is a lower bound
+    of the row's k-th largest score (k groups each hold a score at least that large), so only
+    the groups whose maximum reaches it, and the few columns left over, can hold the top k.
     """
     n_rows, n_cols = scores.shape
-    chunk = max(1, min(64, n_cols // (4 * k)))
-    n_chunks = n_cols // chunk
-    maxima = scores[:, :n_chunks * chunk].reshape(n_rows, n_chunks, chunk).max(axis=2)
-    bound = np.partition(maxima, n_chunks - k, axis=1)[:, n_chunks - k]
-    rows, cols = np.nonzero(scores >= bound[:, None])
-    values = scores[rows, cols]
+    size = max(1, min(64, n_cols // (4 * k)))  # columns per group
+    groups = n_cols // size
+    dealt = scores[:, :groups * size].reshape(n_rows, size, groups)
+    maxima = dealt.max(axis=1)  # elementwise over contiguous runs: fast
+    bound = np.partition(maxima, groups - k, axis=1)[:, groups - k]
+    hit_rows, hit_groups = np.nonzero(maxima >= bound[:, None])
+    hit_values = dealt[hit_rows, :, hit_groups]  # (hits, size): the candidate groups' scores
+    i, j = np.nonzero(hit_values >= bound[hit_rows][:, None])
+    lo_rows, lo_cols = np.nonzero(scores[:, groups * size:] >= bound[:, None])  # columns left over
+    rows = np.concatenate([hit_rows[i], lo_rows])
+    cols = np.concatenate([hit_groups[i] + groups * j, lo_cols + groups * size])
+    values = np.concatenate([hit_values[i, j], scores[lo_rows, lo_cols + groups * size]])
     order = np.lexsort((cols, -values, rows))
     rows, cols, values = rows[order], cols[order], values[order]
     starts = np.searchsorted(rows, np.arange(n_rows))
