@@ -23,10 +23,11 @@ demo: setup  ## generate sample data, run the DAG for each day, print what lande
 test: setup  ## the whole test suite (unit, MySQL integration, end-to-end through Airflow)
 	$(ENV) && RECSYS_TASK_RETRIES=0 python -m pytest $(PYTEST_ARGS)
 
-bench: setup  ## benchmarks: generator speed, cleaning against DuckDB, ALS and top-K against implicit
+bench: setup  ## benchmarks: generator, cleaning vs DuckDB, ALS and top-K vs implicit, MySQL loads vs insert_rows
 	$(ENV) && python benchmarks/bench_generator.py
 	$(ENV) && python benchmarks/bench_cleaning.py
 	$(ENV) && python benchmarks/bench_als.py
+	$(ENV) && python benchmarks/bench_load.py
 
 lint:
 	$(ENV) && ruff check .
