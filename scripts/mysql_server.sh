@@ -147,8 +147,12 @@ ensure() {
 
 case "${1:-ensure}" in
   ensure) ensure ;;
-  stop)
-    if server_up; then kill "$(cat "$DIR/mysqld.pid")"; echo "mysql: stopped"; fi ;;
+  stop)  # returns once the server has shut down
+    if server_up; then
+      pid=$(cat "$DIR/mysqld.pid"); kill "$pid"
+      for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      echo "mysql: stopped"
+    fi ;;
   status)
     server_up && echo "mysql: private server up on 127.0.0.1:$(cat "$PORT_FILE")" || echo "mysql: private server down" ;;
   *) echo "usage: $0 ensure|stop|status" >&2; exit 2 ;;

@@ -205,3 +205,42 @@ def test_the_tableau_account_reads_the_pipeline_database_only_and_its_password_i
         with pytest.raises(MySQLdb.OperationalError, match="denied"):
             cur.execute(statement)
     reader.close()
+
+
+def test_a_server_restart_mid_load_is_retried_to_exactly_the_clean_result(mysql_hook, tmp_path, caplog,
+                                                                         monkeypatch):
+    if os.environ.get("RECSYS_PRIVATE_MYSQL") != "1":
+        pytest.skip("restarts only the project's private server, never one it was given")
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "mysql_server.sh"
+    apply_migrations(mysql_hook)
+    dataset = write_dataset(tmp_path / "recs", 600_000)
+    replace_date_from_files(mysql_hook, "user_recommendations", "run_date", D1, dataset)
+    clean = fingerprint(mysql_hook)
+    mysql_hook.run("DELETE FROM user_recommendations")
+    restarted = []
+
+    def restart_during_the_load():
+        conn = mysql_hook.get_conn()
+        cur = conn.cursor()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            cur.execute("SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'LOAD DATA%%'")
+            if cur.fetchone()[0]:
+                break
+            time.sleep(0.005)
+        subprocess.run(["bash", str(script), "stop"], check=True, capture_output=True)
+        subprocess.run(["bash", str(script), "ensure"], check=True, capture_output=True)
+        restarted.append(True)
+
+    monkeypatch.setenv("RECSYS_MYSQL_NET_TIMEOUT_SECONDS", "10")  # the restart can leave the client waiting
+    restarter = threading.Thread(target=restart_during_the_load)
+    restarter.start()
+    caplog.set_level(logging.WARNING, logger="recsys_pipeline.retry")
+    loaded = with_retries(lambda: replace_date_from_files(
+        mysql_hook, "user_recommendations", "run_date", D1, dataset), "test load", attempts=6, first_wait=2)
+    restarter.join()
+    assert restarted and "transient MySQL fault" in caplog.text
+    assert loaded == 600_000 and fingerprint(mysql_hook) == clean
