@@ -32,7 +32,8 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # The private server takes the first free port from RECSYS_MYSQL_PORT (default 3407), so
 # another server on the machine never gets in the way; connections.env records the choice.
 choose_port() {
-  PORT=${RECSYS_MYSQL_PORT:-3407}
+  # A restart keeps the port it had, so connections made before it still work after it.
+  PORT=$(cat "$PORT_FILE" 2>/dev/null || echo "${RECSYS_MYSQL_PORT:-3407}")
   while port_busy "$PORT"; do PORT=$((PORT + 1)); done
   echo "$PORT" > "$PORT_FILE"
 }
