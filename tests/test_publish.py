@@ -96,33 +96,49 @@ def write_dataset(folder, rows: int):
     return str(folder)
 
 
+def loading_thread_id(hook, timeout: float = 60) -> int | None:
+    """The id of the connection running a LOAD DATA, as soon as there is one."""
+    conn = hook.get_conn()
+    cur = conn.cursor()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            cur.execute("SELECT id FROM information_schema.processlist "
+                        "WHERE info LIKE 'LOAD DATA%%' AND id <> CONNECTION_ID()")
+            row = cur.fetchone()
+            if row:
+                return int(row[0])
+            time.sleep(0.005)
+        return None
+    finally:
+        conn.close()
+
+
+def clean_load(hook, tmp_path) -> tuple[str, tuple]:
+    """A 600k-row dataset, the fingerprint of loading it cleanly, and the table emptied again."""
+    apply_migrations(hook)
+    dataset = write_dataset(tmp_path / "recs", 600_000)
+    replace_date_from_files(hook, "user_recommendations", "run_date", D1, dataset)
+    clean = fingerprint(hook)
+    hook.run("DELETE FROM user_recommendations")
+    return dataset, clean
+
+
 def fingerprint(hook):
     return tuple(hook.get_first("SELECT COUNT(*), SUM(user_id), SUM(rec_rank), SUM(product_id) "
                                 "FROM user_recommendations WHERE run_date = %s", parameters=(D1,)))
 
 
 def test_a_connection_killed_mid_load_is_retried_to_exactly_the_clean_result(mysql_hook, tmp_path, caplog):
-    apply_migrations(mysql_hook)
-    dataset = write_dataset(tmp_path / "recs", 600_000)
-    replace_date_from_files(mysql_hook, "user_recommendations", "run_date", D1, dataset)
-    clean = fingerprint(mysql_hook)
+    dataset, clean = clean_load(mysql_hook, tmp_path)
     assert clean[0] == 600_000
-    mysql_hook.run("DELETE FROM user_recommendations")
-
     killed = []
 
     def kill_the_load():
-        conn = mysql_hook.get_conn()
-        cur = conn.cursor()
-        deadline = time.monotonic() + 60
-        while not killed and time.monotonic() < deadline:
-            cur.execute("SELECT id FROM information_schema.processlist "
-                        "WHERE info LIKE 'LOAD DATA%%' AND id <> CONNECTION_ID()")
-            for (thread_id,) in cur.fetchall():
-                cur.execute(f"KILL {int(thread_id)}")
-                killed.append(thread_id)
-            time.sleep(0.005)
-        conn.close()
+        thread_id = loading_thread_id(mysql_hook)
+        if thread_id is not None:
+            mysql_hook.run(f"KILL {thread_id}")
+            killed.append(thread_id)
 
     killer = threading.Thread(target=kill_the_load)
     killer.start()
@@ -215,22 +231,11 @@ def test_a_server_restart_mid_load_is_retried_to_exactly_the_clean_result(mysql_
     from pathlib import Path
 
     script = Path(__file__).resolve().parents[1] / "scripts" / "mysql_server.sh"
-    apply_migrations(mysql_hook)
-    dataset = write_dataset(tmp_path / "recs", 600_000)
-    replace_date_from_files(mysql_hook, "user_recommendations", "run_date", D1, dataset)
-    clean = fingerprint(mysql_hook)
-    mysql_hook.run("DELETE FROM user_recommendations")
+    dataset, clean = clean_load(mysql_hook, tmp_path)
     restarted = []
 
     def restart_during_the_load():
-        conn = mysql_hook.get_conn()
-        cur = conn.cursor()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            cur.execute("SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'LOAD DATA%%'")
-            if cur.fetchone()[0]:
-                break
-            time.sleep(0.005)
+        loading_thread_id(mysql_hook)
         subprocess.run(["bash", str(script), "stop"], check=True, capture_output=True)
         subprocess.run(["bash", str(script), "ensure"], check=True, capture_output=True)
         restarted.append(True)
