@@ -86,20 +86,12 @@ def factor_lists(spark, user_factors: np.ndarray, item_factors: np.ndarray, user
         .select("user_id", "product_id", "rank", "score")
 
 
-def metrics_of(spark, recs, relevant, matrix, exclude, catalogue):
+def metrics_of(recs, relevant, matrix, exclude, catalogue):
     """Metrics of a model's lists, with the popularity fallback for users ALS does not know."""
     wanted = relevant.select("user_id").distinct()
     known = recs.select("user_id").distinct()
     fallback = recommend_popular(wanted.join(known, "user_id", "left_anti"), popular_products(matrix), K, exclude)
     return ranking_metrics(recs.unionByName(fallback), relevant, K, catalogue)
-
-
-def spark_factors(model) -> np.ndarray:
-    rows = model.userFactors.collect()
-    out = np.zeros((max(r["id"] for r in rows) + 1, model.rank), dtype=np.float32)
-    for r in rows:
-        out[r["id"]] = r["features"]
-    return out
 
 
 def main(argv: list[str]) -> None:
@@ -175,11 +167,12 @@ def main(argv: list[str]) -> None:
     for name, params in configs:
         fitted, seconds = timed(lambda p=params: als.fit(ratings, p))
         spark_models[name] = fitted
-        recs = factor_lists(spark, spark_factors(fitted), als.item_factor_matrix(fitted), users, items, wanted, exclude)
-        row(f"Spark ALS: {name}", seconds, metrics_of(spark, recs, relevant, matrix, exclude, catalogue))
+        user_matrix = als.factor_matrix(fitted.userFactors, fitted.rank)
+        recs = factor_lists(spark, user_matrix, als.item_factor_matrix(fitted), users, items, wanted, exclude)
+        row(f"Spark ALS: {name}", seconds, metrics_of(recs, relevant, matrix, exclude, catalogue))
     implicit_recs = factor_lists(spark, model.user_factors, model.item_factors, users, items, wanted, exclude)
     row(f"implicit {implicit.__version__} ALS (CPU, {cores} threads)", implicit_fit_s,
-        metrics_of(spark, implicit_recs, relevant, matrix, exclude, catalogue))
+        metrics_of(implicit_recs, relevant, matrix, exclude, catalogue))
     popular = recommend_popular(wanted, popular_products(matrix), K, exclude)
     row("global popularity (baseline)", 0.0, ranking_metrics(popular, relevant, K, catalogue))
 

@@ -32,8 +32,9 @@ def names(history: str) -> dict[str, str]:
     return {kind: f"{history}_{kind}" for kind in ("current", "previous", "staging", "retired")}
 
 
-def published_date(hook: MySqlHook, history: str) -> date | None:
-    return hook.get_first(read_sql("publish/published_date.sql", table=names(history)["current"]))[0]
+def published_date(hook: MySqlHook, history: str, kind: str = "current") -> date | None:
+    """The run date whose lists the current (or previous) table holds; None when empty."""
+    return hook.get_first(read_sql("publish/published_date.sql", table=names(history)[kind]))[0]
 
 
 def publish_current(hook: MySqlHook, history: str, run_date: date) -> dict:
@@ -92,4 +93,4 @@ def rollback_current(hook: MySqlHook, history: str) -> tuple[date | None, date |
         conn.cursor().execute(read_sql("publish/rollback.sql", **{k: t[k] for k in ("current", "previous", "retired")}))
     finally:
         conn.close()
-    return published_date(hook, history), hook.get_first(read_sql("publish/published_date.sql", table=t["previous"]))[0]
+    return published_date(hook, history), published_date(hook, history, "previous")

@@ -71,14 +71,18 @@ def canonical_order(indexed: DataFrame) -> DataFrame:
     return indexed.repartition(partitions, "user_idx").sortWithinPartitions("user_idx", "item_idx")
 
 
-def item_factor_matrix(model: ALSModel) -> np.ndarray:
-    """Item factors as a dense (n_items, rank) array indexed by item_idx (zeros if unseen)."""
-    rows = model.itemFactors.collect()
-    n_items = max(r["id"] for r in rows) + 1
-    matrix = np.zeros((n_items, model.rank), dtype=np.float32)
+def factor_matrix(factors: DataFrame, rank: int) -> np.ndarray:
+    """A model's (id, features) factors as a dense (max id + 1, rank) array (zeros if unseen)."""
+    rows = factors.collect()
+    matrix = np.zeros((max(r["id"] for r in rows) + 1, rank), dtype=np.float32)
     for r in rows:
         matrix[r["id"]] = r["features"]
     return matrix
+
+
+def item_factor_matrix(model: ALSModel) -> np.ndarray:
+    """Item factors indexed by item_idx."""
+    return factor_matrix(model.itemFactors, model.rank)
 
 
 def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
