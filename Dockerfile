@@ -10,3 +10,10 @@ ENV JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64
 USER airflow
 COPY requirements.txt /tmp/requirements.txt
 RUN pip install --no-cache-dir -r /tmp/requirements.txt
+# The project's own packages (recsys, recsys_pipeline, recsys_tools), editable: docker-compose.yaml
+# mounts the checkout's folders over these paths, so the containers import the checkout's code.
+COPY --chown=airflow:root pyproject.toml /opt/airflow/project/
+COPY --chown=airflow:root spark_jobs /opt/airflow/project/spark_jobs
+COPY --chown=airflow:root plugins /opt/airflow/project/plugins
+COPY --chown=airflow:root tools /opt/airflow/project/tools
+RUN pip install --no-cache-dir --no-deps -e /opt/airflow/project

@@ -11,17 +11,22 @@ DEMO_USERS ?= 10000
 DEMO_PRODUCTS ?= 3000
 DEMO_EVENTS ?= 180000
 
-.PHONY: setup demo test lint bench mysql-stop clean
+.PHONY: setup setup-python demo test unit lint bench mysql-stop clean
 
-setup:  ## install system and Python packages, Airflow's database, a reachable MySQL
-	bash scripts/bootstrap.sh
+setup: setup-python  ## install system and Python packages, Airflow's database, a reachable MySQL
 	$(ENV) && bash scripts/mysql_server.sh ensure
+
+setup-python:  ## system and Python packages (the project installed editable) and Airflow's database
+	bash scripts/bootstrap.sh
 
 demo: setup  ## generate sample data, run the DAG for each day, print what landed in MySQL
 	bash scripts/demo.sh "$(DEMO_START)" "$(DEMO_DAYS)" "$(DEMO_USERS)" "$(DEMO_PRODUCTS)" "$(DEMO_EVENTS)"
 
 test: setup  ## the whole test suite (unit, MySQL integration, end-to-end through Airflow)
 	$(ENV) && RECSYS_TASK_RETRIES=0 python -m pytest $(PYTEST_ARGS)
+
+unit: setup-python  ## the tests that need no database (local Spark and Airflow only): about 3 minutes
+	$(ENV) && RECSYS_TASK_RETRIES=0 python -m pytest -m unit $(PYTEST_ARGS)
 
 bench: setup  ## benchmarks: generator, cleaning vs DuckDB, ALS and top-K vs implicit, MySQL loads vs insert_rows
 	$(ENV) && python benchmarks/bench_generator.py

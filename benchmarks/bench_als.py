@@ -27,22 +27,20 @@ from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "spark_jobs")]
-
 # One BLAS thread per Spark task: Spark already runs one task per core (Spark's tuning guide).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
-from pyspark.sql import SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
-from generate_events import generate  # noqa: E402
 from recsys import als  # noqa: E402
-from recsys.cleaning import clean_events, read_raw_lines  # noqa: E402
-from recsys.interactions import ScoreParams, interaction_matrix, newest_event_time, training_subset  # noqa: E402
+from recsys.cleaning import clean_raw_lines, read_raw_lines  # noqa: E402
+from recsys.interactions import interaction_matrix, newest_event_time, training_subset  # noqa: E402
+from recsys.params import AlsParams, Settings  # noqa: E402
 from recsys.ranking import popular_products, ranking_metrics, recommend_popular  # noqa: E402
-from recsys.session import REQUIRED_CONF  # noqa: E402
+from recsys.session import get_spark  # noqa: E402
+from recsys_pipeline.config import LOCAL_DIR  # noqa: E402
+from recsys_tools.generate_events import generate  # noqa: E402
 
 START = date(2019, 10, 1)
 K = 10
@@ -57,10 +55,10 @@ def timed(fn):
 def split_matrix(spark, raw: Path, days: int):
     """The pipeline's interaction matrix of all days but the last, and the last day's relevant items."""
     files = sorted(str(p) for p in raw.glob("*/events.csv"))
-    events = clean_events(read_raw_lines(spark, files)).clean
+    events = clean_raw_lines(read_raw_lines(spark, files), START).clean
     last = START + timedelta(days=days - 1)
     train_events = events.where(F.col("event_date") < F.lit(last))
-    matrix = interaction_matrix(train_events, ScoreParams(), newest_event_time(train_events)).cache()
+    matrix = interaction_matrix(train_events, Settings(), newest_event_time(train_events)).cache()
     relevant = (events.where((F.col("event_date") == F.lit(last)) & F.col("event_type").isin("cart", "purchase"))
                 .select("user_id", "product_id").distinct()
                 .join(matrix.select("user_id").distinct(), "user_id").cache())
@@ -107,17 +105,15 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--driver-memory", default="8g")
     parser.add_argument("--workdir", type=Path,
-                        default=Path(os.environ.get("RECSYS_LOCAL", ROOT / ".local")) / "bench")
+                        default=LOCAL_DIR / "bench")
     args = parser.parse_args(argv)
     cores = os.cpu_count() if args.master == "local[*]" else int(args.master[6:-1])
 
     raw = args.workdir / f"als-raw-{args.users}-{args.products}-{args.events}-{args.days}"
     if not raw.exists():
         generate(raw, START, args.days, users=args.users, products=args.products, events=args.events, seed=5)
-    builder = SparkSession.builder.master(args.master).config("spark.driver.memory", args.driver_memory)
-    for key, value in {**REQUIRED_CONF, "spark.sql.shuffle.partitions": str(4 * cores)}.items():
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    spark = get_spark("bench_als", args.master, {"spark.driver.memory": args.driver_memory,
+                                                  "spark.sql.shuffle.partitions": str(4 * cores)})
     spark.sparkContext.setLogLevel("ERROR")
     blas = spark._jvm.dev.ludovic.netlib.blas.BLAS.getInstance().getClass().getSimpleName()
     lapack = spark._jvm.dev.ludovic.netlib.lapack.LAPACK.getInstance().getClass().getSimpleName()
@@ -149,9 +145,9 @@ def main(argv: list[str]) -> None:
         _, implicit_topk_s = timed(lambda: model.recommend(
             np.arange(n_users), user_items, N=K, filter_already_liked_items=False))
 
-    base = als.AlsParams(rank=args.rank, reg_param=args.reg_param, alpha=args.alpha, max_iter=args.max_iter)
+    base = AlsParams(rank=args.rank, reg_param=args.reg_param, alpha=args.alpha, max_iter=args.max_iter, blocks=2)
     configs = [
-        ("Spark's 10 blocks, NNLS (the original)", replace(base, blocks=10, nonnegative=True)),
+        ("Spark's 10 blocks, NNLS (the original notebook)", replace(base, blocks=10, nonnegative=True)),
         ("2 blocks, NNLS", replace(base, nonnegative=True)),
         ("2 blocks, Cholesky (the pipeline's)", base),
     ]

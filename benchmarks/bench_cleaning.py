@@ -18,11 +18,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "plugins")]
-
-from generate_events import generate  # noqa: E402
-from recsys_pipeline.spark import build_package_zip  # noqa: E402
+from recsys.params import Settings
+from recsys_pipeline.config import LOCAL_DIR, SPARK_JOBS_DIR
+from recsys_pipeline.spark import build_package_zip
+from recsys_tools.generate_events import generate
 
 DAY = date(2019, 10, 1)
 JUNK = [
@@ -51,9 +50,9 @@ def run_spark(raw: Path, lake: Path, master: str, driver_memory: str) -> tuple[f
     cmd = [
         "spark-submit", "--master", master, "--driver-memory", driver_memory,
         "--conf", "spark.log.level=WARN", "--conf", "spark.ui.showConsoleProgress=false",
-        "--py-files", str(build_package_zip()), str(ROOT / "spark_jobs" / "clean_events.py"),
-        "--run-date", DAY.isoformat(), "--lake", str(lake), "--raw", str(raw),
-        "--max-quarantine-share", "1",
+        "--py-files", str(build_package_zip()), str(SPARK_JOBS_DIR / "clean_events.py"),
+        "--run-date", DAY.isoformat(),
+        "--params", Settings(raw_root=str(raw), lake_root=str(lake), max_quarantine_share=1.0).to_json(),
     ]
     started = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -89,7 +88,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--spark-master", default="local[2]")
     parser.add_argument("--driver-memory", default="8g")
     parser.add_argument("--workdir", type=Path,
-                        default=Path(os.environ.get("RECSYS_LOCAL", ROOT / ".local")) / "bench")
+                        default=LOCAL_DIR / "bench")
     args = parser.parse_args(argv)
     threads = os.cpu_count() if args.spark_master == "local[*]" else int(args.spark_master[6:-1])
     print(f"cleaning benchmark: Spark {args.spark_master} vs DuckDB {threads} threads")

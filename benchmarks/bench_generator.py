@@ -4,17 +4,13 @@
 """
 
 import argparse
-import os
 import shutil
 import sys
 import time
 from datetime import date
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-
-from generate_events import generate  # noqa: E402
+from recsys_pipeline.config import LOCAL_DIR
+from recsys_tools.generate_events import generate
 
 
 def main(argv: list[str]) -> None:
@@ -22,7 +18,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=30)
     args = parser.parse_args(argv)
-    out = Path(os.environ.get("RECSYS_LOCAL", ROOT / ".local")) / "bench" / "generator"
+    out = LOCAL_DIR / "bench" / "generator"
     shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
     paths = generate(out, date(2019, 10, 1), args.days, users=args.events // 30,

@@ -17,12 +17,11 @@ import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "plugins")]
+import numpy as np
+import pyarrow as pa
+from pyarrow import csv
 
-import numpy as np  # noqa: E402
-import pyarrow as pa  # noqa: E402
-from pyarrow import csv  # noqa: E402
+from recsys_pipeline.config import LOCAL_DIR
 
 DAY = date(2019, 11, 30)
 COLUMNS = ["run_date", "user_id", "rec_rank", "product_id", "score", "source"]
@@ -66,14 +65,16 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--peer-rows", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path,
-                        default=Path(os.environ.get("RECSYS_LOCAL", ROOT / ".local")) / "bench")
+                        default=LOCAL_DIR / "bench")
     args = parser.parse_args(argv)
     if not os.environ.get("RECSYS_TEST_MYSQL_CONN"):
         sys.exit("RECSYS_TEST_MYSQL_CONN is not set: run `make bench` (or source scripts/env.sh)")
     os.environ["AIRFLOW_CONN_RECSYS_MYSQL"] = os.environ["RECSYS_TEST_MYSQL_CONN"]
     os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"  # the hook logs every statement
 
-    from recsys_pipeline.mysql_load import apply_migrations, mysql_hook, replace_date_from_files
+    from recsys_pipeline.bulk_load import replace_date_from_files
+    from recsys_pipeline.migrations import apply_migrations
+    from recsys_pipeline.mysql import mysql_hook
     from recsys_pipeline.publish import publish_current
 
     hook = mysql_hook()

@@ -34,11 +34,14 @@ PY=${PYTHON:-python3}
   echo "bootstrap: Python 3.11+ is required (found $($PY --version))" >&2; exit 1; }
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 stamp=$VENV/.requirements.sha
-want=$(cat requirements.txt requirements-dev.txt 2>/dev/null | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-dev.txt pyproject.toml 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "bootstrap: installing Python packages into $VENV (about 2 minutes the first time)"
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q -r requirements.txt -r requirements-dev.txt
+  # The project itself (recsys, recsys_pipeline, recsys_tools and the recsys-* commands), editable:
+  # the one way every part of the project imports its code.
+  "$VENV/bin/pip" install -q --no-deps -e .
   echo "$want" > "$stamp"
 fi
 

@@ -9,18 +9,18 @@ mkdir -p "$RECSYS_LOCAL/logs"
 log=$RECSYS_LOCAL/logs/demo-$(date -u +%Y%m%dT%H%M%S).log
 
 echo "demo: generating $days days of sample events into $RECSYS_RAW_ROOT"
-python tools/generate_events.py --out "$RECSYS_RAW_ROOT" --start-date "$start" --days "$days" \
+recsys-generate-events --out "$RECSYS_RAW_ROOT" --start-date "$start" --days "$days" \
   --users "$users" --products "$products" --events "$events" >/dev/null
 dates=$(python -c "import datetime as d,sys; s=d.date.fromisoformat(sys.argv[1]); print(' '.join(str(s+d.timedelta(i)) for i in range(int(sys.argv[2]))))" "$start" "$days")
 
 echo "demo: running the DAG for $dates (about 2 minutes a date; log: $log)"
 # One held-out day is all three days of history allow; production keeps the default of 7. A
 # 4-point tuning grid (ranks x alphas) keeps the demo short; the default grid has 8 points.
-if ! python tools/run_dag.py $dates --conf '{"eval_days": 1, "als_reg_params": [0.005]}' >"$log" 2>&1; then
+if ! recsys-run-dag $dates --conf '{"eval_days": 1, "als_reg_params": [0.005]}' >"$log" 2>&1; then
   grep -E "^ecommerce_recommendations " "$log" || true
   echo "demo: a DAG run failed; the end of its log:" >&2
   tail -40 "$log" >&2
   exit 1
 fi
 grep -E "^ecommerce_recommendations " "$log"
-AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING python tools/show_results.py
+AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING recsys-show-results

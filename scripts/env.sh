@@ -9,7 +9,6 @@ export AIRFLOW__CORE__DAGS_FOLDER=${AIRFLOW__CORE__DAGS_FOLDER:-$_root/dags}
 export AIRFLOW__CORE__PLUGINS_FOLDER=${AIRFLOW__CORE__PLUGINS_FOLDER:-$_root/plugins}
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__UNIT_TEST_MODE=${AIRFLOW__CORE__UNIT_TEST_MODE:-False}
-export PYTHONPATH="$_root/plugins:$_root/spark_jobs${PYTHONPATH:+:$PYTHONPATH}"
 # Spark's Python workers must use the virtualenv's interpreter (pyspark, pandas, pyarrow).
 export PYSPARK_PYTHON=${PYSPARK_PYTHON:-$RECSYS_LOCAL/venv/bin/python}
 export RECSYS_RAW_ROOT=${RECSYS_RAW_ROOT:-$RECSYS_LOCAL/raw}

@@ -1,6 +1,6 @@
 """Spark job: the EDA summaries of one date's clean events, one CSV dataset per MySQL table.
 
-Writes ``<lake>/eda/<table>/run_date=<run date>/`` for daily_kpis, hourly_activity,
+Writes ``<lake_root>/eda/<table>/run_date=<run date>/`` for daily_kpis, hourly_activity,
 brand_daily, category_daily and top_customers.
 """
 
@@ -10,20 +10,21 @@ from pyspark.sql import functions as F
 
 from recsys import lake
 from recsys.eda import SUMMARIES
-from recsys.jobs import base_parser
+from recsys.jobs import job_arguments
 from recsys.session import get_spark
 
 
 def main(argv: list[str]) -> None:
-    args = base_parser(__doc__.splitlines()[0]).parse_args(argv)
-    spark = get_spark(f"eda_summaries {args.run_date}")
-    day = lake.read_events(spark, args.lake).where(F.col("event_date") == F.lit(args.run_date))
+    job = job_arguments(__doc__.splitlines()[0], argv)
+    lake_root, run_date = job.settings.lake_root, job.run_date
+    spark = get_spark(f"eda_summaries {run_date}")
+    day = lake.read_events(spark, lake_root).where(F.col("event_date") == F.lit(run_date))
     day = day.cache()
     if day.isEmpty():
-        raise ValueError(f"{lake.events(args.lake)}: no clean events dated {args.run_date}")
+        raise ValueError(f"{lake.events(lake_root)}: no clean events dated {run_date}")
     for table, summarise in SUMMARIES.items():
-        summary = summarise(day).select(F.lit(args.run_date).alias("run_date"), "*")
-        lake.write_load_files(summary.coalesce(1), lake.eda(args.lake, table, args.run_date))
+        summary = summarise(day).select(F.lit(run_date).alias("run_date"), "*")
+        lake.write_load_files(summary.coalesce(1), lake.eda(lake_root, table, run_date))
 
 
 if __name__ == "__main__":

@@ -1,33 +1,37 @@
-"""Shared fixtures: one local Spark session, the test MySQL database, sample raw files."""
+"""Fixtures: one local Spark session, the test MySQL database. Helpers are in tests/helpers.py.
+
+Every test is marked by what it needs: ``e2e`` (marked by hand: the DAG through Airflow and
+spark-submit), ``mysql`` (it uses the test database) or else ``unit``; ``make unit`` runs the
+last without any database.
+"""
 
 import logging
 import os
-from pathlib import Path
 
 import pytest
+
+from tests.helpers import drop_all_tables
 
 # Tasks fail at once in tests (a retry would wait minutes); the DAG reads this when it is parsed.
 os.environ.setdefault("RECSYS_TASK_RETRIES", "0")
 
-HEADER = "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
+MYSQL_FIXTURES = {"mysql_conn_value", "mysql_hook"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            continue
+        needs_mysql = MYSQL_FIXTURES & set(getattr(item, "fixturenames", ()))
+        item.add_marker(pytest.mark.mysql if needs_mysql else pytest.mark.unit)
 
 
 @pytest.fixture(scope="session")
 def spark():
-    from pyspark.sql import SparkSession
+    from recsys.session import get_spark
 
-    from recsys.session import REQUIRED_CONF
-
-    builder = (
-        SparkSession.builder.master("local[2]")
-        .appName("recsys-tests")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.enabled", "false")
-        .config("spark.log.level", "ERROR")
-    )
-    for key, value in REQUIRED_CONF.items():
-        builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    session = get_spark("recsys-tests", "local[2]", {
+        "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false", "spark.log.level": "ERROR"})
     yield session
     session.stop()
 
@@ -44,28 +48,11 @@ def mysql_conn_value() -> str:
 def mysql_hook(mysql_conn_value, monkeypatch):
     """A MySqlHook on the test database, which starts empty for every test."""
     monkeypatch.setenv("AIRFLOW_CONN_RECSYS_MYSQL", mysql_conn_value)
-    from recsys_pipeline.mysql_load import mysql_hook
+    from recsys_pipeline.mysql import mysql_hook
 
     hook = mysql_hook()
     drop_all_tables(hook)
     return hook
-
-
-def drop_all_tables(hook) -> None:
-    conn = hook.get_conn()
-    cur = conn.cursor()
-    cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")
-    for (table,) in cur.fetchall():
-        cur.execute(f"DROP TABLE `{table}`")
-    conn.close()
-
-
-def write_raw(root: Path, day: str, lines: list[str], name: str = "events.csv",
-              header: str = HEADER, newline: str = "\n") -> Path:
-    path = root / day / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(newline.join([header, *lines]) + newline)
-    return path
 
 
 # py4j logs from object finalisers after pytest has closed its streams; nothing to see there.

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from recsys.als import AlsParams, dense_index, top_k, top_k_rows
-from recsys.recommender import RecommenderParams, fit_and_recommend
+from recsys.als import dense_index, top_k, top_k_rows
+from recsys.params import AlsParams, Settings
+from recsys.recommender import fit_and_recommend
 
 
 def test_dense_index_maps_64_bit_ids_in_order(spark):
@@ -58,8 +59,9 @@ def test_each_user_gets_the_missing_item_of_their_group_and_thin_users_get_popul
     matrix = spark.createDataFrame(
         rows, "user_id long, product_id long, purchases int, purchases_decayed double, score double"
     ).selectExpr("*", "0.0 AS carts_decayed", "0.0 AS views_decayed")
-    params = RecommenderParams(top_k=1, als_params=AlsParams(rank=4, reg_param=0.01, alpha=10.0))
-    recs = {r.user_id: (r.product_id, r.source) for r in fit_and_recommend(matrix, params).recommendations.collect()}
+    model = AlsParams(rank=4, reg_param=0.01, alpha=10.0, max_iter=10, blocks=2)
+    fitted = fit_and_recommend(matrix, Settings(top_k=1), model)
+    recs = {r.user_id: (r.product_id, r.source) for r in fitted.recommendations.collect()}
     for users, products in groups.items():
         for u in users:
             assert recs[u] == (products[u % 3], "als")
@@ -72,7 +74,7 @@ def test_similar_products_are_the_nearest_by_cosine_never_the_product_itself(spa
     rng = np.random.default_rng(1)
     rows = [(u, int(i), float(rng.random()) + 0.5) for u in range(40) for i in rng.choice(30, 6, replace=False)]
     model = fit(spark.createDataFrame(rows, "user_idx int, item_idx int, score double"),
-                AlsParams(rank=5, max_iter=5))
+                AlsParams(rank=5, reg_param=0.005, alpha=1.0, max_iter=5, blocks=2))
     items = spark.createDataFrame([(1000 + i, i) for i in range(30)], "product_id long, item_idx int")
     got = {}
     for r in similar_products(model, items, 3).collect():

@@ -1,16 +1,23 @@
 """Cleaning on a hand-written messy day whose right answer is known line by line."""
 
 import gzip
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import zip_longest
 
 import pytest
 
-import clean_events as clean_job
-from conftest import HEADER, write_raw
 from recsys import lake
-from recsys.cleaning import InputError, clean_events, deterministic_session_id, read_raw_lines
+from recsys.cleaning import InputError, clean_raw_lines, deterministic_session_id, read_raw_lines
+from recsys.params import Settings
+from recsys.raw_format import RAW_HEADER
+from recsys.reports import CleaningReport
+from recsys.schema import CLEAN_EVENTS
+from tests.helpers import spark_job, write_raw
+
+clean_job = spark_job("clean_events")
+DAY = date(2019, 10, 1)
 
 S1 = "aaaaaaaa-0000-4000-8000-000000000001"
 S2 = "bbbbbbbb-0000-4000-8000-000000000002"
@@ -59,11 +66,12 @@ def messy_day(root, newline="\n"):
 
 
 def run_clean(spark, path):
-    return clean_events(read_raw_lines(spark, [str(path)]))
+    return clean_raw_lines(read_raw_lines(spark, [str(path)]), DAY)
 
 
 def test_clean_rows_are_exactly_the_expected_ones(spark, tmp_path):
     result = run_clean(spark, messy_day(tmp_path))
+    assert [(f.name, f.dataType) for f in result.clean.schema] == [(f.name, f.dataType) for f in CLEAN_EVENTS]
     rows = sorted(
         (r.event_time, r.event_type, r.user_id, r.product_id, r.category_code, r.category,
          r.sub_category, r.product_type, r.brand, r.category_code_missing, r.brand_missing,
@@ -95,22 +103,23 @@ def test_every_bad_line_is_quarantined_with_its_reason_and_counts_reconcile(spar
     assert all(r.source_file.endswith(str(path)) for r in result.quarantine.collect())
 
     report = result.report
-    assert report["rows_read"] == len(GOOD) + len(BAD) + 1
-    assert report["rows_clean"] == 8
-    assert report["rows_quarantined"] == len(BAD) + 1
-    assert report["duplicates_removed"] == 1
-    assert report["carts_collapsed"] == 1
-    assert report["rows_read"] == (report["rows_clean"] + report["rows_quarantined"]
-                                   + report["duplicates_removed"] + report["carts_collapsed"])
-    assert report["quarantine_reasons"]["wrong_field_count"] == 3
-    assert report["clean_rows_by_event_date"] == {"2019-09-30": 1, "2019-10-01": 7}
+    assert report.ingest_date == DAY and report.files == 1
+    assert report.rows_read == len(GOOD) + len(BAD) + 1
+    assert report.rows_clean == 8
+    assert report.rows_quarantined == len(BAD) + 1
+    assert report.duplicates_removed == 1
+    assert report.carts_collapsed == 1
+    assert report.rows_read == (report.rows_clean + report.rows_quarantined
+                                + report.duplicates_removed + report.carts_collapsed)
+    assert report.quarantine_reasons_json["wrong_field_count"] == 3
+    assert report.clean_rows_by_event_date == {"2019-09-30": 1, "2019-10-01": 7}
     # Empty fields among the rows with nine fields: codes and brands of lines 6 and 10, one
     # session, and the empty values of the bad rows.
-    assert report["missing_values"]["category_code"] == 2
-    assert report["missing_values"]["brand"] == 2
-    assert report["missing_values"]["user_session"] == 1
-    assert report["missing_values"]["price"] == 1
-    assert report["missing_values"]["category_id"] == 1
+    assert report.missing_values_json["category_code"] == 2
+    assert report.missing_values_json["brand"] == 2
+    assert report.missing_values_json["user_session"] == 1
+    assert report.missing_values_json["price"] == 1
+    assert report.missing_values_json["category_id"] == 1
 
 
 def test_gzip_and_crlf_give_the_same_result(spark, tmp_path):
@@ -121,10 +130,10 @@ def test_gzip_and_crlf_give_the_same_result(spark, tmp_path):
     crlf.unlink()
     zipped = run_clean(spark, gz)
     assert sorted(zipped.clean.collect()) == sorted(plain.clean.collect())
-    by_file = zipped.report.pop("quarantined_by_file")
+    by_file = zipped.report.quarantined_by_file
     assert list(by_file.values()) == [len(BAD) + 1] and next(iter(by_file)).endswith("events.csv.gz")
-    plain.report.pop("quarantined_by_file")
-    assert zipped.report == plain.report
+    assert replace(zipped.report, quarantined_by_file={}, source_files=[]) == replace(
+        plain.report, quarantined_by_file={}, source_files=[])
 
 
 def test_generated_session_ids_are_deterministic(spark):
@@ -143,14 +152,14 @@ def test_job_writes_partitions_and_a_rerun_is_identical(spark, tmp_path):
     more.with_suffix(".csv.gz").write_bytes(gzip.compress(more.read_bytes()))
     more.unlink()
     root = str(tmp_path / "lake")
-    argv = ["--run-date", "2019-10-01", "--lake", root, "--raw", str(tmp_path / "raw"),
-            "--max-quarantine-share", "1.0"]
+    params = Settings(raw_root=str(tmp_path / "raw"), lake_root=root, max_quarantine_share=1.0).to_json()
+    argv = ["--run-date", "2019-10-01", "--params", params]
     clean_job.main(argv)
     first = sorted(lake.read_events(spark, root).collect())
-    report = lake.read_json(spark, lake.cleaning_report(root, date(2019, 10, 1)))
+    report = lake.read_report(spark, lake.cleaning_report(root, date(2019, 10, 1)), CleaningReport)
     clean_job.main(argv)
     assert sorted(lake.read_events(spark, root).collect()) == first
-    assert lake.read_json(spark, lake.cleaning_report(root, date(2019, 10, 1))) == report
+    assert lake.read_report(spark, lake.cleaning_report(root, date(2019, 10, 1)), CleaningReport) == report
     dates = sorted({(str(r.ingest_date), str(r.event_date)) for r in first})
     assert dates == [("2019-10-01", "2019-09-30"), ("2019-10-01", "2019-10-01")]
     assert spark.read.parquet(lake.quarantine(root, date(2019, 10, 1))).count() == len(BAD) + 1
@@ -162,17 +171,17 @@ def test_job_writes_partitions_and_a_rerun_is_identical(spark, tmp_path):
     second = everything.where("ingest_date = '2019-10-02'")
     assert sorted((r.user_id, str(r.event_date)) for r in second.collect()) == [
         (5001, "2019-10-02"), (5002, "2019-10-02")]
-    report2 = lake.read_json(spark, lake.cleaning_report(root, date(2019, 10, 2)))
-    assert len(report2["files"]) == 2 and report2["rows_read"] == 2
+    report2 = lake.read_report(spark, lake.cleaning_report(root, date(2019, 10, 2)), CleaningReport)
+    assert report2.files == len(report2.source_files) == 2 and report2.rows_read == 2
 
 
 def test_job_fails_on_too_much_bad_data_missing_input_and_wrong_header(spark, tmp_path):
     messy_day(tmp_path / "raw")
-    base = ["--lake", str(tmp_path / "lake"), "--raw", str(tmp_path / "raw")]
+    base = ["--params", Settings(raw_root=str(tmp_path / "raw"), lake_root=str(tmp_path / "lake")).to_json()]
     with pytest.raises(InputError, match=r"18 of 28 rows \(64.3%\) were quarantined.*bad_price=1.*events.csv: 18"):
         clean_job.main(["--run-date", "2019-10-01", *base])
     with pytest.raises(InputError, match="2019-10-02: no raw input"):
         clean_job.main(["--run-date", "2019-10-02", *base])
-    write_raw(tmp_path / "raw", "2019-10-03", GOOD[:1], header=HEADER.replace("price", "cost"))
+    write_raw(tmp_path / "raw", "2019-10-03", GOOD[:1], header=RAW_HEADER.replace("price", "cost"))
     with pytest.raises(InputError, match=r"2019-10-03/events.csv: no header line"):
         clean_job.main(["--run-date", "2019-10-03", *base])

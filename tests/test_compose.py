@@ -56,6 +56,11 @@ def test_image_installs_the_pinned_requirements_and_java():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "FROM apache/airflow:3.3.2-python3.11" in dockerfile
     assert "pip install --no-cache-dir -r /tmp/requirements.txt" in dockerfile
+    # The project is installed (editable) where compose mounts it, so imports find the mounted code.
+    assert "pip install --no-cache-dir --no-deps -e /opt/airflow/project" in dockerfile
+    mounts = {v.split(":")[1] for v in compose()["services"]["airflow-scheduler"]["volumes"]}
+    assert {"/opt/airflow/project/spark_jobs", "/opt/airflow/project/plugins", "/opt/airflow/project/tools"} <= mounts
+    assert "PYTHONPATH" not in compose()["services"]["airflow-scheduler"]["environment"]
     assert "openjdk-17-jre-headless" in dockerfile
     pins = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
             if line and not line.startswith("#")]

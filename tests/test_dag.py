@@ -5,16 +5,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from conftest import drop_all_tables
-from generate_events import generate
-from run_dag import load_dag, run_dates
+from recsys_tools.generate_events import generate
+from recsys_tools.run_dag import load_dag, run_dates
+from tests.helpers import drop_all_tables, snapshot
 
 STEPS = ["check_raw_input", "clean_events", "eda_summaries", "build_interactions", "train_als",
          "apply_schema", "load_results", "publish_recommendations",
          "check_recommendations", "check_recommendation_columns",
          "check_similar_products", "check_daily_summaries", "check_model_run"]
-# Columns that say when or how fast, not what: they may differ between identical runs.
-TIMING_COLUMNS = {"loaded_at", "train_seconds", "applied_at", "tuning_seconds"}
 
 
 def test_dag_shape_params_and_docs():
@@ -33,7 +31,32 @@ def test_dag_shape_params_and_docs():
     spark_tasks = [t for t in dag.tasks if t.task_type == "RecsysSparkSubmitOperator"]
     assert sorted(t.task_id for t in spark_tasks) == [
         "build_interactions", "clean_events", "eda_summaries", "train_als"]
-    assert all(t._conn_id == "recsys_spark" for t in spark_tasks)
+    for spark_task in spark_tasks:  # every job gets the run date and the run's Params, nothing else
+        assert spark_task._conn_id == "recsys_spark"
+        assert spark_task.application_args == ["--run-date", "{{ run_date() }}", "--params", "{{ params | tojson }}"]
+        assert spark_task.application.endswith(f"spark_jobs/{spark_task.task_id}.py")
+    checks = [t for t in dag.tasks if t.task_id.startswith("check_") and t.task_id != "check_raw_input"]
+    assert {t.task_group.group_id for t in checks} == {"checks"}
+    assert all(t.conn_id == "recsys_mysql" and t.retries == 0 for t in checks)
+
+
+def test_no_task_shares_a_name_with_another_function():
+    """A task named like a function is that function (the DAG wraps it with @task), never a
+    different one that a reader would mistake for it."""
+    import ast
+
+    from recsys_pipeline.config import PROJECT_ROOT
+
+    defined = {}
+    for folder in ("spark_jobs/recsys", "plugins/recsys_pipeline"):
+        for path in (PROJECT_ROOT / folder).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.FunctionDef):
+                    defined.setdefault(node.name, []).append(f"{path.parent.name}.{path.stem}")
+    for task in load_dag().tasks:
+        callable_ = getattr(task, "python_callable", None)
+        own = [f"{callable_.__module__.split('.')[0]}.{callable_.__module__.split('.')[-1]}"] if callable_ else []
+        assert defined.get(task.task_id, own) == own, task.task_id
 
 
 def test_a_scheduled_run_processes_the_day_that_just_ended():
@@ -50,22 +73,6 @@ def test_a_scheduled_run_processes_the_day_that_just_ended():
     )
     assert info.run_after == datetime(2019, 10, 6, tzinfo=UTC)
     assert resolve_run_date(None, info.data_interval.start) == date(2019, 10, 5)
-
-
-def snapshot(hook) -> dict:
-    """Every table's rows, in key order, without the timing columns."""
-    tables = [r[0] for r in hook.get_records(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")]
-    result = {}
-    for table in sorted(tables):
-        columns = [r[0] for r in hook.get_records(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() "
-            "AND table_name = %s ORDER BY ordinal_position", parameters=(table,))
-            if r[0] not in TIMING_COLUMNS]
-        listed = ", ".join(f"`{c}`" for c in columns)
-        result[table] = [tuple(r) for r in hook.get_records(
-            f"SELECT {listed} FROM `{table}` ORDER BY {listed}")]
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 import numpy as np
 from pyspark.sql import functions as F
 
-from recsys.als import AlsParams
-from recsys.interactions import ScoreParams, interaction_matrix
+from recsys.interactions import interaction_matrix
+from recsys.params import AlsParams, Settings
 from recsys.ranking import popular_products, ranking_metrics
-from recsys.recommender import RecommenderParams, fit_and_recommend
+from recsys.recommender import fit_and_recommend
 
 NOW = datetime(2019, 10, 31, 12, 0, 0)
 
@@ -35,12 +35,13 @@ def random_events(spark, seed=3, n=4000):
 
 def test_scores_popularity_recommendations_and_metrics_do_not_depend_on_row_order(spark):
     events = random_events(spark).cache()
-    params = RecommenderParams(top_k=5, als_params=AlsParams(rank=6, max_iter=5))
+    settings = Settings(top_k=5)
+    model = AlsParams(rank=6, reg_param=0.005, alpha=1.0, max_iter=5, blocks=2)
     results = []
     for seed, partitions in [(None, None), (1, 7)]:
         source = events if seed is None else shuffled(events, seed, partitions)
-        matrix = interaction_matrix(source, ScoreParams(), NOW).cache()
-        recs = fit_and_recommend(matrix, params).recommendations
+        matrix = interaction_matrix(source, settings, NOW).cache()
+        recs = fit_and_recommend(matrix, settings, model).recommendations
         relevant = matrix.where("carts > 0").select("user_id", "product_id")
         results.append((
             sorted(tuple(r) for r in matrix.collect()),

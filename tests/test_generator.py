@@ -6,8 +6,8 @@ import re
 import uuid
 from datetime import date
 
-from conftest import HEADER
-from generate_events import generate
+from recsys.raw_format import RAW_HEADER
+from recsys_tools.generate_events import generate
 
 
 def test_same_seed_same_bytes_and_export_format(tmp_path):
@@ -17,7 +17,7 @@ def test_same_seed_same_bytes_and_export_format(tmp_path):
     assert [p.parent.name for p in a] == ["2019-10-01", "2019-10-02"]
 
     lines = a[0].read_text().splitlines()
-    assert lines[0] == HEADER
+    assert lines[0] == RAW_HEADER
     rows = list(csv.DictReader(lines))
     assert all(re.fullmatch(r"2019-10-01 \d\d:\d\d:\d\d UTC", r["event_time"]) for r in rows)
     assert {r["event_type"] for r in rows} == {"view", "cart", "remove_from_cart", "purchase"}

@@ -5,7 +5,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from recsys.interactions import ScoreParams, interaction_matrix, training_subset, window_events
+from recsys.interactions import interaction_matrix, training_subset, window_events
+from recsys.params import Settings
 
 NOW = datetime(2019, 10, 31, 12, 0, 0)
 
@@ -22,7 +23,7 @@ def test_score_of_three_views_a_cart_and_a_purchase_at_known_ages(spark):
         (1, 10, "view", 0), (1, 10, "view", 20), (1, 10, "view", 40),
         (1, 10, "cart", 20), (1, 10, "purchase", 0), (1, 10, "remove_from_cart", 0),
     ])
-    row = interaction_matrix(df, ScoreParams(), NOW).first()
+    row = interaction_matrix(df, Settings(), NOW).first()
     assert (row.views, row.carts, row.purchases) == (3, 1, 1)
     assert row.views_decayed == pytest.approx(1 + 0.5 + 0.25)
     assert row.carts_decayed == pytest.approx(0.5)
@@ -33,10 +34,10 @@ def test_score_of_three_views_a_cart_and_a_purchase_at_known_ages(spark):
 
 def test_cap_weights_and_half_life_are_parameters(spark):
     df = events(spark, [(1, 10, "purchase", 0)] * 200 + [(2, 10, "view", 10)])
-    default = {r.user_id: r.score for r in interaction_matrix(df, ScoreParams(), NOW).collect()}
+    default = {r.user_id: r.score for r in interaction_matrix(df, Settings(), NOW).collect()}
     assert default[1] == 2.0  # log10(201) > 2 is capped
     assert default[2] == pytest.approx(math.log10(1 + 0.1 * 0.5 ** 0.5))
-    custom = ScoreParams(weight_view=1.0, half_life_days=10.0, score_cap=5.0)
+    custom = Settings(weight_view=1.0, half_life_days=10.0, score_cap=5.0)
     scores = {r.user_id: r.score for r in interaction_matrix(df, custom, NOW).collect()}
     assert scores[1] == pytest.approx(math.log10(201))
     assert scores[2] == pytest.approx(math.log10(1.5))

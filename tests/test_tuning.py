@@ -1,22 +1,24 @@
 """Choosing ALS parameters by NDCG within a time budget, and the quality gate."""
 
-import argparse
-
 import pytest
 
-from recsys.als import AlsParams
-from recsys.params import add_recommender_options, tuning_grid
-from recsys.tuning import Grid, quality_gate, tune
+from recsys.params import Settings
+from recsys.tuning import quality_gate, tune
+
+
+def grid(ranks) -> Settings:
+    return Settings(als_ranks=ranks, als_reg_params=[0.005], als_alphas=[1.0])
 
 
 def test_grid_walks_the_first_values_first():
-    grid = Grid(ranks=(10, 20), reg_params=(0.01,), alphas=(1.0, 5.0))
-    got = [(c.rank, c.reg_param, c.alpha, c.max_iter) for c in grid.candidates(AlsParams(max_iter=7))]
+    settings = Settings(als_ranks=[10, 20], als_reg_params=[0.01], als_alphas=[1.0, 5.0], als_max_iter=7)
+    got = [(c.rank, c.reg_param, c.alpha, c.max_iter) for c in settings.als_candidates()]
     assert got == [(10, 0.01, 1.0, 7), (10, 0.01, 5.0, 7), (20, 0.01, 1.0, 7), (20, 0.01, 5.0, 7)]
+    assert settings.als_params() == settings.als_candidates()[0]
 
 
 def test_the_best_ndcg_wins_and_the_earliest_wins_a_tie():
-    candidates = Grid(ranks=(5, 10, 20, 40)).candidates(AlsParams())
+    candidates = grid([5, 10, 20, 40]).als_candidates()
     ndcg = {5: 0.1, 10: 0.3, 20: 0.3, 40: 0.2}
     best, metrics, trials = tune(candidates, lambda c: {"ndcg": ndcg[c.rank]}, budget_seconds=60)
     assert best.rank == 10 and metrics == {"ndcg": 0.3}
@@ -31,7 +33,7 @@ def test_the_budget_stops_the_search_but_one_candidate_is_always_scored():
         now[0] += 100.0  # every fit takes 100 s on this clock
         return {"ndcg": candidate.rank / 100}
 
-    candidates = Grid(ranks=(5, 10, 20)).candidates(AlsParams())
+    candidates = grid([5, 10, 20]).als_candidates()
     best, _, trials = tune(candidates, slow_score, budget_seconds=150, clock=lambda: now[0])
     assert [t["status"] for t in trials] == ["scored", "scored", "skipped: time budget spent"]
     assert best.rank == 10 and trials[1]["seconds"] == 100.0
@@ -49,7 +51,7 @@ def evaluation(als, popularity):
     (0.105, 0.10, 0.1, False),   # better, but not by 10 %
     (0.111, 0.10, 0.1, True),
     (0.10, 0.10, 0.0, False),    # a tie does not beat
-    (0.09, 0.10, -0.2, True),    # a negative margin tolerates a slightly worse model
+    (0.30, 0.10, 2.0, False),    # three times as good is not enough for a 200 % margin
     (0.0, 0.0, 0.0, False),
 ])
 def test_quality_gate_needs_als_to_beat_popularity_by_the_margin(als, popularity, margin, publish):
@@ -62,12 +64,3 @@ def test_quality_gate_needs_als_to_beat_popularity_by_the_margin(als, popularity
 def test_an_unevaluated_run_publishes_and_says_it_was_not_judged():
     passed, reason = quality_gate({"status": "skipped: no training events before 2019-10-01"}, 0.1)
     assert passed and reason == "published unjudged: skipped: no training events before 2019-10-01"
-
-
-def test_grid_options_parse_lists_and_reject_empty_ones():
-    parser = argparse.ArgumentParser()
-    add_recommender_options(parser)
-    args = parser.parse_args(["--ranks", "15,30", "--reg-params", "[0.005, 0.05]", "--alphas", "1"])
-    assert tuning_grid(args) == Grid((15, 30), (0.005, 0.05), (1.0,))
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--ranks", ","])

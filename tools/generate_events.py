@@ -1,6 +1,6 @@
 """Generate sample raw event files in exactly the store export's format, one file per day.
 
-    python tools/generate_events.py --out .local/raw --start-date 2019-10-01 --days 3 \
+    recsys-generate-events --out .local/raw --start-date 2019-10-01 --days 3 \
         --users 20000 --products 5000 --events 300000 --seed 7
 
 writes ``<out>/2019-10-01/events.csv`` ... with the export's header, ' UTC' timestamps, empty
@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-HEADER = "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
+from recsys.raw_format import RAW_HEADER
 
 CATEGORY_CODES = [
     "electronics.smartphone", "electronics.audio.headphone", "electronics.video.tv",
@@ -221,7 +221,7 @@ def write_day(table: pa.Table, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
     options = pacsv.WriteOptions(include_header=False, quoting_style="none")
     with open(tmp, "wb") as out:
-        out.write((HEADER + "\n").encode())
+        out.write((RAW_HEADER + "\n").encode())
         pacsv.write_csv(table, out, write_options=options)
     tmp.replace(path)
 
@@ -241,7 +241,7 @@ def generate(out: Path, start: date, days: int, users: int, products: int, event
     return written
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="raw root; one folder per day")
     parser.add_argument("--start-date", type=date.fromisoformat, default=date(2019, 10, 1))
@@ -254,7 +254,8 @@ def main(argv: list[str]) -> None:
     for path in generate(args.out, args.start_date, args.days, args.users, args.products,
                          args.events, args.seed):
         print(path)
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main())

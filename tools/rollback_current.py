@@ -1,6 +1,6 @@
 """Put the previous generation of the current lists back (and keep the replaced one as previous).
 
-    python tools/rollback_current.py [user_recommendations similar_products]
+    recsys-rollback-current [user_recommendations similar_products]
 
 Uses the recsys_mysql connection. Running it twice swaps back again. A later published run
 replaces the rolled-back lists as usual.
@@ -9,11 +9,11 @@ replaces the rolled-back lists as usual.
 import argparse
 import sys
 
-from recsys_pipeline.mysql_load import mysql_hook
+from recsys_pipeline.mysql import mysql_hook
 from recsys_pipeline.publish import CURRENT_COLUMNS, rollback_current
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tables", nargs="*", choices=sorted(CURRENT_COLUMNS), default=sorted(CURRENT_COLUMNS))
     args = parser.parse_args(argv)
@@ -25,4 +25,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -1,6 +1,6 @@
 """Run the ecommerce_recommendations DAG through Airflow for one or more dates.
 
-    python tools/run_dag.py 2019-10-01 2019-10-02 2019-10-03 --conf '{"eval_days": 1}'
+    recsys-run-dag 2019-10-01 2019-10-02 2019-10-03 --conf '{"eval_days": 1}'
 
 Each date is one DAG run executed in this process by Airflow (``dag.test``), with the
 ``run_date`` Param set; task logs go to Airflow's log folder. Exits non-zero when a run fails.
@@ -11,16 +11,16 @@ import json
 import logging
 import sys
 from datetime import date
-from pathlib import Path
+
+from recsys_pipeline.config import DAGS_DIR
 
 DAG_ID = "ecommerce_recommendations"
-DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
 
 
 def load_dag():
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(str(DAGS_FOLDER))
+    bag = DagBag(str(DAGS_DIR))
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     return bag.get_dag(DAG_ID)
@@ -40,7 +40,7 @@ def run_dates(dates: list[date], conf: dict | None = None) -> dict[date, str]:
     return states
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dates", nargs="+", type=date.fromisoformat)
     parser.add_argument("--conf", type=json.loads, default={}, help="Params as JSON")
@@ -51,4 +51,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -1,9 +1,14 @@
 """Print what landed in MySQL: tables with row counts per run date, the model runs' metrics,
-and the top recommendations of a few users. Reads through the recsys_mysql connection."""
+and the top recommendations of a few users. Reads through the recsys_mysql connection.
+
+    recsys-show-results
+"""
 
 import sys
 
-from airflow.providers.mysql.hooks.mysql import MySqlHook
+from recsys_pipeline.mysql import mysql_hook
+from recsys_pipeline.publish import published_date
+from recsys_pipeline.sql_files import read_sql
 
 DATED_TABLES = {
     "daily_kpis": "run_date", "hourly_activity": "run_date", "brand_daily": "run_date",
@@ -15,43 +20,28 @@ DATED_TABLES = {
 }
 
 
-def main() -> int:
-    hook = MySqlHook(mysql_conn_id="recsys_mysql")
+def main(argv: list[str] | None = None) -> int:
+    hook = mysql_hook()
     print("\nRows per table and date in MySQL:")
     for table, column in DATED_TABLES.items():
-        rows = hook.get_records(
-            f"SELECT {column}, COUNT(*) FROM {table} GROUP BY {column} ORDER BY {column}"
-        )
+        rows = hook.get_records(read_sql("results/rows_per_date.sql", table=table, date_column=column))
         print(f"  {table:22s} " + ", ".join(f"{d}: {n}" for d, n in rows))
     print("\nDaily KPIs:")
-    for r in hook.get_records(
-        "SELECT run_date, events, active_users, purchases, revenue FROM daily_kpis ORDER BY run_date"
-    ):
+    for r in hook.get_records(read_sql("results/daily_kpis.sql")):
         print(f"  {r[0]}  events {r[1]:>8}  users {r[2]:>6}  purchases {r[3]:>5}  revenue {r[4]:>12}")
     print("\nModel runs (NDCG@K on the held-out days: chosen ALS vs popularity; the quality gate):")
-    for r in hook.get_records(
-        "SELECT run_date, status, top_k, als_ndcg_at_k, popularity_ndcg_at_k, als_rank, als_reg_param, "
-        "als_alpha, tuning_trials, als_users, recommendation_rows, quality_gate FROM model_runs ORDER BY run_date"
-    ):
+    for r in hook.get_records(read_sql("results/model_runs.sql")):
         als, pop = r[3], r[4]
         metrics = f"ALS {als:.4f} vs popularity {pop:.4f}" if als is not None else "not evaluated"
         print(f"  {r[0]}  {r[1]}  @{r[2]}: {metrics}; rank {r[5]}, regParam {r[6]}, alpha {r[7]} "
               f"chosen of {r[8] or 0} tried; {r[9]} ALS users, {r[10]} rows\n      {r[11]}")
-    latest = hook.get_first("SELECT MAX(run_date) FROM user_recommendations_current")[0]
+    latest = published_date(hook, "user_recommendations")
     if latest is None:
         print("\nNo recommendations yet.")
         return 1
-    users = hook.get_records(
-        "SELECT user_id FROM user_recommendations_current WHERE source = 'als' "
-        "GROUP BY user_id ORDER BY MAX(score) DESC LIMIT 3"
-    )
     print(f"\nTop 5 current recommendations (published for {latest}) of 3 users:")
-    for (user_id,) in users:
-        recs = hook.get_records(
-            "SELECT rec_rank, product_id, score FROM user_recommendations_current "
-            "WHERE user_id = %s AND rec_rank <= 5 ORDER BY rec_rank",
-            parameters=(user_id,),
-        )
+    for (user_id,) in hook.get_records(read_sql("results/sample_users.sql")):
+        recs = hook.get_records(read_sql("results/user_top5.sql"), parameters=(user_id,))
         print(f"  user {user_id}: " + ", ".join(f"#{k} {p} ({s:.3f})" for k, p, s in recs))
     return 0
 

@@ -1,13 +1,6 @@
-"""Airflow-side logic of the ecommerce_recommendations DAG: input checks, Spark submission,
-MySQL schema and loads. The DAG file only declares tasks; everything here is tested.
+"""Airflow-side logic of the ecommerce_recommendations DAG: input checks, Spark submission, the
+MySQL schema, loads and publishing. The DAG file only declares tasks; everything here is tested.
 
-The Spark package (spark_jobs/recsys) is the one source of the raw format and the lake layout,
-so it is made importable here too.
+Imported as an installed package (``make setup`` installs the project), never as Airflow plugins:
+``plugins/.airflowignore`` keeps Airflow's plugin loader from importing these modules by file.
 """
-
-import sys
-
-from recsys_pipeline.config import SPARK_JOBS_DIR
-
-if str(SPARK_JOBS_DIR) not in sys.path:
-    sys.path.append(str(SPARK_JOBS_DIR))

@@ -11,7 +11,13 @@ import logging
 from datetime import date
 
 from airflow.providers.mysql.hooks.mysql import MySqlHook
+from airflow.sdk.exceptions import AirflowSkipException
 
+from recsys import lake
+from recsys.reports import ModelRunReport
+from recsys_pipeline.bulk_load import read_lake_report, replace_date_from_files
+from recsys_pipeline.mysql import mysql_hook, transaction
+from recsys_pipeline.retry import with_retries
 from recsys_pipeline.sql_files import read_sql
 
 log = logging.getLogger(__name__)
@@ -43,11 +49,9 @@ def publish_current(hook: MySqlHook, history: str, run_date: date) -> dict:
     Returns what happened: ``published`` (bool), ``rows``, and the run dates involved.
     """
     t = names(history)
-    conn = hook.get_conn()
-    try:
-        cur = conn.cursor()
+    with transaction(hook) as cur:
         # Two runs publishing at once would rename each other's tables; the lock ends with the session.
-        cur.execute("SELECT GET_LOCK(%s, %s)", (f"recsys_publish_{history}", LOCK_SECONDS))
+        cur.execute(read_sql("publish/lock.sql"), (f"recsys_publish_{history}", LOCK_SECONDS))
         if cur.fetchone()[0] != 1:
             raise PublishError(f"{history}: another run kept the publish lock for {LOCK_SECONDS} s")
         cur.execute(read_sql("publish/published_date.sql", table=t["current"]))
@@ -62,10 +66,10 @@ def publish_current(hook: MySqlHook, history: str, run_date: date) -> dict:
         columns = CURRENT_COLUMNS[history]
         cur.execute(read_sql("publish/fill_staging.sql", staging=t["staging"], history=history, columns=columns),
                     (run_date,))
-        conn.commit()
-        cur.execute(read_sql("publish/count_date.sql", table=history), (run_date,))
+        cur.connection.commit()
+        cur.execute(read_sql("load/count_date.sql", table=history, date_column="run_date"), (run_date,))
         expected = cur.fetchone()[0]
-        cur.execute(read_sql("publish/count_date.sql", table=t["staging"]), (run_date,))
+        cur.execute(read_sql("load/count_date.sql", table=t["staging"], date_column="run_date"), (run_date,))
         staged = cur.fetchone()[0]
         if staged != expected or staged == 0:
             raise PublishError(f"{history} {run_date}: {expected} rows for the date, {staged} staged")
@@ -80,17 +84,32 @@ def publish_current(hook: MySqlHook, history: str, run_date: date) -> dict:
         return {"published": True, "rows": staged, "run_date": run_date.isoformat(),
                 "current_run_date": run_date.isoformat(),
                 "replaced_run_date": current_date.isoformat() if current_date else None}
-    finally:
-        conn.close()
 
 
 def rollback_current(hook: MySqlHook, history: str) -> tuple[date | None, date | None]:
     """Swap the previous generation back in (the current one becomes previous); returns the run
     dates (now current, now previous)."""
     t = names(history)
-    conn = hook.get_conn()
-    try:
-        conn.cursor().execute(read_sql("publish/rollback.sql", **{k: t[k] for k in ("current", "previous", "retired")}))
-    finally:
-        conn.close()
+    with transaction(hook) as cur:
+        cur.execute(read_sql("publish/rollback.sql", **{k: t[k] for k in ("current", "previous", "retired")}))
     return published_date(hook, history), published_date(hook, history, "previous")
+
+
+def publish_recommendations(run_date: str, params=None) -> dict:
+    """The publish_recommendations task: load the date's recommendations and similar products
+    into their per-date tables and make them the current ones (unless newer ones are current),
+    or skip the task, saying why, when the quality gate withheld them: the rows already in
+    MySQL then stay as they are."""
+    hook, lake_root, day = mysql_hook(), params["lake_root"], date.fromisoformat(run_date)
+    run = read_lake_report(lake.model_run(lake_root, day), ModelRunReport)
+    if run.status != "published":
+        log.warning("QUALITY GATE: recommendations for %s are not published: %s", day, run.quality_gate)
+        raise AirflowSkipException(f"not published: {run.quality_gate}")
+    result = {}
+    for table, dataset in (("user_recommendations", lake.recommendations(lake_root, day)),
+                           ("similar_products", lake.similar_products(lake_root, day))):
+        result[table] = with_retries(lambda t=table, d=dataset: replace_date_from_files(
+            hook, t, "run_date", day, d), f"{table} {day}")
+        result[f"{table}_current"] = with_retries(
+            lambda t=table: publish_current(hook, t, day), f"{table}_current {day}")
+    return result

@@ -1,4 +1,5 @@
-"""Step 1: the date's raw export files exist and start with the export's header.
+"""Step 1: the run's Params agree with each other, and the date's raw export files exist and
+start with the export's header.
 
 Works on any file system pyarrow knows (local paths, file://, s3://, hdfs://, gs://), so the
 check runs on the Airflow worker before any Spark resources are spent.
@@ -10,10 +11,9 @@ from datetime import date
 
 from pyarrow import fs
 
-from recsys.schema import RAW_HEADER
+from recsys.params import Settings
+from recsys.raw_format import RAW_HEADER, RAW_SUFFIXES
 from recsys_pipeline.storage import filesystem_for
-
-RAW_SUFFIXES = (".csv", ".csv.gz")
 
 
 class RawInputError(FileNotFoundError):
@@ -32,7 +32,7 @@ def _first_line(filesystem: fs.FileSystem, path: str) -> str:
     return head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
 
 
-def check_raw_input(raw_root: str, run_date: date) -> list[str]:
+def day_files(raw_root: str, run_date: date) -> list[str]:
     """The date's raw files, after checking that there is at least one and each has the header.
 
     Raises RawInputError naming the folder or file and the problem.
@@ -70,3 +70,12 @@ def resolve_run_date(requested: str | None, data_interval_start) -> date:
     if data_interval_start is None:
         raise ValueError("this run has no data interval: trigger it with the run_date Param set")
     return data_interval_start.date()
+
+
+def check_raw_input(params=None, data_interval_start=None) -> dict:
+    """The check_raw_input task: refuses Params that contradict each other (``SettingsError``,
+    before any Spark job starts), resolves the run date and checks its raw files. Returns them
+    both; the run date is the ``run_date()`` of every later template."""
+    settings = Settings.from_params(params)
+    run_date = resolve_run_date(settings.run_date, data_interval_start)
+    return {"run_date": run_date.isoformat(), "files": day_files(settings.raw_root, run_date)}

@@ -1,45 +1,55 @@
 """Submitting the pipeline's Spark jobs: one SparkSubmitOperator per job, one shared package.
 
-The shared package (spark_jobs/recsys) is zipped when a task runs, from the code the worker
-has, and shipped with --py-files, so drivers and executors on any cluster run the same code as
-the tests. Where Spark runs (local[*], standalone, YARN, Kubernetes) is only the connection's
-business.
+The shared package ``recsys`` is zipped when a task runs, from the code the worker has, and
+shipped with --py-files, so drivers and executors on any cluster run the same code as the tests.
+Where Spark runs (local[*], standalone, YARN, Kubernetes) is only the connection's business.
+Every job gets the same two arguments: the run date and the run's Params as one JSON document.
 """
 
 import hashlib
+import os
+import tempfile
 import zipfile
 from pathlib import Path
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
+import recsys
 from recsys_pipeline.config import BUILD_DIR, SPARK_CONN_ID, SPARK_JOBS_DIR
+from recsys_pipeline.templates import RUN_DATE
 
-PACKAGE = "recsys"
-
+PACKAGE_DIR = Path(recsys.__file__).resolve().parent
+JOB_ARGUMENTS = ["--run-date", RUN_DATE, "--params", "{{ params | tojson }}"]
 # Set at submission, before the driver starts; what correctness needs, the jobs' session sets.
 BASE_CONF = {
     "spark.log.level": "WARN",  # Spark's INFO lines would drown the task log
 }
 
 
-def build_package_zip(source_root: Path = SPARK_JOBS_DIR, build_dir: Path = BUILD_DIR) -> Path:
-    """Zip the shared package, named by a hash of its content so concurrent tasks never clash
-    and an unchanged package is not rebuilt."""
-    files = sorted(p for p in (source_root / PACKAGE).rglob("*.py"))
+def build_package_zip(package_dir: Path = PACKAGE_DIR, build_dir: Path = BUILD_DIR) -> Path:
+    """Zip the shared package, named by a hash of its content, so an unchanged package is not
+    rebuilt; tasks building it at the same moment each write their own temporary file and
+    atomically rename it into place (the contents are identical, so either wins)."""
+    files = sorted(package_dir.rglob("*.py"))
     digest = hashlib.sha256()
     for path in files:
-        digest.update(str(path.relative_to(source_root)).encode())
+        digest.update(str(path.relative_to(package_dir.parent)).encode())
         digest.update(path.read_bytes())
-    target = build_dir / f"{PACKAGE}-{digest.hexdigest()[:16]}.zip"
-    if not target.exists():
-        build_dir.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".{digest.hexdigest()[:8]}.tmp")
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+    target = build_dir / f"{package_dir.name}-{digest.hexdigest()[:16]}.zip"
+    if target.exists():
+        return target
+    build_dir.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=build_dir, prefix=f".{target.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in files:
                 # A fixed timestamp makes the archive byte-for-byte reproducible.
-                info = zipfile.ZipInfo(str(path.relative_to(source_root)), (2020, 1, 1, 0, 0, 0))
+                info = zipfile.ZipInfo(str(path.relative_to(package_dir.parent)), (2020, 1, 1, 0, 0, 0))
                 archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
-        partial.replace(target)
+        os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
     return target
 
 
@@ -51,13 +61,13 @@ class RecsysSparkSubmitOperator(SparkSubmitOperator):
         return super().execute(context)
 
 
-def spark_job(task_id: str, script: str, application_args: list[str], **kwargs) -> RecsysSparkSubmitOperator:
-    """A task that submits ``spark_jobs/<script>`` with the pipeline's connection and conf."""
+def spark_job(task_id: str, **kwargs) -> RecsysSparkSubmitOperator:
+    """The task that submits ``spark_jobs/<task_id>.py`` with the pipeline's connection and conf."""
     conf = {**BASE_CONF, "spark.driver.memory": "{{ params.spark_driver_memory }}"}
     return RecsysSparkSubmitOperator(
         task_id=task_id,
-        application=str(SPARK_JOBS_DIR / script),
-        application_args=application_args,
+        application=str(SPARK_JOBS_DIR / f"{task_id}.py"),
+        application_args=JOB_ARGUMENTS,
         conn_id=SPARK_CONN_ID,
         name=f"recsys_{task_id}",
         conf=conf,

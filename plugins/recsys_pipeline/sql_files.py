@@ -1,8 +1,15 @@
-"""SQL lives in include/sql as files; this reads them and fills validated identifiers."""
+"""SQL lives in include/sql as files. This reads the statements the Python code runs
+(include/sql/statements, Python-format ``{identifier}`` fields); the checks
+(include/sql/checks) are Jinja templates that Airflow's SQL operators render, and the migrations
+are plain DDL read by ``recsys_pipeline.migrations``."""
 
 import re
 
 from recsys_pipeline.config import SQL_DIR
+
+STATEMENTS_DIR = SQL_DIR / "statements"
+CHECKS_DIR = SQL_DIR / "checks"
+MIGRATIONS_DIR = SQL_DIR / "migrations"
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
@@ -15,12 +22,13 @@ def identifier(name: str) -> str:
 
 
 def read_sql(relative: str, placeholders: int = 0, **identifiers: str | list[str]) -> str:
-    """The statement in include/sql/<relative>, comments removed, with identifiers filled in.
+    """The statement in include/sql/statements/<relative>, comments removed, with identifiers
+    filled in.
 
     Values are never formatted into SQL: they stay %s placeholders bound by the driver
     (``{placeholders}`` becomes that many of them).
     """
-    text = (SQL_DIR / relative).read_text()
+    text = (STATEMENTS_DIR / relative).read_text()
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
     filled = {
         key: ", ".join(identifier(v) for v in value) if isinstance(value, list) else identifier(value)

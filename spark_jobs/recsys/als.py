@@ -5,32 +5,13 @@ dense indices (kept with the model) and back. Top-K for every user is a block-wi
 user factors with broadcast item factors and a partial sort, not ``recommendForAllUsers``.
 """
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 import pandas as pd
 from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-
-@dataclass(frozen=True)
-class AlsParams:
-    rank: int = 15
-    reg_param: float = 0.005
-    alpha: float = 1.0
-    max_iter: int = 10
-    seed: int = 42
-    # Cholesky, not the original's non-negative least squares: measured both faster and better
-    # by NDCG@10 on generated data (benchmarks/bench_als.py).
-    nonnegative: bool = False
-    # User and item blocks (Spark's default is 10). With more than 2, Spark adds the blocks'
-    # partial sums in the order their tasks finish, so factors differ in the last bits from run
-    # to run; with 2 the addition is commutative and a rerun gives identical factors.
-    blocks: int = 2
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+from recsys.params import AlsParams
 
 
 def dense_index(ids: DataFrame, id_col: str, index_col: str) -> DataFrame:
@@ -41,7 +22,12 @@ def dense_index(ids: DataFrame, id_col: str, index_col: str) -> DataFrame:
 
 
 def fit(indexed: DataFrame, params: AlsParams) -> ALSModel:
-    """Fit implicit ALS on (user_idx, item_idx, score)."""
+    """Fit implicit ALS on (user_idx, item_idx, score).
+
+    ``params.blocks`` user and item blocks (Spark's default is 10): with more than 2, Spark adds
+    the blocks' partial sums in the order their tasks finish, so factors differ in the last bits
+    from run to run; with 2 the addition is commutative and a rerun gives identical factors.
+    """
     als = ALS(
         rank=params.rank,
         regParam=params.reg_param,
@@ -175,7 +161,7 @@ def recommend(model: ALSModel, users: DataFrame, items: DataFrame, k: int,
 
 def similar_products(model: ALSModel, items: DataFrame, k: int) -> DataFrame:
     """For each product, the k products whose ALS item factors are closest by cosine
-    similarity (the original report's substitute and supplementary products).
+    similarity (the original notebook's substitute and supplementary products).
 
     Returns (product_id, similar_rank, similar_product_id, similarity).
     """

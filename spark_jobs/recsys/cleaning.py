@@ -6,19 +6,14 @@ text for the quarantine and every rule is ours: field count, timestamp with its 
 """
 
 from dataclasses import dataclass
+from datetime import date
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from recsys.schema import (
-    EVENT_TYPES,
-    MAX_PRICE,
-    PRICE_TYPE,
-    RAW_COLUMNS,
-    RAW_HEADER,
-    RAW_TIME_FORMAT,
-    UNKNOWN,
-)
+from recsys.raw_format import EVENT_TYPES, MAX_PRICE, RAW_COLUMNS, RAW_HEADER, RAW_TIME_FORMAT, UNKNOWN
+from recsys.reports import CleaningReport
+from recsys.schema import PRICE_TYPE
 
 
 class InputError(ValueError):
@@ -111,7 +106,8 @@ def header_problems(stats: list[dict]) -> list[str]:
     return [f"{f}: no header line '{RAW_HEADER}'" for f in files if f not in with_header]
 
 
-def _counts_report(stats: list[dict]) -> dict:
+def _line_counts(stats: list[dict]) -> dict:
+    """The report's counts that the line statistics give (named as CleaningReport's fields)."""
     data = [s for s in stats if s["reject_reason"] != HEADER]
     reasons, by_file = {}, {}
     for s in data:
@@ -120,12 +116,15 @@ def _counts_report(stats: list[dict]) -> dict:
             by_file[s["source_file"]] = by_file.get(s["source_file"], 0) + s["rows"]
     # Empty fields are counted over the rows that have the export's nine fields.
     shaped = [s for s in data if s["reject_reason"] not in ("blank_line", "wrong_field_count")]
+    files = sorted({s["source_file"] for s in stats})
     return {
+        "files": len(files),
+        "source_files": files,
         "rows_read": sum(s["rows"] for s in data),
         "rows_quarantined": sum(reasons.values()),
-        "quarantine_reasons": dict(sorted(reasons.items())),
+        "quarantine_reasons_json": dict(sorted(reasons.items())),
         "quarantined_by_file": dict(sorted(by_file.items())),
-        "missing_values": {name: sum(s[name] or 0 for s in shaped) for name in RAW_COLUMNS},
+        "missing_values_json": {name: sum(s[name] or 0 for s in shaped) for name in RAW_COLUMNS},
     }
 
 
@@ -194,11 +193,12 @@ def deduplicate_and_mark_carts(events: DataFrame) -> DataFrame:
 class CleaningResult:
     clean: DataFrame
     quarantine: DataFrame
-    report: dict
+    report: CleaningReport
 
 
-def clean_events(lines: DataFrame) -> CleaningResult:
-    """Everything from raw lines to clean events, with the reconciliation of the counts.
+def clean_raw_lines(lines: DataFrame, ingest_date: date) -> CleaningResult:
+    """Everything from one ingest date's raw lines to clean events, with the reconciliation of
+    the counts.
 
     rows_read = rows_clean + rows_quarantined + duplicates_removed + carts_collapsed
     Raises InputError when a file lacks the export's header.
@@ -212,7 +212,7 @@ def clean_events(lines: DataFrame) -> CleaningResult:
     if problems:
         parsed.unpersist()
         raise InputError("wrong header: " + "; ".join(problems))
-    report = _counts_report(stats)
+    counts = _line_counts(stats)
     quarantine = parsed.where(rejected).select("raw_line", "source_file", "reject_reason").cache()
     quarantine.count()
     marked = deduplicate_and_mark_carts(
@@ -224,8 +224,10 @@ def clean_events(lines: DataFrame) -> CleaningResult:
     ).collect()
     rows_deduplicated = sum(r["rows"] for r in per_date)
     carts_collapsed = sum(r["repeated"] for r in per_date)
-    rows_valid = report["rows_read"] - report["rows_quarantined"]
-    report.update(
+    rows_valid = counts["rows_read"] - counts["rows_quarantined"]
+    report = CleaningReport(
+        ingest_date=ingest_date,
+        **counts,
         rows_clean=rows_deduplicated - carts_collapsed,
         duplicates_removed=rows_valid - rows_deduplicated,
         carts_collapsed=carts_collapsed,
@@ -239,16 +241,16 @@ def clean_events(lines: DataFrame) -> CleaningResult:
     return CleaningResult(clean=clean, quarantine=quarantine, report=report)
 
 
-def check_quarantine_share(report: dict, max_share: float, where: str) -> None:
+def check_quarantine_share(report: CleaningReport, max_share: float, where: str) -> None:
     """Fail when more than ``max_share`` of the rows read were quarantined."""
-    read = report["rows_read"]
+    read = report.rows_read
     if read == 0:
         raise InputError(f"{where}: the input holds no data rows")
-    share = report["rows_quarantined"] / read
+    share = report.rows_quarantined / read
     if share > max_share:
-        reasons = ", ".join(f"{k}={v}" for k, v in report["quarantine_reasons"].items())
-        files = ", ".join(f"{k}: {v}" for k, v in report["quarantined_by_file"].items())
+        reasons = ", ".join(f"{k}={v}" for k, v in report.quarantine_reasons_json.items())
+        files = ", ".join(f"{k}: {v}" for k, v in report.quarantined_by_file.items())
         raise InputError(
-            f"{where}: {report['rows_quarantined']} of {read} rows ({share:.1%}) were quarantined, "
+            f"{where}: {report.rows_quarantined} of {read} rows ({share:.1%}) were quarantined, "
             f"above the limit of {max_share:.1%}; reasons: {reasons}; files: {files}"
         )

@@ -1,4 +1,4 @@
-"""Daily summaries of clean events: the original EDA charts and Tableau dashboard, per date.
+"""Daily summaries of clean events: the original notebook's EDA charts and Tableau dashboard, per date.
 
 Each function takes the clean events of one date and returns one small table whose columns are
 those of the MySQL table of the same name (without ``run_date``, which the job adds).

@@ -5,22 +5,13 @@ counts of views, carts and purchases, each event weighted by 0.5 ** (age_days / 
 its age measured from a reference time (the newest event, as in the original notebook).
 """
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from recsys.exact import exact_sum
-
-
-@dataclass(frozen=True)
-class ScoreParams:
-    weight_view: float = 0.1
-    weight_cart: float = 0.3
-    weight_purchase: float = 1.0
-    half_life_days: float = 20.0
-    score_cap: float = 2.0
+from recsys.params import Settings
 
 
 def window_events(events: DataFrame, end: date, days: int) -> DataFrame:
@@ -33,12 +24,13 @@ def newest_event_time(events: DataFrame) -> datetime | None:
     return events.agg(F.max("event_time")).first()[0]
 
 
-def interaction_matrix(events: DataFrame, params: ScoreParams, reference_time: datetime) -> DataFrame:
-    """One row per (user_id, product_id) with decayed counts, raw counts and the score."""
+def interaction_matrix(events: DataFrame, settings: Settings, reference_time: datetime) -> DataFrame:
+    """One row per (user_id, product_id) with decayed counts, raw counts and the score (weights,
+    half-life and cap from ``settings``)."""
     age_days = (
         F.lit(reference_time).cast("timestamp").cast("double") - F.col("event_time").cast("double")
     ) / 86400.0
-    decay = F.pow(F.lit(0.5), F.greatest(age_days, F.lit(0.0)) / F.lit(params.half_life_days))
+    decay = F.pow(F.lit(0.5), F.greatest(age_days, F.lit(0.0)) / F.lit(settings.half_life_days))
 
     def decayed(event_type: str):
         return exact_sum(F.when(F.col("event_type") == event_type, decay).otherwise(0.0))
@@ -58,12 +50,12 @@ def interaction_matrix(events: DataFrame, params: ScoreParams, reference_time: d
         F.max("event_time").alias("last_event_time"),
     )
     weighted = (
-        params.weight_view * F.col("views_decayed")
-        + params.weight_cart * F.col("carts_decayed")
-        + params.weight_purchase * F.col("purchases_decayed")
+        settings.weight_view * F.col("views_decayed")
+        + settings.weight_cart * F.col("carts_decayed")
+        + settings.weight_purchase * F.col("purchases_decayed")
     )
     return matrix.withColumn("weighted_count", weighted).withColumn(
-        "score", F.least(F.log10(1.0 + F.col("weighted_count")), F.lit(params.score_cap))
+        "score", F.least(F.log10(1.0 + F.col("weighted_count")), F.lit(settings.score_cap))
     )
 
 

@@ -1,14 +1,26 @@
-"""Argument parsing and file listing shared by the job scripts."""
+"""What every job script shares: its two arguments, and listing files on any file system."""
 
 import argparse
+from dataclasses import dataclass
 from datetime import date
 
+from recsys.params import Settings
 
-def base_parser(description: str) -> argparse.ArgumentParser:
+
+@dataclass(frozen=True)
+class JobArguments:
+    run_date: date  # the date the run processes (the run_date Param, or its data interval's day)
+    settings: Settings  # the run's Params
+
+
+def job_arguments(description: str, argv: list[str]) -> JobArguments:
+    """``--run-date YYYY-MM-DD --params '<the run's Params as JSON>'`` (the DAG renders both; a
+    Param left out of the JSON takes its default, so ``--params '{}'`` runs by hand)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--run-date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
-    parser.add_argument("--lake", required=True, help="data lake root (path or URI)")
-    return parser
+    parser.add_argument("--params", required=True, help="the run's Params as one JSON object")
+    args = parser.parse_args(argv)
+    return JobArguments(args.run_date, Settings.from_json(args.params))
 
 
 def glob_files(spark, pattern: str) -> list[str]:

@@ -4,7 +4,6 @@ Every path is a URI or a local path under the lake root (``file:``, ``hdfs:``, `
 work); per-date outputs sit in their own directory so a rerun replaces exactly that date.
 """
 
-import json
 from datetime import date
 
 
@@ -49,14 +48,15 @@ def model_run(lake: str, run_date: date) -> str:
     return f"{lake}/model_runs/run_date={run_date.isoformat()}"
 
 
-def write_json(spark, path: str, payload: dict) -> None:
-    """Write one small JSON document as a single-file dataset, replacing what was there."""
-    text = json.dumps(payload, sort_keys=True, default=str)
-    spark.createDataFrame([(text,)], "value string").coalesce(1).write.mode("overwrite").text(path)
+def write_report(spark, path: str, report) -> None:
+    """Write a report (``recsys.reports``) as a one-line, single-file text dataset, replacing
+    what was there."""
+    spark.createDataFrame([(report.to_json(),)], "value string").coalesce(1).write.mode("overwrite").text(path)
 
 
-def read_json(spark, path: str) -> dict:
-    return json.loads(spark.read.text(path).first()["value"])
+def read_report(spark, path: str, kind):
+    """The report of type ``kind`` at ``path``."""
+    return kind.from_json(spark.read.text(path).first()["value"])
 
 
 # MySQL's LOAD DATA escapes, applied to every string value (backslash first).

@@ -1,66 +1,288 @@
-"""Command-line options for the interaction and training knobs (the DAG's Params)."""
+"""The run's settings: every knob of the pipeline, typed and validated, declared once.
 
-import argparse
+Each field of ``Settings`` is one of the DAG's Params, under the same name, with its trigger-form
+title, section, description and bounds beside it. The DAG builds its Params from
+``param_schemas()``; every Spark task receives the run's Params as one JSON document and reads it
+back with ``Settings.from_json``. So a new knob is one field here, the code that uses it, and a
+row in the README's Params table (a test checks all three).
 
-from recsys.als import AlsParams
-from recsys.interactions import ScoreParams
-from recsys.recommender import RecommenderParams
-from recsys.tuning import Grid
+Plain Python on purpose: the DAG imports this module when it is parsed (where pyspark must not be
+imported), and the Spark drivers import it from the shipped package (where Airflow is absent).
+"""
 
+import json
+import os
+import re
+import typing
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date
+from pathlib import Path
 
-def add_score_options(parser: argparse.ArgumentParser) -> None:
-    d = ScoreParams()
-    parser.add_argument("--window-days", type=int, default=30)
-    parser.add_argument("--weight-view", type=float, default=d.weight_view)
-    parser.add_argument("--weight-cart", type=float, default=d.weight_cart)
-    parser.add_argument("--weight-purchase", type=float, default=d.weight_purchase)
-    parser.add_argument("--half-life-days", type=float, default=d.half_life_days)
-    parser.add_argument("--score-cap", type=float, default=d.score_cap)
-
-
-def score_params(args: argparse.Namespace) -> ScoreParams:
-    return ScoreParams(args.weight_view, args.weight_cart, args.weight_purchase,
-                       args.half_life_days, args.score_cap)
-
-
-def add_recommender_options(parser: argparse.ArgumentParser) -> None:
-    d, a = RecommenderParams(), AlsParams()
-    parser.add_argument("--top-k", type=int, default=d.top_k)
-    parser.add_argument("--min-user-products", type=int, default=d.min_user_products)
-    parser.add_argument("--min-product-users", type=int, default=d.min_product_users)
-    parser.add_argument("--exclude-purchased", choices=("true", "false"), default="true")
-    parser.add_argument("--ranks", type=_listed(int), default=[a.rank], help="tuning grid, e.g. 15,30")
-    parser.add_argument("--reg-params", type=_listed(float), default=[a.reg_param], help="tuning grid")
-    parser.add_argument("--alphas", type=_listed(float), default=[a.alpha], help="tuning grid")
-    parser.add_argument("--max-iter", type=int, default=a.max_iter)
-    parser.add_argument("--blocks", type=int, default=a.blocks, help="ALS user and item blocks")
-    parser.add_argument("--eval-days", type=int, default=7)
-    parser.add_argument("--tuning-budget-seconds", type=float, default=1800.0)
-    parser.add_argument("--quality-margin", type=float, default=0.1,
-                        help="publish only if ALS NDCG@K > popularity's x (1 + margin)")
+INPUT, SCORING, MODEL, GATE, RESOURCES = "Input", "Scoring", "Model and tuning", "Quality gate", "Resources"
+SECTIONS = (INPUT, SCORING, MODEL, GATE, RESOURCES)
 
 
-def _listed(kind):
-    """A comma-separated, non-empty list (the DAG renders its list Params this way)."""
-    def parse(text: str) -> list:
-        values = [kind(v) for v in text.replace("[", "").replace("]", "").split(",") if v.strip()]
-        if not values:
-            raise argparse.ArgumentTypeError(f"empty list: {text!r}")
-        return values
-    return parse
+class SettingsError(ValueError):
+    """The run's Params are unknown, of the wrong type, out of bounds or contradict each other."""
 
 
-def tuning_grid(args: argparse.Namespace) -> Grid:
-    return Grid(tuple(args.ranks), tuple(args.reg_params), tuple(args.alphas))
+def _param(default, section: str, title: str, description: str, **schema):
+    """A field that is also a Param: ``schema`` holds its JSON-schema bounds (the type comes from
+    the field's annotation)."""
+    meta = {"section": section, "title": title, "description": description, "schema": schema}
+    if isinstance(default, DeploymentDefault):
+        return field(default_factory=default, metadata={**meta, "environment": default.variable})
+    return field(default=default, metadata=meta)
 
 
-def recommender_params(args: argparse.Namespace) -> RecommenderParams:
-    return RecommenderParams(
-        top_k=args.top_k,
-        min_user_products=args.min_user_products,
-        min_product_users=args.min_product_users,
-        exclude_purchased=args.exclude_purchased == "true",
-        # The first value of each grid list: what a run uses when there is nothing to tune on.
-        als_params=AlsParams(args.ranks[0], args.reg_params[0], args.alphas[0], args.max_iter,
-                             blocks=args.blocks),
-    )
+@dataclass(frozen=True)
+class DeploymentDefault:
+    """A default from the deployment's environment (read when the DAG is parsed), else the
+    checkout's .local folder (a source checkout without scripts/env.sh)."""
+
+    variable: str
+    folder: str
+
+    def __call__(self) -> str:
+        return os.environ.get(self.variable) or str(Path(__file__).resolve().parents[2] / ".local" / self.folder)
+
+
+@dataclass(frozen=True)
+class AlsParams:
+    """One ALS fit's hyperparameters: a point of the tuning grid."""
+
+    rank: int
+    reg_param: float
+    alpha: float
+    max_iter: int
+    blocks: int
+    seed: int = 42
+    # Cholesky, not the original notebook's non-negative least squares: measured both faster and
+    # better by NDCG@10 on generated data (benchmarks/bench_als.py).
+    nonnegative: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Settings:
+    run_date: str | None = _param(
+        None, INPUT, "Run date",
+        "Date to process (YYYY-MM-DD); empty: the day the run's data interval starts.",
+        format="date")
+    raw_root: str = _param(
+        DeploymentDefault("RECSYS_RAW_ROOT", "raw"), INPUT, "Raw export root",
+        "Folder or URI of the raw export, one sub-folder per day (default: $RECSYS_RAW_ROOT).", minLength=1)
+    lake_root: str = _param(
+        DeploymentDefault("RECSYS_LAKE_ROOT", "lake"), INPUT, "Data lake root",
+        "Folder or URI of the Parquet data lake (default: $RECSYS_LAKE_ROOT).", minLength=1)
+    max_quarantine_share: float = _param(
+        0.05, INPUT, "Quarantine limit",
+        "Fail cleaning when a larger share of the day's rows is quarantined.", minimum=0, maximum=1)
+    window_days: int = _param(
+        30, SCORING, "Window (days)",
+        "Days of history, ending at the run date, in the interaction matrix.", minimum=1, maximum=366)
+    half_life_days: float = _param(
+        20.0, SCORING, "Half-life (days)",
+        "Recency decay: an event this many days old counts half.", exclusiveMinimum=0, maximum=3650)
+    weight_view: float = _param(0.1, SCORING, "Weight of a view", "Weight of a view.", minimum=0, maximum=100)
+    weight_cart: float = _param(0.3, SCORING, "Weight of a cart", "Weight of a cart event.", minimum=0, maximum=100)
+    weight_purchase: float = _param(
+        1.0, SCORING, "Weight of a purchase", "Weight of a purchase.", minimum=0, maximum=100)
+    score_cap: float = _param(
+        2.0, SCORING, "Score cap", "Cap on log10(1 + weighted count).", exclusiveMinimum=0, maximum=100)
+    min_user_products: int = _param(
+        2, MODEL, "Products per ALS user",
+        "Users with fewer products get the popularity fallback.", minimum=1, maximum=1000)
+    min_product_users: int = _param(
+        2, MODEL, "Users per ALS product",
+        "Products with fewer users are left out of ALS training.", minimum=1, maximum=1000)
+    top_k: int = _param(10, MODEL, "Recommendations per user", "Length of each user's list (K).",
+                        minimum=1, maximum=500)
+    exclude_purchased: bool = _param(
+        True, MODEL, "Exclude purchased", "Never recommend what the user bought in the window.")
+    als_ranks: tuple[int, ...] = _param(
+        (15, 30), MODEL, "ALS ranks to try",
+        "Latent factors to try; the first is used when nothing can be tuned.",
+        minItems=1, maxItems=10, items={"minimum": 1, "maximum": 500})
+    als_reg_params: tuple[float, ...] = _param(
+        (0.005, 0.05), MODEL, "ALS regularisations to try",
+        "Regularisation values to try (the first: the untuned default).",
+        minItems=1, maxItems=10, items={"minimum": 0, "maximum": 100})
+    als_alphas: tuple[float, ...] = _param(
+        (1.0, 10.0), MODEL, "ALS alphas to try",
+        "Implicit-feedback confidence scales to try (the first: the untuned default).",
+        minItems=1, maxItems=10, items={"minimum": 0, "maximum": 1000})
+    als_max_iter: int = _param(10, MODEL, "ALS iterations", "ALS iterations per fit.", minimum=1, maximum=100)
+    tuning_budget_minutes: float = _param(
+        30.0, MODEL, "Tuning budget (minutes)",
+        "Stop trying grid points after this long (the first is always tried).", minimum=0, maximum=1440)
+    eval_days: int = _param(
+        7, GATE, "Held-out days",
+        "Last days of the window held out to tune and judge ALS (fewer than window_days); 0 skips both.",
+        minimum=0, maximum=365)
+    quality_margin: float = _param(
+        0.1, GATE, "Quality margin",
+        "Publish only if ALS NDCG@K > popularity NDCG@K x (1 + margin).", minimum=0, maximum=1000)
+    als_blocks: int = _param(
+        2, RESOURCES, "ALS blocks",
+        "ALS user/item blocks. 2 keeps reruns bit-identical; more spread training over a big cluster "
+        "but scores may differ in the last bits.", minimum=1, maximum=1000)
+    spark_driver_memory: str = _param(
+        "2g", RESOURCES, "Spark driver memory", "Memory of each Spark job's driver (e.g. 2g, 512m).",
+        pattern="^[0-9]+[kmgt]$")
+
+    def __post_init__(self):
+        problems = []
+        for f in fields(self):  # typed once here, whoever builds the settings (JSON gives lists)
+            try:
+                object.__setattr__(self, f.name, _typed(f, getattr(self, f.name)))
+            except SettingsError as exc:
+                problems.append(str(exc))
+        if not problems:
+            problems = [p for f in fields(self) for p in _schema_problems(f.name, getattr(self, f.name), _schema(f))]
+            problems += self._contradictions()
+        if problems:
+            raise SettingsError("invalid Params: " + "; ".join(problems))
+
+    def _contradictions(self) -> list[str]:
+        found = []
+        if self.eval_days >= self.window_days:
+            found.append(f"eval_days ({self.eval_days}) must be less than window_days ({self.window_days}): "
+                         "ALS needs days to train on before the held-out ones")
+        if self.weight_view + self.weight_cart + self.weight_purchase <= 0:
+            found.append("weight_view, weight_cart and weight_purchase are all 0: every score would be 0")
+        if self.run_date is not None:
+            try:
+                date.fromisoformat(self.run_date)
+            except ValueError:
+                found.append(f"run_date {self.run_date!r} is not a YYYY-MM-DD date")
+        return found
+
+    @classmethod
+    def from_params(cls, params: Mapping) -> "Settings":
+        """Settings from the run's Params (a Param left out takes its default); unknown names and
+        wrong types are refused, naming the Param."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise SettingsError(f"unknown Params {unknown}; known: {sorted(known)}")
+        return cls(**params)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Settings":
+        try:
+            params = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"the Params are not a JSON document: {exc}") from exc
+        if not isinstance(params, dict):
+            raise SettingsError(f"the Params must be a JSON object, got {type(params).__name__}")
+        return cls.from_params(params)
+
+    def as_params(self) -> dict:
+        """The settings as the DAG's Params (JSON types: lists, not tuples)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_params(), sort_keys=True)
+
+    @property
+    def tuning_budget_seconds(self) -> float:
+        return self.tuning_budget_minutes * 60.0
+
+    def als_params(self) -> AlsParams:
+        """The untuned model: the first value of each grid list."""
+        return AlsParams(self.als_ranks[0], self.als_reg_params[0], self.als_alphas[0], self.als_max_iter,
+                         self.als_blocks)
+
+    def als_candidates(self) -> list[AlsParams]:
+        """The tuning grid, walked with the first values first, so a tight budget tries the defaults."""
+        return [AlsParams(rank, reg_param, alpha, self.als_max_iter, self.als_blocks)
+                for rank in self.als_ranks for reg_param in self.als_reg_params for alpha in self.als_alphas]
+
+
+_JSON_TYPES = {int: "integer", float: "number", bool: "boolean", str: "string"}
+
+
+def _json_type(annotation) -> str | list[str]:
+    if typing.get_origin(annotation) is tuple:
+        return "array"
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if args:  # Optional[X]
+        return ["null", _JSON_TYPES[args[0]]]
+    return _JSON_TYPES[annotation]
+
+
+def _schema(f) -> dict:
+    """The field's full JSON schema (type from the annotation, bounds from its declaration)."""
+    annotation = f.type
+    schema = {"type": _json_type(annotation), **f.metadata["schema"]}
+    if schema["type"] == "array":
+        item_type = _JSON_TYPES[typing.get_args(annotation)[0]]
+        schema["items"] = {"type": item_type, **schema.get("items", {})}
+    return schema
+
+
+def param_schemas() -> dict[str, dict]:
+    """Every Param's default, title, section, description and JSON schema, in form order: what
+    ``airflow.sdk.Param(**spec)`` takes."""
+    defaults = Settings().as_params()
+    return {
+        f.name: {"default": defaults[f.name], "title": f.metadata["title"], "section": f.metadata["section"],
+                 "description": f.metadata["description"], **_schema(f)}
+        for f in fields(Settings)
+    }
+
+
+def _typed(f, value):
+    """``value`` as the field's type (an int is a fine float, a bool is no number), or
+    SettingsError naming the Param."""
+    annotation = f.type
+    wanted = _json_type(annotation)
+    if value is None and "null" in wanted:
+        return None
+    if wanted == "array":
+        if not isinstance(value, list | tuple):
+            raise SettingsError(f"{f.name} must be a list, got {value!r}")
+        item = typing.get_args(annotation)[0]
+        return tuple(_scalar(f"{f.name}[{i}]", item, v) for i, v in enumerate(value))
+    kind = annotation if not isinstance(wanted, list) else str
+    return _scalar(f.name, kind, value)
+
+
+def _scalar(name: str, kind: type, value):
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+        return value
+    raise SettingsError(f"{name} must be {_JSON_TYPES[kind]}, got {value!r}")
+
+
+def _schema_problems(name: str, value, schema: dict) -> list[str]:
+    """The JSON-schema bounds this module uses, checked without jsonschema (absent on clusters)."""
+    if value is None:
+        return []
+    if isinstance(value, tuple):
+        problems = []
+        if len(value) < schema.get("minItems", 0):
+            problems.append(f"{name} needs at least {schema['minItems']} value(s), got none")
+        if len(value) > schema.get("maxItems", len(value)):
+            problems.append(f"{name} takes at most {schema['maxItems']} values, got {len(value)}")
+        for i, item in enumerate(value):
+            problems += _schema_problems(f"{name}[{i}]", item, schema.get("items", {}))
+        return problems
+    checks = {
+        "minimum": (lambda v, b: v >= b, "at least"),
+        "maximum": (lambda v, b: v <= b, "at most"),
+        "exclusiveMinimum": (lambda v, b: v > b, "more than"),
+        "exclusiveMaximum": (lambda v, b: v < b, "less than"),
+    }
+    problems = [f"{name} must be {words} {schema[key]}, got {value}"
+                for key, (holds, words) in checks.items() if key in schema and not holds(value, schema[key])]
+    if "minLength" in schema and len(value) < schema["minLength"]:
+        problems.append(f"{name} must not be empty")
+    if "pattern" in schema and not re.search(schema["pattern"], value):
+        problems.append(f"{name} {value!r} does not match {schema['pattern']}")
+    return problems

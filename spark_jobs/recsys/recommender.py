@@ -4,7 +4,7 @@ Users and products with too little history are kept out of ALS training and get 
 popularity fallback, marked ``source = 'popular'``; ALS lists are ``source = 'als'``.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from pyspark.ml.recommendation import ALSModel
@@ -12,18 +12,10 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from recsys import als
-from recsys.interactions import ScoreParams, interaction_matrix, newest_event_time, training_subset
+from recsys.interactions import interaction_matrix, newest_event_time, training_subset
+from recsys.params import AlsParams, Settings
 from recsys.ranking import popular_products, ranking_metrics, recommend_category_popular, recommend_popular
-from recsys.tuning import Grid, tune
-
-
-@dataclass(frozen=True)
-class RecommenderParams:
-    top_k: int = 10
-    min_user_products: int = 2
-    min_product_users: int = 2
-    exclude_purchased: bool = True
-    als_params: als.AlsParams = als.AlsParams()
+from recsys.tuning import tune
 
 
 @dataclass
@@ -38,47 +30,46 @@ def purchased_pairs(matrix: DataFrame) -> DataFrame:
     return matrix.where(F.col("purchases") > 0).select("user_id", "product_id")
 
 
-def fit_and_recommend(matrix: DataFrame, params: RecommenderParams,
+def fit_and_recommend(matrix: DataFrame, settings: Settings, als_params: AlsParams,
                       for_users: DataFrame | None = None) -> Fitted:
-    """Fit ALS on the eligible part of ``matrix``; top-K for every user of ``for_users``
-    (default: every user of the matrix), ALS where possible, popularity otherwise."""
-    train = training_subset(matrix, params.min_user_products, params.min_product_users).cache()
+    """Fit ALS with ``als_params`` on the eligible part of ``matrix``; top-K for every user of
+    ``for_users`` (default: every user of the matrix), ALS where possible, popularity otherwise."""
+    train = training_subset(matrix, settings.min_user_products, settings.min_product_users).cache()
     users = als.dense_index(train, "user_id", "user_idx").cache()
     items = als.dense_index(train, "product_id", "item_idx").cache()
     indexed = train.join(users, "user_id").join(items, "product_id").select(
         "user_idx", "item_idx", "score"
     )
-    model = als.fit(indexed, params.als_params)
-    exclude = purchased_pairs(matrix) if params.exclude_purchased else None
+    model = als.fit(indexed, als_params)
+    exclude = purchased_pairs(matrix) if settings.exclude_purchased else None
     wanted = (for_users if for_users is not None else matrix).select("user_id").distinct()
     personal_users = users.join(wanted, "user_id")
-    personal = als.recommend(model, personal_users, items, params.top_k, exclude)
+    personal = als.recommend(model, personal_users, items, settings.top_k, exclude)
     fallback_users = wanted.join(users, "user_id", "left_anti")
-    fallback = recommend_popular(fallback_users, popular_products(matrix), params.top_k, exclude)
+    fallback = recommend_popular(fallback_users, popular_products(matrix), settings.top_k, exclude)
     recommendations = personal.withColumn("source", F.lit("als")).unionByName(
         fallback.withColumn("source", F.lit("popular"))
     )
     return Fitted(model, users, items, recommendations)
 
 
-def evaluate(events: DataFrame, end: date, eval_days: int, score_params: ScoreParams,
-             params: RecommenderParams, grid: Grid | None = None, budget_seconds: float = float("inf")) -> dict:
+def evaluate(events: DataFrame, end: date, settings: Settings) -> dict:
     """Train on the events before the last ``eval_days`` days up to ``end``, test on those days.
 
     Relevant items are the products a user carted or purchased in the test days; only users
-    with history in the training part are scored. ALS parameters are tuned over ``grid`` by
-    NDCG@K within ``budget_seconds`` (no grid: ``params.als_params`` only). Returns the chosen
-    parameters, every trial, metrics for the chosen ALS (with its fallback) and for two
-    baselines, global popularity and popularity within the user's favourite category, or
-    ``status`` saying why there was nothing to test.
+    with history in the training part are scored. ALS parameters are tuned over the settings'
+    grid by NDCG@K within the tuning budget. Returns the chosen parameters, every trial, metrics
+    for the chosen ALS (with its fallback) and for two baselines, global popularity and
+    popularity within the user's favourite category, or ``status`` saying why there was nothing
+    to test.
     """
-    split = end - timedelta(days=eval_days - 1)
+    split = end - timedelta(days=settings.eval_days - 1)
     train_events = events.where(F.col("event_date") < F.lit(split))
     test_events = events.where(F.col("event_date").between(F.lit(split), F.lit(end)))
     reference = newest_event_time(train_events)
     if reference is None:
         return {"status": f"skipped: no training events before {split}", "split_date": split}
-    train = interaction_matrix(train_events, score_params, reference).cache()
+    train = interaction_matrix(train_events, settings, reference).cache()
     relevant = (
         test_events.where(F.col("event_type").isin("cart", "purchase"))
         .select("user_id", "product_id").distinct()
@@ -91,18 +82,17 @@ def evaluate(events: DataFrame, end: date, eval_days: int, score_params: ScorePa
     test_users = relevant.select("user_id").distinct().cache()
     catalogue = train.select("product_id").distinct().count()
 
-    def score(candidate: als.AlsParams) -> dict:
-        fitted = fit_and_recommend(train, replace(params, als_params=candidate), for_users=test_users)
-        return ranking_metrics(fitted.recommendations, relevant, params.top_k, catalogue)
+    def score(candidate: AlsParams) -> dict:
+        fitted = fit_and_recommend(train, settings, candidate, for_users=test_users)
+        return ranking_metrics(fitted.recommendations, relevant, settings.top_k, catalogue)
 
-    candidates = grid.candidates(params.als_params) if grid else [params.als_params]
-    chosen, als_metrics, trials = tune(candidates, score, budget_seconds)
-    exclude = purchased_pairs(train) if params.exclude_purchased else None
-    popular = recommend_popular(test_users, popular_products(train), params.top_k, exclude)
+    chosen, als_metrics, trials = tune(settings.als_candidates(), score, settings.tuning_budget_seconds)
+    exclude = purchased_pairs(train) if settings.exclude_purchased else None
+    popular = recommend_popular(test_users, popular_products(train), settings.top_k, exclude)
     product_category = train_events.groupBy("product_id").agg(
         F.max_by("category_code", "event_time").alias("category_code")
     )
-    category_popular = recommend_category_popular(test_users, train, product_category, params.top_k, exclude)
+    category_popular = recommend_category_popular(test_users, train, product_category, settings.top_k, exclude)
     return {
         "status": "evaluated",
         "split_date": split,
@@ -111,6 +101,6 @@ def evaluate(events: DataFrame, end: date, eval_days: int, score_params: ScorePa
         "chosen": chosen.as_dict(),
         "tuning": trials,
         "als": als_metrics,
-        "popularity": ranking_metrics(popular, relevant, params.top_k, catalogue),
-        "category_popularity": ranking_metrics(category_popular, relevant, params.top_k, catalogue),
+        "popularity": ranking_metrics(popular, relevant, settings.top_k, catalogue),
+        "category_popularity": ranking_metrics(category_popular, relevant, settings.top_k, catalogue),
     }

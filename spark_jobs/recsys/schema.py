@@ -1,17 +1,8 @@
-"""The raw export's format and the clean events' schema."""
+"""The clean events' Spark schema (the raw export's format is in ``recsys.raw_format``)."""
 
 from pyspark.sql import types as T
 
-RAW_HEADER = (
-    "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
-)
-RAW_COLUMNS = tuple(RAW_HEADER.split(","))
-RAW_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss 'UTC'"
-EVENT_TYPES = ("view", "cart", "remove_from_cart", "purchase")
-UNKNOWN = "unknown"
 PRICE_TYPE = T.DecimalType(12, 2)
-# Prices above this are data errors in a retail export (the real one tops out near 2,600).
-MAX_PRICE = 100_000
 
 CLEAN_EVENTS = T.StructType(
     [

@@ -1,4 +1,4 @@
-"""One way to open a SparkSession for the jobs and the tests."""
+"""The one way to open a SparkSession: the jobs, the tests and the benchmarks all use it."""
 
 from pyspark.sql import SparkSession
 
@@ -12,9 +12,13 @@ REQUIRED_CONF = {
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 
 
-def get_spark(app_name: str) -> SparkSession:
+def get_spark(app_name: str, master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
+    """The session of a job (``master`` and ``conf`` come from spark-submit) or of a test or
+    benchmark (which name their own ``master`` and extra ``conf``)."""
     builder = SparkSession.builder.appName(app_name)
-    for key, value in REQUIRED_CONF.items():
+    if master:
+        builder = builder.master(master)
+    for key, value in {**REQUIRED_CONF, **(conf or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     # Spark's default of 200 shuffle partitions is far too many for a laptop and too few for a

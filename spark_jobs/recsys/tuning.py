@@ -1,27 +1,14 @@
 """Choosing ALS parameters by NDCG@K on the time split, and deciding whether to publish.
 
-RMSE on a random split (the original's choice) says nothing about top-K quality, so candidates
-are ranked by NDCG@K on the later period only. The grid is walked in order, the first value of
-each list first, so with a tight time budget the defaults are what gets tried.
+RMSE on a random split (the original notebook's choice) says nothing about top-K quality, so
+candidates are ranked by NDCG@K on the later period only. The grid is walked in order, the first
+value of each list first, so with a tight time budget the defaults are what gets tried.
 """
 
-import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 
-from recsys.als import AlsParams
-
-
-@dataclass(frozen=True)
-class Grid:
-    ranks: tuple[int, ...] = (15,)
-    reg_params: tuple[float, ...] = (0.005,)
-    alphas: tuple[float, ...] = (1.0,)
-
-    def candidates(self, base: AlsParams) -> list[AlsParams]:
-        return [replace(base, rank=r, reg_param=g, alpha=a)
-                for r, g, a in itertools.product(self.ranks, self.reg_params, self.alphas)]
+from recsys.params import AlsParams
 
 
 def tune(candidates: list[AlsParams], score: Callable[[AlsParams], dict], budget_seconds: float,

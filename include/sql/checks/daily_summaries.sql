@@ -8,4 +8,4 @@ SELECT
   (SELECT SUM(events) FROM category_daily WHERE run_date = k.run_date) = k.events AS category_events_add_up,
   k.views + k.carts + k.removals + k.purchases = k.events AS event_types_add_up
 FROM daily_kpis k
-WHERE k.run_date = '{{ ti.xcom_pull(task_ids='check_raw_input', key='run_date') }}'
+WHERE k.run_date = '{{ run_date() }}'

@@ -9,4 +9,4 @@ SELECT
     AS cleaning_reconciles
 FROM model_runs m
 JOIN data_quality_daily d ON d.ingest_date = m.run_date
-WHERE m.run_date = '{{ ti.xcom_pull(task_ids='check_raw_input', key='run_date') }}'
+WHERE m.run_date = '{{ run_date() }}'

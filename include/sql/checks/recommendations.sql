@@ -9,8 +9,8 @@ SELECT
   COUNT(DISTINCT user_id, product_id) = COUNT(*) AS no_repeated_product,
   SUM(source NOT IN ('als', 'popular')) = 0 AS known_sources,
   -- The current lists are this run's, whole, unless a newer run's are current (a backfill).
-  (SELECT MAX(run_date) FROM user_recommendations_current) >= '{{ ti.xcom_pull(task_ids='check_raw_input', key='run_date') }}' AS current_not_older,
-  (SELECT MAX(run_date) FROM user_recommendations_current) > '{{ ti.xcom_pull(task_ids='check_raw_input', key='run_date') }}'
+  (SELECT MAX(run_date) FROM user_recommendations_current) >= '{{ run_date() }}' AS current_not_older,
+  (SELECT MAX(run_date) FROM user_recommendations_current) > '{{ run_date() }}'
     OR (SELECT COUNT(*) FROM user_recommendations_current) = COUNT(*) AS current_is_this_run_whole
 FROM user_recommendations
-WHERE run_date = '{{ ti.xcom_pull(task_ids='check_raw_input', key='run_date') }}'
+WHERE run_date = '{{ run_date() }}'

@@ -1,0 +1,2 @@
+-- The database the connection works in.
+SELECT DATABASE()

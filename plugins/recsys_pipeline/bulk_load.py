@@ -1,0 +1,117 @@
+"""Bulk loads: a date's rows of a table replaced whole, in one transaction.
+
+Spark writes per-date outputs to the lake (``recsys.lake``); here each lands in MySQL by
+``LOAD DATA LOCAL INFILE`` (large outputs) or a bound multi-row insert (one report's rows): delete
+the date, load, verify the count, commit. A rerun or a backfill leaves exactly one copy of the
+date, and a reader never sees a half-loaded date.
+"""
+
+import logging
+import shutil
+import tempfile
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+from airflow.providers.mysql.hooks.mysql import MySqlHook
+from pyarrow import fs
+
+from recsys_pipeline.mysql import transaction
+from recsys_pipeline.sql_files import read_sql
+from recsys_pipeline.storage import filesystem_for
+
+log = logging.getLogger(__name__)
+
+
+class LoadError(RuntimeError):
+    """What landed in MySQL is not what Spark wrote."""
+
+
+@contextmanager
+def local_part_files(dataset: str, suffix: str):
+    """The dataset's part files as local paths (copied to a temp dir when remote)."""
+    filesystem, path = filesystem_for(dataset)
+    info = filesystem.get_file_info(path)
+    if info.type != fs.FileType.Directory:
+        raise LoadError(f"{dataset}: Spark output not found")
+    parts = sorted(
+        f.path for f in filesystem.get_file_info(fs.FileSelector(path))
+        if f.type == fs.FileType.File and Path(f.path).name.startswith("part-")
+        and f.path.endswith(suffix)
+    )
+    if isinstance(filesystem, fs.LocalFileSystem):
+        yield parts
+        return
+    with tempfile.TemporaryDirectory(prefix="recsys-load-") as tmp:
+        local = []
+        for part in parts:
+            target = Path(tmp) / Path(part).name
+            with filesystem.open_input_stream(part) as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            local.append(str(target))
+        yield local
+
+
+def read_lake_report(dataset: str, kind):
+    """A report (``recsys.reports``) that a Spark job wrote as a one-line text dataset."""
+    with local_part_files(dataset, ".txt") as parts:
+        if len(parts) != 1:
+            raise LoadError(f"{dataset}: expected one report part file, found {len(parts)}")
+        return kind.from_json(Path(parts[0]).read_text())
+
+
+def _csv_columns(path: str) -> tuple[list[str], int]:
+    """The header's column names and the number of data lines of one part file.
+
+    One line is one row: line breaks inside values are escaped by the writer.
+    """
+    with open(path, encoding="utf-8", newline="\n") as f:
+        header = f.readline().rstrip("\n")
+        rows = sum(1 for _ in f)
+    return (header.split("\t") if header else []), rows
+
+
+def replace_date_from_files(hook: MySqlHook, table: str, date_column: str, run_date: date,
+                            dataset: str) -> int:
+    """Replace ``table``'s rows for ``run_date`` with the CSV dataset, in one transaction.
+
+    Returns the rows loaded; raises LoadError (and rolls back) when MySQL's count or warnings
+    show that not every row landed intact.
+    """
+    with local_part_files(dataset, ".csv") as parts, transaction(hook) as cur:
+        cur.execute(read_sql("load/replace_date.sql", table=table, date_column=date_column), (run_date,))
+        expected = loaded = 0
+        for part in parts:
+            columns, rows = _csv_columns(part)
+            if not columns:
+                continue  # Spark writes an empty part for an empty partition
+            expected += rows
+            cur.execute(read_sql("load/load_data.sql", table=table, columns=columns), (part,))
+            loaded += cur.rowcount
+            cur.execute(read_sql("load/show_warnings.sql"))
+            warnings = cur.fetchall()
+            if warnings:
+                raise LoadError(f"{table}: MySQL warned while loading {part}: {warnings}")
+        cur.execute(read_sql("load/count_date.sql", table=table, date_column=date_column), (run_date,))
+        in_table = cur.fetchone()[0]
+        if not expected == loaded == in_table:
+            raise LoadError(
+                f"{table} {run_date}: Spark wrote {expected} rows, LOAD DATA took {loaded}, "
+                f"the table holds {in_table}"
+            )
+    log.info("%s %s: %d rows loaded", table, run_date, loaded)
+    return loaded
+
+
+def replace_date_rows(hook: MySqlHook, table: str, date_column: str, run_date: date,
+                      rows: list[dict]) -> int:
+    """Replace a small table's rows for ``run_date`` with ``rows``, in one transaction."""
+    with transaction(hook) as cur:
+        cur.execute(read_sql("load/replace_date.sql", table=table, date_column=date_column), (run_date,))
+        if rows:
+            columns = list(rows[0])
+            cur.executemany(
+                read_sql("load/insert_rows.sql", placeholders=len(columns), table=table, columns=columns),
+                [tuple(row[c] for c in columns) for row in rows],
+            )
+    return len(rows)

@@ -1,0 +1,50 @@
+"""The MySQL schema: migrations from include/sql/migrations, applied in file-name order, once."""
+
+import logging
+from pathlib import Path
+
+from airflow.providers.mysql.hooks.mysql import MySqlHook
+
+from recsys_pipeline.accounts import ensure_tableau_account
+from recsys_pipeline.mysql import mysql_hook, transaction
+from recsys_pipeline.sql_files import MIGRATIONS_DIR, read_sql
+
+log = logging.getLogger(__name__)
+
+
+def statements(script: str) -> list[str]:
+    """Split a migration file on semicolons that end a line (comments dropped)."""
+    lines = [ln for ln in script.splitlines() if not ln.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";\n") if s.strip().rstrip(";").strip()]
+
+
+def apply_migrations(hook: MySqlHook, migrations_dir: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply the migrations not yet recorded in schema_migrations, in file-name order.
+
+    Every statement is idempotent, so a migration interrupted half-way is simply rerun.
+    Returns the versions applied now.
+    """
+    files = sorted(migrations_dir.glob("V*.sql"))
+    applied = []
+    with transaction(hook) as cur:
+        for stmt in statements(files[0].read_text()):  # schema_migrations itself
+            cur.execute(stmt)
+        cur.execute(read_sql("schema/applied_migrations.sql"))
+        done = {row[0] for row in cur.fetchall()}
+        for path in files:
+            if path.stem in done:
+                continue
+            log.info("applying migration %s", path.name)
+            for stmt in statements(path.read_text()):
+                cur.execute(stmt)
+            cur.execute(read_sql("schema/record_migration.sql"), (path.stem,))
+            cur.connection.commit()
+            applied.append(path.stem)
+    return applied
+
+
+def apply_schema() -> dict:
+    """The apply_schema task: the MySQL schema at the newest migration and the read-only Tableau
+    account up to date (both idempotent)."""
+    hook = mysql_hook()
+    return {"migrations_applied": apply_migrations(hook), "tableau_account": ensure_tableau_account(hook)}

@@ -1,0 +1,18 @@
+"""The raw export's format: what the store's exporter writes, one CSV row per event.
+
+Plain Python (no pyspark): the input check on the Airflow worker, the sample-data generator and
+the tests read it too.
+"""
+
+RAW_HEADER = (
+    "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
+)
+RAW_COLUMNS = tuple(RAW_HEADER.split(","))
+RAW_SUFFIXES = (".csv", ".csv.gz")
+# Spark's datetime pattern of `event_time` ('2019-10-01 00:00:00 UTC').
+RAW_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss 'UTC'"
+EVENT_TYPES = ("view", "cart", "remove_from_cart", "purchase")
+# What an empty category code or brand becomes in the clean events.
+UNKNOWN = "unknown"
+# Prices above this are data errors in a retail export (the real one tops out near 2,600).
+MAX_PRICE = 100_000

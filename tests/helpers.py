@@ -1,0 +1,85 @@
+"""Helpers the tests share (fixtures are in conftest.py)."""
+
+import importlib.util
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+from recsys.params import Settings
+from recsys.raw_format import RAW_HEADER
+from recsys.reports import CleaningReport, ModelRunReport, model_run_report
+from recsys_pipeline.config import SPARK_JOBS_DIR
+
+# Columns that say when or how fast, not what: they may differ between identical runs.
+TIMING_COLUMNS = {"loaded_at", "train_seconds", "applied_at", "tuning_seconds"}
+
+
+def write_raw(root: Path, day: str, lines: list[str], name: str = "events.csv",
+              header: str = RAW_HEADER, newline: str = "\n") -> Path:
+    """A raw export file ``<root>/<day>/<name>`` with the header and ``lines``."""
+    path = root / day / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(newline.join([header, *lines]) + newline)
+    return path
+
+
+def spark_job(name: str):
+    """A job script of spark_jobs/ as a module, loaded by its path as spark-submit runs it."""
+    spec = importlib.util.spec_from_file_location(f"spark_job_{name}", SPARK_JOBS_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def drop_all_tables(hook) -> None:
+    conn = hook.get_conn()
+    cur = conn.cursor()
+    cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")
+    for (table,) in cur.fetchall():
+        cur.execute(f"DROP TABLE `{table}`")
+    conn.close()
+
+
+def snapshot(hook) -> dict:
+    """Every table's rows, in key order, without the timing columns."""
+    tables = [r[0] for r in hook.get_records(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")]
+    result = {}
+    for table in sorted(tables):
+        columns = [r[0] for r in hook.get_records(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() "
+            "AND table_name = %s ORDER BY ordinal_position", parameters=(table,))
+            if r[0] not in TIMING_COLUMNS]
+        listed = ", ".join(f"`{c}`" for c in columns)
+        result[table] = [tuple(r) for r in hook.get_records(
+            f"SELECT {listed} FROM `{table}` ORDER BY {listed}")]
+    return result
+
+
+# Reports of a small run whose figures are known (tests/test_reports.py, tests/test_report_rows.py).
+METRICS = {"ndcg": 0.2, "precision": 0.05, "recall": 0.3, "map": 0.1, "hit_rate": 0.4, "coverage": 0.03,
+           "users": 4}
+SIZES = {"users": 10, "products": 5, "interaction_pairs": 30, "als_users": 8, "als_products": 4,
+         "recommendation_rows": 100, "recommendation_rows_by_source": {"als": 80, "popular": 20},
+         "similar_rows": 40}
+
+
+def cleaning_report(**changes) -> CleaningReport:
+    report = CleaningReport(
+        ingest_date=date(2019, 10, 1), files=2, rows_read=10, rows_clean=6, rows_quarantined=2, duplicates_removed=1,
+        carts_collapsed=1, quarantine_reasons_json={"bad_price": 2}, missing_values_json={"brand": 3},
+        source_files=["file:/raw/a.csv", "file:/raw/b.csv.gz"], quarantined_by_file={"file:/raw/a.csv": 2},
+        clean_rows_by_event_date={"2019-10-01": 6})
+    return replace(report, **changes)
+
+
+def evaluated_run(settings: Settings) -> ModelRunReport:
+    evaluation = {
+        "status": "evaluated", "split_date": date(2019, 10, 1), "test_users": 4, "train_pairs": 20,
+        "chosen": {**settings.als_params().as_dict(), "alpha": 10.0},
+        "tuning": [{"rank": 15, "reg_param": 0.005, "alpha": 1.0, "status": "scored", "ndcg": 0.1, "seconds": 3.5},
+                   {"rank": 15, "reg_param": 0.005, "alpha": 10.0, "status": "scored", "ndcg": 0.2, "seconds": 4.0},
+                   {"rank": 30, "reg_param": 0.005, "alpha": 1.0, "status": "skipped: time budget spent"}],
+        "als": METRICS, "popularity": {**METRICS, "ndcg": 0.1},
+    }
+    return model_run_report(date(2019, 10, 1), settings, evaluation, True, "passed: ...", SIZES, seconds=12.5)

@@ -1,0 +1,72 @@
+"""Bulk loads into the real MySQL-compatible server: exact round trips, per-date replaces, and a
+bad file that changes nothing."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from recsys import lake
+from recsys_pipeline.bulk_load import LoadError, replace_date_from_files
+from recsys_pipeline.migrations import apply_migrations
+
+D1, D2 = date(2019, 10, 1), date(2019, 10, 2)
+
+
+def brands(spark, run_date, rows):
+    return spark.createDataFrame(
+        [(run_date, b, v, 0, p, p, Decimal(r)) for b, v, p, r in rows],
+        "run_date date, brand string, views long, carts long, purchases long, buyers long, "
+        "revenue decimal(16,2)",
+    )
+
+
+def table_rows(hook, table, order="run_date, brand"):
+    return [tuple(r) for r in hook.get_records(f"SELECT * FROM {table} ORDER BY {order}")]
+
+
+def test_spark_csv_lands_exactly_and_a_rerun_replaces_only_its_date(spark, mysql_hook, tmp_path):
+    apply_migrations(mysql_hook)
+    tricky = [("sony", 5, 1, "10.50"), ('say "hi", inc', 2, 0, "0.00"), ("back\\slash", 1, 1, "1.00"),
+              ("ünïcødé ☕", 3, 2, "99999999999999.99"), ("NULL", 1, 0, "0.00"), ("", 1, 0, "0.00"),
+              ("\\N", 1, 0, "0.00"), ('a\\"b', 1, 0, "0.00"), ("tab\tand\nline\r", 1, 0, "0.00")]
+    for run_date, path in ((D1, tmp_path / "d1"), (D2, tmp_path / "d2")):
+        lake.write_load_files(brands(spark, run_date, tricky).repartition(3), str(path))
+        assert replace_date_from_files(mysql_hook, "brand_daily", "run_date", run_date, str(path)) == len(tricky)
+    expected = sorted((d, b, v, 0, p, p, Decimal(r)) for d in (D1, D2) for b, v, p, r in tricky)
+    assert sorted(table_rows(mysql_hook, "brand_daily")) == expected
+
+    # Rerun D2 with different content: D2 is replaced whole, D1 untouched.
+    lake.write_load_files(brands(spark, D2, [("lg", 1, 1, "5.00")]), str(tmp_path / "d2b"))
+    replace_date_from_files(mysql_hook, "brand_daily", "run_date", D2, str(tmp_path / "d2b"))
+    rows = table_rows(mysql_hook, "brand_daily")
+    assert [r for r in rows if r[0] == D2] == [(D2, "lg", 1, 0, 1, 1, Decimal("5.00"))]
+    assert sorted(r for r in rows if r[0] == D1) == sorted(e for e in expected if e[0] == D1)
+
+
+def test_nulls_survive_the_round_trip(spark, mysql_hook, tmp_path):
+    apply_migrations(mysql_hook)
+    df = spark.createDataFrame(
+        [(D1, 0, 0, 0, 0, 0, 0, 0, 0, 0, Decimal("0.00"), None, None, None)],
+        "run_date date, events long, views long, carts long, removals long, purchases long, "
+        "active_users long, buyers long, sessions long, products_seen long, revenue decimal(16,2), "
+        "view_to_cart_rate double, cart_to_purchase_rate double, buyer_conversion_rate double",
+    )
+    lake.write_load_files(df, str(tmp_path / "k"))
+    replace_date_from_files(mysql_hook, "daily_kpis", "run_date", D1, str(tmp_path / "k"))
+    assert mysql_hook.get_first("SELECT view_to_cart_rate IS NULL, revenue FROM daily_kpis") == (1, Decimal("0.00"))
+
+
+def test_a_bad_file_fails_the_load_and_keeps_the_previous_rows(spark, mysql_hook, tmp_path):
+    apply_migrations(mysql_hook)
+    lake.write_load_files(brands(spark, D1, [("sony", 5, 1, "10.50")]), str(tmp_path / "good"))
+    replace_date_from_files(mysql_hook, "brand_daily", "run_date", D1, str(tmp_path / "good"))
+    bad = spark.createDataFrame([(D1, "lg", "many", 0, 1, 1, "1.00")],
+                                "run_date date, brand string, views string, carts long, purchases long, "
+                                "buyers long, revenue string")
+    lake.write_load_files(bad, str(tmp_path / "bad"))
+    with pytest.raises(LoadError, match="brand_daily: MySQL warned"):
+        replace_date_from_files(mysql_hook, "brand_daily", "run_date", D1, str(tmp_path / "bad"))
+    assert table_rows(mysql_hook, "brand_daily") == [(D1, "sony", 5, 0, 1, 1, Decimal("10.50"))]
+    with pytest.raises(LoadError, match="Spark output not found"):
+        replace_date_from_files(mysql_hook, "brand_daily", "run_date", D1, str(tmp_path / "missing"))

@@ -1,0 +1,50 @@
+"""The MySQL schema: migrations apply once and give the keys and types the reads need; the
+pipeline's account has rights on its own database only."""
+
+import MySQLdb
+import pytest
+
+from recsys_pipeline.migrations import apply_migrations
+
+
+def test_migrations_apply_once_and_give_the_schema(mysql_hook):
+    assert apply_migrations(mysql_hook) == [
+        "V000__schema_migrations", "V001__initial_schema", "V002__data_quality_detail",
+        "V003__similar_products", "V004__category_popularity_baseline", "V005__quality_gate",
+        "V006__current_recommendations"]
+    assert apply_migrations(mysql_hook) == []
+    # Keys fit the reads: the current lists by user and by product, history by date then user/product.
+    keys = {(r[0], r[1]): r[2] for r in mysql_hook.get_records(
+        "SELECT table_name, index_name, GROUP_CONCAT(column_name ORDER BY seq_in_index) "
+        "FROM information_schema.statistics WHERE table_schema = DATABASE() GROUP BY 1, 2")}
+    assert keys[("user_recommendations_current", "PRIMARY")] == "user_id,rec_rank"
+    assert keys[("similar_products_current", "PRIMARY")] == "product_id,similar_rank"
+    assert keys[("user_recommendations", "user_recommendations_by_user")] == "user_id,run_date"
+    assert keys[("similar_products", "similar_products_by_product")] == "product_id,run_date"
+    assert keys[("user_recommendations_previous", "PRIMARY")] == "user_id,rec_rank"
+    columns = mysql_hook.get_records(
+        "SELECT column_name, column_type FROM information_schema.columns "
+        "WHERE table_schema = DATABASE() AND table_name = 'user_recommendations' ORDER BY ordinal_position"
+    )
+    assert [tuple(c) for c in columns] == [
+        ("run_date", "date"), ("user_id", "bigint(20)"), ("rec_rank", "smallint(5) unsigned"),
+        ("product_id", "bigint(20)"), ("score", "double"), ("source", "varchar(16)"),
+    ]
+    charsets = mysql_hook.get_records(
+        "SELECT DISTINCT CCSA.character_set_name FROM information_schema.tables T "
+        "JOIN information_schema.collation_character_set_applicability CCSA "
+        "ON CCSA.collation_name = T.table_collation WHERE T.table_schema = DATABASE()"
+    )
+    assert [c[0] for c in charsets] == ["utf8mb4"]
+
+
+def test_the_pipeline_account_has_rights_on_its_own_database_only(mysql_hook):
+    grants = [g[0] for g in mysql_hook.get_records("SHOW GRANTS")]
+    database = mysql_hook.get_first("SELECT DATABASE()")[0]
+    assert len(grants) == 2
+    assert grants[0].startswith("GRANT USAGE ON *.*")
+    assert grants[1].startswith(f"GRANT ALL PRIVILEGES ON `{database.replace('_', chr(92) + '_')}`.*")
+    with pytest.raises(MySQLdb.OperationalError, match="denied"):
+        mysql_hook.run("CREATE DATABASE recsys_intruder")
+    with pytest.raises(MySQLdb.OperationalError):
+        mysql_hook.get_records("SELECT user FROM mysql.user")

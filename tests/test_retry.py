@@ -1,0 +1,150 @@
+"""Loads that outlive a killed connection, a server restart and a lock wait timeout, retried to
+exactly what a clean load gives; other errors are not retried."""
+
+import logging
+import os
+import threading
+import time
+from datetime import date
+
+import MySQLdb
+import pytest
+
+from recsys_pipeline.bulk_load import replace_date_from_files
+from recsys_pipeline.migrations import apply_migrations
+from recsys_pipeline.retry import with_retries
+
+D1 = date(2019, 10, 1)
+COLUMNS = ["run_date", "user_id", "rec_rank", "product_id", "score", "source"]
+
+
+def write_dataset(folder, rows: int):
+    """One part file in the lake's load format (header, tab-separated)."""
+    folder.mkdir(parents=True)
+    with open(folder / "part-00000.csv", "w") as f:
+        f.write("\t".join(COLUMNS) + "\n")
+        for i in range(rows):
+            f.write(f"{D1}\t{i // 10 + 1}\t{i % 10 + 1}\t{i + 7}\t{1.0 / (i % 10 + 1)}\tals\n")
+    return str(folder)
+
+
+def loading_thread_id(hook, timeout: float = 60) -> int | None:
+    """The id of the connection running a LOAD DATA, as soon as there is one."""
+    conn = hook.get_conn()
+    cur = conn.cursor()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            cur.execute("SELECT id FROM information_schema.processlist "
+                        "WHERE info LIKE 'LOAD DATA%%' AND id <> CONNECTION_ID()")
+            row = cur.fetchone()
+            if row:
+                return int(row[0])
+            time.sleep(0.005)
+        return None
+    finally:
+        conn.close()
+
+
+def clean_load(hook, tmp_path) -> tuple[str, tuple]:
+    """A 600k-row dataset, the fingerprint of loading it cleanly, and the table emptied again."""
+    apply_migrations(hook)
+    dataset = write_dataset(tmp_path / "recs", 600_000)
+    replace_date_from_files(hook, "user_recommendations", "run_date", D1, dataset)
+    clean = fingerprint(hook)
+    hook.run("DELETE FROM user_recommendations")
+    return dataset, clean
+
+
+def fingerprint(hook):
+    return tuple(hook.get_first("SELECT COUNT(*), SUM(user_id), SUM(rec_rank), SUM(product_id) "
+                                "FROM user_recommendations WHERE run_date = %s", parameters=(D1,)))
+
+
+def test_a_connection_killed_mid_load_is_retried_to_exactly_the_clean_result(mysql_hook, tmp_path, caplog):
+    dataset, clean = clean_load(mysql_hook, tmp_path)
+    assert clean[0] == 600_000
+    killed = []
+
+    def kill_the_load():
+        thread_id = loading_thread_id(mysql_hook)
+        if thread_id is not None:
+            mysql_hook.run(f"KILL {thread_id}")
+            killed.append(thread_id)
+
+    killer = threading.Thread(target=kill_the_load)
+    killer.start()
+    caplog.set_level(logging.WARNING, logger="recsys_pipeline.retry")
+    loaded = with_retries(lambda: replace_date_from_files(
+        mysql_hook, "user_recommendations", "run_date", D1, dataset), "test load", first_wait=0.5)
+    killer.join()
+    assert killed, "the load finished before it could be killed"
+    assert loaded == 600_000 and fingerprint(mysql_hook) == clean
+    assert "transient MySQL fault" in caplog.text
+
+
+def test_a_lock_wait_timeout_is_retried_once_the_lock_is_gone(mysql_hook, tmp_path, monkeypatch, caplog):
+    apply_migrations(mysql_hook)
+    dataset = write_dataset(tmp_path / "recs", 1_000)
+    replace_date_from_files(mysql_hook, "user_recommendations", "run_date", D1, dataset)
+    clean = fingerprint(mysql_hook)
+    monkeypatch.setenv("RECSYS_MYSQL_LOCK_WAIT_SECONDS", "1")
+    blocker = mysql_hook.get_conn()
+    blocker.cursor().execute("SELECT * FROM user_recommendations WHERE run_date = %s FOR UPDATE", (D1,))
+    threading.Timer(2.5, blocker.rollback).start()  # another job holds the date's rows for 2.5 s
+    caplog.set_level(logging.WARNING, logger="recsys_pipeline.retry")
+    loaded = with_retries(lambda: replace_date_from_files(
+        mysql_hook, "user_recommendations", "run_date", D1, dataset), "test load", first_wait=1)
+    blocker.close()
+    assert loaded == 1_000 and fingerprint(mysql_hook) == clean
+    assert "1205" in caplog.text
+
+
+def test_only_transient_faults_are_retried():
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise MySQLdb.OperationalError(2013, "Lost connection to server during query")
+        return "done"
+
+    assert with_retries(flaky, "flaky", attempts=4, first_wait=0, sleep=lambda s: None) == "done"
+    assert len(calls) == 3
+    calls.clear()
+
+    def denied():
+        calls.append(1)
+        raise MySQLdb.OperationalError(1045, "Access denied")
+
+    with pytest.raises(MySQLdb.OperationalError):
+        with_retries(denied, "denied", attempts=4, first_wait=0, sleep=lambda s: None)
+    assert len(calls) == 1
+
+
+def test_a_server_restart_mid_load_is_retried_to_exactly_the_clean_result(mysql_hook, tmp_path, caplog,
+                                                                         monkeypatch):
+    if os.environ.get("RECSYS_PRIVATE_MYSQL") != "1":
+        pytest.skip("restarts only the project's private server, never one it was given")
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "mysql_server.sh"
+    dataset, clean = clean_load(mysql_hook, tmp_path)
+    restarted = []
+
+    def restart_during_the_load():
+        loading_thread_id(mysql_hook)
+        subprocess.run(["bash", str(script), "stop"], check=True, capture_output=True)
+        subprocess.run(["bash", str(script), "ensure"], check=True, capture_output=True)
+        restarted.append(True)
+
+    monkeypatch.setenv("RECSYS_MYSQL_NET_TIMEOUT_SECONDS", "10")  # the restart can leave the client waiting
+    restarter = threading.Thread(target=restart_during_the_load)
+    restarter.start()
+    caplog.set_level(logging.WARNING, logger="recsys_pipeline.retry")
+    loaded = with_retries(lambda: replace_date_from_files(
+        mysql_hook, "user_recommendations", "run_date", D1, dataset), "test load", attempts=6, first_wait=2)
+    restarter.join()
+    assert restarted and "transient MySQL fault" in caplog.text
+    assert loaded == 600_000 and fingerprint(mysql_hook) == clean

@@ -1,0 +1,37 @@
+"""The shared package shipped to Spark: one archive per content, built safely by tasks at once."""
+
+import multiprocessing
+import zipfile
+
+from recsys_pipeline.spark import PACKAGE_DIR, build_package_zip
+
+
+def _build(barrier, build_dir, results):
+    barrier.wait()  # every process starts building at the same moment
+    try:
+        results.put(str(build_package_zip(build_dir=build_dir)))
+    except Exception as exc:  # noqa: BLE001 - the test reports what failed
+        results.put(f"failed: {exc!r}")
+
+
+def test_tasks_building_the_package_at_once_all_get_the_same_whole_archive(tmp_path):
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(8), context.Queue()
+    workers = [context.Process(target=_build, args=(barrier, tmp_path, results)) for _ in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    got = {results.get(timeout=5) for _ in workers}
+    assert len(got) == 1, got
+    archive = got.pop()
+    assert archive.startswith(str(tmp_path / "recsys-")) and archive.endswith(".zip")
+    assert [p.name for p in tmp_path.iterdir()] == [archive.rsplit("/", 1)[1]]  # no temporary left
+    names = zipfile.ZipFile(archive).namelist()
+    assert sorted(names) == sorted(f"recsys/{p.relative_to(PACKAGE_DIR)}" for p in PACKAGE_DIR.rglob("*.py"))
+
+
+def test_the_archive_is_reproducible_and_named_by_its_content(tmp_path):
+    first = build_package_zip(build_dir=tmp_path / "a")
+    second = build_package_zip(build_dir=tmp_path / "b")
+    assert first.name == second.name and first.read_bytes() == second.read_bytes()

@@ -1,0 +1,1 @@
+"""Command-line tools: sample data, DAG runs without a scheduler, results, rollback."""
