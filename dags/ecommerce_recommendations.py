@@ -22,8 +22,9 @@ Reruns and backfills replace that date's outputs and rows, nothing else.
 **Params**: the trigger form's sections (input, scoring, model and tuning, quality gate,
 resources) hold every knob; each Spark job receives them all as one JSON document.
 
-**Connections**: `recsys_spark` (where Spark runs: `local[*]`, `spark://`, `yarn`, `k8s://`)
-and `recsys_mysql` (the results database).
+**Connections**: `recsys_spark` (where Spark runs: `local[*]`, `spark://`, `yarn`, `k8s://`),
+`recsys_mysql` (the results database) and, optionally, `recsys_smtp` (failure e-mails to
+`$RECSYS_ALERT_EMAIL_TO`; every failure also logs one `RECSYS ALERT` line).
 """
 
 import os
@@ -34,6 +35,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TaskGroup, task
 
 from recsys.params import param_schemas
 from recsys_pipeline import config
+from recsys_pipeline.alerts import on_task_failure
 from recsys_pipeline.migrations import apply_schema
 from recsys_pipeline.publish import publish_recommendations
 from recsys_pipeline.raw_input import check_raw_input
@@ -54,9 +56,14 @@ with DAG(
     user_defined_macros=MACROS,
     default_args={
         "owner": "data-engineering",
-        # Transient faults (a busy cluster, a MySQL restart) are retried; tests set 0.
+        # Transient faults (a busy cluster, a MySQL restart) are retried, 5 then 10 minutes later
+        # (at most an hour apart); tests set 0.
         "retries": int(os.environ.get("RECSYS_TASK_RETRIES", "2")),
         "retry_delay": timedelta(minutes=5),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(hours=1),
+        # Per task: Airflow 3 fires a DAG-level failure callback once per run, not per task.
+        "on_failure_callback": on_task_failure,
     },
     params={name: Param(**schema) for name, schema in param_schemas().items()},
 ) as dag:
