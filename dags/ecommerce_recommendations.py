@@ -13,7 +13,7 @@ personalised top-K product recommendations in MySQL, for Tableau.
 | 5 | `train_als` | Spark: ALS tuned by NDCG@K on a time split, judged against popularity, refit |
 | 6 | `apply_schema`, `load_results` | MySQL schema migrations, then the per-date loads |
 | 6 | `publish_recommendations` | the lists; skipped, saying why, when the quality gate withheld them |
-| 7 | `check_*` | row counts, keys and consistency of what landed |
+| 7 | `check_*` | row counts, keys and consistency of what landed; the lists served are not too old |
 
 **Run date**: a scheduled run processes the day its data interval starts (the run at 00:00 UTC
 processes the day that just ended); set the `run_date` Param to process another date by hand.
@@ -25,6 +25,10 @@ resources) hold every knob; each Spark job receives them all as one JSON documen
 **Connections**: `recsys_spark` (where Spark runs: `local[*]`, `spark://`, `yarn`, `k8s://`),
 `recsys_mysql` (the results database) and, optionally, `recsys_smtp` (failure e-mails to
 `$RECSYS_ALERT_EMAIL_TO`; every failure also logs one `RECSYS ALERT` line).
+
+**Assets**: `recsys_daily_summaries` (when the date's summaries are checked) and
+`recsys_current_recommendations` (when newly published lists are checked): schedule a downstream
+DAG on them.
 """
 
 import os
@@ -36,8 +40,9 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TaskGroup, task
 from recsys.params import param_schemas
 from recsys_pipeline import config
 from recsys_pipeline.alerts import on_task_failure
+from recsys_pipeline.assets import CURRENT_RECOMMENDATIONS, DAILY_SUMMARIES
 from recsys_pipeline.migrations import apply_schema
-from recsys_pipeline.publish import publish_recommendations
+from recsys_pipeline.publish import check_list_freshness, publish_recommendations
 from recsys_pipeline.raw_input import check_raw_input
 from recsys_pipeline.results import load_results
 from recsys_pipeline.spark import spark_job
@@ -76,7 +81,8 @@ with DAG(
     # The checks read what landed; a failed check is a data problem, not a fault to retry.
     with TaskGroup("checks", prefix_group_id=False,
                    default_args={"conn_id": config.MYSQL_CONN_ID, "retries": 0}):
-        check_recommendations = SQLCheckOperator(task_id="check_recommendations", sql="recommendations.sql")
+        check_recommendations = SQLCheckOperator(task_id="check_recommendations", sql="recommendations.sql",
+                                                 outlets=[CURRENT_RECOMMENDATIONS])
         check_recommendation_columns = SQLColumnCheckOperator(
             task_id="check_recommendation_columns",
             table="user_recommendations", partition_clause=f"run_date = '{RUN_DATE}'",
@@ -88,15 +94,18 @@ with DAG(
             },
         )
         check_similar_products = SQLCheckOperator(task_id="check_similar_products", sql="similar_products.sql")
-        check_daily_summaries = SQLCheckOperator(task_id="check_daily_summaries", sql="daily_summaries.sql")
+        check_daily_summaries = SQLCheckOperator(task_id="check_daily_summaries", sql="daily_summaries.sql",
+                                                 outlets=[DAILY_SUMMARIES])
         check_model_run = SQLCheckOperator(
             task_id="check_model_run", sql="model_run.sql",
             trigger_rule="none_failed",  # a run the quality gate withheld is still checked
         )
+        # Withheld runs keep older lists current: fail once they are too old to stay green.
+        list_freshness = task(check_list_freshness, trigger_rule="none_failed")(checked_input["run_date"])
 
     checked_input >> clean >> [eda, interactions]
     interactions >> train
     [eda, train, task(apply_schema)()] >> loaded
     loaded >> published >> [check_recommendations, check_recommendation_columns, check_similar_products,
-                            check_model_run]
+                            check_model_run, list_freshness]
     loaded >> check_daily_summaries

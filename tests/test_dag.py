@@ -12,7 +12,7 @@ from tests.helpers import drop_all_tables, snapshot
 STEPS = ["check_raw_input", "clean_events", "eda_summaries", "build_interactions", "train_als",
          "apply_schema", "load_results", "publish_recommendations",
          "check_recommendations", "check_recommendation_columns",
-         "check_similar_products", "check_daily_summaries", "check_model_run"]
+         "check_similar_products", "check_daily_summaries", "check_model_run", "check_list_freshness"]
 
 
 def test_dag_shape_params_and_docs():
@@ -37,7 +37,11 @@ def test_dag_shape_params_and_docs():
         assert spark_task.application.endswith(f"spark_jobs/{spark_task.task_id}.py")
     checks = [t for t in dag.tasks if t.task_id.startswith("check_") and t.task_id != "check_raw_input"]
     assert {t.task_group.group_id for t in checks} == {"checks"}
-    assert all(t.conn_id == "recsys_mysql" and t.retries == 0 for t in checks)
+    assert all(t.retries == 0 for t in checks)
+    assert all(t.conn_id == "recsys_mysql" for t in checks if t.task_id != "check_list_freshness")
+    assert dag.get_task("check_list_freshness").trigger_rule == "none_failed"
+    assert [a.name for a in dag.get_task("check_daily_summaries").outlets] == ["recsys_daily_summaries"]
+    assert [a.name for a in dag.get_task("check_recommendations").outlets] == ["recsys_current_recommendations"]
 
 
 def test_no_task_shares_a_name_with_another_function():
@@ -75,6 +79,16 @@ def test_a_scheduled_run_processes_the_day_that_just_ended():
     assert resolve_run_date(None, info.data_interval.start) == date(2019, 10, 5)
 
 
+def asset_events(name: str) -> int:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    with create_session() as session:
+        return session.scalar(select(func.count()).select_from(AssetEvent).join(
+            AssetModel, AssetModel.id == AssetEvent.asset_id).where(AssetModel.name == name))
+
+
 @pytest.fixture(scope="module")
 def pipeline_env(tmp_path_factory, mysql_conn_value):
     """Two days of generated events and a run configuration pointing at temp folders."""
@@ -90,6 +104,7 @@ def pipeline_env(tmp_path_factory, mysql_conn_value):
 @pytest.mark.e2e
 def test_two_days_through_airflow_then_a_rerun_leaves_identical_tables(pipeline_env, mysql_hook):
     d1, d2 = date(2019, 10, 1), date(2019, 10, 2)
+    events_before = {name: asset_events(name) for name in ("recsys_daily_summaries", "recsys_current_recommendations")}
     assert run_dates([d1, d2], pipeline_env) == {d1: "success", d2: "success"}
 
     kpis = mysql_hook.get_records("SELECT run_date, events, purchases FROM daily_kpis ORDER BY run_date")
@@ -121,6 +136,10 @@ def test_two_days_through_airflow_then_a_rerun_leaves_identical_tables(pipeline_
         "SELECT COUNT(DISTINCT product_id), MAX(similar_rank), SUM(product_id = similar_product_id) "
         "FROM similar_products WHERE run_date = %s", parameters=(d2,))
     assert similar[0] > 100 and similar[1] == 10 and similar[2] == 0
+
+    # One event per checked date of each Asset, for DAGs scheduled on them.
+    assert {name: asset_events(name) - n for name, n in events_before.items()} == {
+        "recsys_daily_summaries": 2, "recsys_current_recommendations": 2}
 
     before = snapshot(mysql_hook)
     assert run_dates([d2], pipeline_env) == {d2: "success"}

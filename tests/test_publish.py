@@ -3,9 +3,11 @@
 import threading
 from datetime import date
 
+import pytest
+
 from recsys_pipeline.bulk_load import replace_date_rows
 from recsys_pipeline.migrations import apply_migrations
-from recsys_pipeline.publish import publish_current, rollback_current
+from recsys_pipeline.publish import StaleListsError, check_list_freshness, publish_current, rollback_current
 
 D1, D2, D3 = date(2019, 10, 1), date(2019, 10, 2), date(2019, 10, 3)
 
@@ -76,3 +78,17 @@ def test_a_reader_sees_one_whole_generation_at_every_moment(mysql_hook, mysql_co
         stop.set()
         reader.join()
     assert seen == {(D1, D1, sizes[D1]), (D2, D2, sizes[D2])}
+
+
+def test_lists_older_than_allowed_fail_the_run_loudly(mysql_hook):
+    apply_migrations(mysql_hook)
+    with pytest.raises(StaleListsError, match="no recommendations are published at all"):
+        check_list_freshness("2019-10-01", {"max_list_age_days": 3})
+    replace_date_rows(mysql_hook, "user_recommendations", "run_date", D1, recs(D1, 3, 0))
+    publish_current(mysql_hook, "user_recommendations", D1)
+    assert check_list_freshness("2019-10-04", {"max_list_age_days": 3}) == {
+        "current_run_date": "2019-10-01", "age_days": 3}
+    assert check_list_freshness("2019-09-20", {"max_list_age_days": 0})["age_days"] == -11  # a backfill
+    with pytest.raises(StaleListsError, match=r"from 2019-10-01, 4 days older than the run date 2019-10-05 "
+                                              r"\(max_list_age_days 3\)"):
+        check_list_freshness("2019-10-05", {"max_list_age_days": 3})

@@ -7,7 +7,13 @@ import pytest
 
 from recsys.params import SettingsError
 from recsys.raw_format import RAW_HEADER
-from recsys_pipeline.raw_input import RawInputError, check_raw_input, day_files, resolve_run_date
+from recsys_pipeline.raw_input import (
+    RawInputError,
+    check_raw_input,
+    day_files,
+    refuse_future_run_date,
+    resolve_run_date,
+)
 from tests.helpers import write_raw
 
 D = date(2019, 10, 1)
@@ -53,3 +59,17 @@ def test_the_task_checks_the_params_then_resolves_the_date_and_lists_the_files(t
         check_raw_input({**params, "eval_days": 30, "window_days": 30}, datetime(2019, 10, 1))
     with pytest.raises(SettingsError, match=r"unknown Params \['top_n'\]"):
         check_raw_input({**params, "top_n": 5}, datetime(2019, 10, 1))
+
+
+def test_a_run_date_after_the_data_interval_is_refused_unless_allowed(tmp_path):
+    write_raw(tmp_path, "2019-10-06", ["x"])
+    params = {"raw_root": str(tmp_path), "run_date": "2019-10-06"}
+    interval = {"data_interval_start": datetime(2019, 10, 4), "data_interval_end": datetime(2019, 10, 5)}
+    with pytest.raises(ValueError, match=r"run_date 2019-10-06 is after this run's data interval \(which ends "
+                                         r"2019-10-05\).*allow_future_run_date"):
+        check_raw_input(params, **interval)
+    assert check_raw_input({**params, "allow_future_run_date": True}, **interval)["run_date"] == "2019-10-06"
+    # A manual run without a data interval may not run a date after today.
+    refuse_future_run_date(date(2019, 10, 6), None, today=date(2019, 10, 6))
+    with pytest.raises(ValueError, match="which ends 2019-10-05"):
+        refuse_future_run_date(date(2019, 10, 6), None, today=date(2019, 10, 5))

@@ -14,6 +14,7 @@ from airflow.providers.mysql.hooks.mysql import MySqlHook
 from airflow.sdk.exceptions import AirflowSkipException
 
 from recsys import lake
+from recsys.params import Settings
 from recsys.reports import ModelRunReport
 from recsys_pipeline.bulk_load import read_lake_report, replace_date_from_files
 from recsys_pipeline.mysql import mysql_hook, transaction
@@ -100,7 +101,7 @@ def publish_recommendations(run_date: str, params=None) -> dict:
     into their per-date tables and make them the current ones (unless newer ones are current),
     or skip the task, saying why, when the quality gate withheld them: the rows already in
     MySQL then stay as they are."""
-    hook, lake_root, day = mysql_hook(), params["lake_root"], date.fromisoformat(run_date)
+    hook, lake_root, day = mysql_hook(), Settings.from_params(params).lake_root, date.fromisoformat(run_date)
     run = read_lake_report(lake.model_run(lake_root, day), ModelRunReport)
     if run.status != "published":
         log.warning("QUALITY GATE: recommendations for %s are not published: %s", day, run.quality_gate)
@@ -113,3 +114,24 @@ def publish_recommendations(run_date: str, params=None) -> dict:
         result[f"{table}_current"] = with_retries(
             lambda t=table: publish_current(hook, t, day), f"{table}_current {day}")
     return result
+
+
+class StaleListsError(RuntimeError):
+    """The lists served now are older than the run's Params allow."""
+
+
+def check_list_freshness(run_date: str, params=None) -> dict:
+    """The check_list_freshness task: fail loudly when the current lists are more than
+    ``max_list_age_days`` older than the run date (each run the quality gate withholds keeps the
+    old lists current; a green run must not hide that they are getting old)."""
+    day, allowed = date.fromisoformat(run_date), Settings.from_params(params).max_list_age_days
+    current = published_date(mysql_hook(), "user_recommendations")
+    if current is None:
+        raise StaleListsError(f"no recommendations are published at all (run date {day})")
+    age = (day - current).days
+    if age > allowed:
+        raise StaleListsError(
+            f"the recommendations served now are from {current}, {age} days older than the run date {day} "
+            f"(max_list_age_days {allowed}): see model_runs.quality_gate for why runs since were withheld")
+    log.info("current lists from %s: %d day(s) before %s (at most %d allowed)", current, age, day, allowed)
+    return {"current_run_date": current.isoformat(), "age_days": age}

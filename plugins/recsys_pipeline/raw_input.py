@@ -7,7 +7,7 @@ check runs on the Airflow worker before any Spark resources are spent.
 
 import gzip
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
 from pyarrow import fs
 
@@ -72,10 +72,24 @@ def resolve_run_date(requested: str | None, data_interval_start) -> date:
     return data_interval_start.date()
 
 
-def check_raw_input(params=None, data_interval_start=None) -> dict:
+def refuse_future_run_date(run_date: date, data_interval_end, today: date) -> None:
+    """A run may not process a day after its data interval (after today when it has none):
+    its lists would become current and keep every later run's out as older."""
+    latest = data_interval_end.date() if data_interval_end is not None else today
+    if run_date > latest:
+        raise ValueError(
+            f"run_date {run_date} is after this run's data interval (which ends {latest}): its lists would "
+            "become the current ones and every later run's would be kept out as older; set the "
+            "allow_future_run_date Param to run it anyway")
+
+
+def check_raw_input(params=None, data_interval_start=None, data_interval_end=None) -> dict:
     """The check_raw_input task: refuses Params that contradict each other (``SettingsError``,
-    before any Spark job starts), resolves the run date and checks its raw files. Returns them
-    both; the run date is the ``run_date()`` of every later template."""
+    before any Spark job starts) and a run date after the run's data interval, resolves the run
+    date and checks its raw files. Returns them both; the run date is the ``run_date()`` of every
+    later template."""
     settings = Settings.from_params(params)
     run_date = resolve_run_date(settings.run_date, data_interval_start)
+    if not settings.allow_future_run_date:
+        refuse_future_run_date(run_date, data_interval_end, datetime.now(UTC).date())
     return {"run_date": run_date.isoformat(), "files": day_files(settings.raw_root, run_date)}

@@ -3,6 +3,7 @@
 from datetime import date
 
 from recsys import lake
+from recsys.params import Settings
 from recsys.reports import CleaningReport, ModelRunReport
 from recsys_pipeline.bulk_load import read_lake_report, replace_date_from_files, replace_date_rows
 from recsys_pipeline.mysql import mysql_hook
@@ -17,7 +18,7 @@ def load_results(run_date: str, params=None) -> dict[str, int]:
     """The load_results task: replace the run date's summaries, model run and data-quality
     figures; returns rows per table. Each table is one unit, retried whole after a transient
     fault."""
-    hook, lake_root, day = mysql_hook(), params["lake_root"], date.fromisoformat(run_date)
+    hook, lake_root, day = mysql_hook(), Settings.from_params(params).lake_root, date.fromisoformat(run_date)
     loaded = {}
     for table in EDA_TABLES:
         loaded[table] = with_retries(lambda t=table: replace_date_from_files(

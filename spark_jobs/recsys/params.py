@@ -78,6 +78,10 @@ class Settings:
     lake_root: str = _param(
         DeploymentDefault("RECSYS_LAKE_ROOT", "lake"), INPUT, "Data lake root",
         "Folder or URI of the Parquet data lake (default: $RECSYS_LAKE_ROOT).", minLength=1)
+    allow_future_run_date: bool = _param(
+        False, INPUT, "Allow a future run date",
+        "Accept a run_date after the run's data interval. Refused by default: that run's lists would "
+        "become current and every later run's would be kept out as older.")
     max_quarantine_share: float = _param(
         0.05, INPUT, "Quarantine limit",
         "Fail cleaning when a larger share of the day's rows is quarantined.", minimum=0, maximum=1)
@@ -126,6 +130,10 @@ class Settings:
     quality_margin: float = _param(
         0.1, GATE, "Quality margin",
         "Publish only if ALS NDCG@K > popularity NDCG@K x (1 + margin).", minimum=0, maximum=1000)
+    max_list_age_days: int = _param(
+        3, GATE, "Oldest current lists (days)",
+        "Fail the run when the lists served now are more days older than the run date than this "
+        "(runs withheld by the quality gate keep older lists current).", minimum=0, maximum=365)
     als_blocks: int = _param(
         2, RESOURCES, "ALS blocks",
         "ALS user/item blocks. 2 keeps reruns bit-identical; more spread training over a big cluster "
