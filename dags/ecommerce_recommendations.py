@@ -6,7 +6,7 @@ personalised top-K product recommendations in MySQL, for Tableau.
 
 | step | task | what it does |
 |---|---|---|
-| 1 | `check_raw_input` | the Params agree with each other; the date's raw files exist and carry the export's header |
+| 1 | `check_raw_input` | the Params agree; waits for the date's complete raw files with the export's header |
 | 2 | `clean_events` | Spark: parse, quarantine bad rows, clean into the Parquet lake |
 | 3 | `eda_summaries` | Spark: the date's KPIs, hourly activity, brands, categories, top customers |
 | 4 | `build_interactions` | Spark: decayed, weighted user x product scores over the window |
@@ -43,7 +43,7 @@ from recsys_pipeline.alerts import on_task_failure
 from recsys_pipeline.assets import CURRENT_RECOMMENDATIONS, DAILY_SUMMARIES
 from recsys_pipeline.migrations import apply_schema
 from recsys_pipeline.publish import check_list_freshness, publish_recommendations
-from recsys_pipeline.raw_input import check_raw_input
+from recsys_pipeline.raw_input import RawInputSensor
 from recsys_pipeline.results import load_results
 from recsys_pipeline.spark import spark_job
 from recsys_pipeline.sql_files import CHECKS_DIR
@@ -72,7 +72,7 @@ with DAG(
     },
     params={name: Param(**schema) for name, schema in param_schemas().items()},
 ) as dag:
-    checked_input = task(check_raw_input, multiple_outputs=True)()
+    checked_input = RawInputSensor(task_id="check_raw_input").output
     clean, eda, interactions, train = (spark_job(job) for job in (
         "clean_events", "eda_summaries", "build_interactions", "train_als"))
     loaded = task(load_results)(checked_input["run_date"])

@@ -12,7 +12,7 @@ import sys
 from recsys import lake
 from recsys.cleaning import InputError, check_quarantine_share, clean_raw_lines, read_raw_lines
 from recsys.jobs import glob_files, job_arguments
-from recsys.raw_format import RAW_SUFFIXES
+from recsys.raw_format import is_raw_file
 from recsys.session import get_spark
 
 
@@ -22,7 +22,7 @@ def main(argv: list[str]) -> None:
     spark = get_spark(f"clean_events {run_date}")
 
     where = f"{settings.raw_root}/{run_date.isoformat()}"
-    files = [f for f in glob_files(spark, f"{where}/*") if f.endswith(RAW_SUFFIXES)]
+    files = [f for f in glob_files(spark, f"{where}/*") if is_raw_file(f.rsplit("/", 1)[-1])]
     if not files:
         raise InputError(f"{where}: no raw input (*.csv or *.csv.gz) for {run_date}")
     result = clean_raw_lines(read_raw_lines(spark, files), run_date)

@@ -38,7 +38,7 @@ def smtp_server():
 
 
 def failed_run(tmp_path):
-    run = load_dag().test(run_conf={"run_date": MISSING_DATE, "raw_root": str(tmp_path)})
+    run = load_dag().test(run_conf={"run_date": MISSING_DATE, "raw_root": str(tmp_path), "input_wait_minutes": 0.0})
     return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 
 

@@ -162,7 +162,7 @@ def test_two_days_through_airflow_then_a_rerun_leaves_identical_tables(pipeline_
 @pytest.mark.e2e
 def test_a_date_without_input_fails_at_the_first_step_and_loads_nothing(pipeline_env, mysql_hook):
     dag = load_dag()
-    run = dag.test(run_conf={**pipeline_env, "run_date": "2019-10-09"})
+    run = dag.test(run_conf={**pipeline_env, "run_date": "2019-10-09", "input_wait_minutes": 0.0})
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
     assert str(run.state) == "failed"
     assert states["check_raw_input"] == "failed"

@@ -1,19 +1,17 @@
 """Step 1: the Params agree, and the raw input check names the folder or file and the problem."""
 
 import gzip
-from datetime import date, datetime
+import logging
+import re
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from recsys.params import SettingsError
 from recsys.raw_format import RAW_HEADER
-from recsys_pipeline.raw_input import (
-    RawInputError,
-    check_raw_input,
-    day_files,
-    refuse_future_run_date,
-    resolve_run_date,
-)
+from recsys_pipeline.raw_input import InputNotReady, RawInputError, day_files, refuse_future_run_date, resolve_run_date
+from recsys_tools.run_dag import load_dag
 from tests.helpers import write_raw
 
 D = date(2019, 10, 1)
@@ -51,25 +49,74 @@ def test_run_date_comes_from_the_param_or_the_data_interval():
         resolve_run_date(None, None)
 
 
-def test_the_task_checks_the_params_then_resolves_the_date_and_lists_the_files(tmp_path):
-    plain = write_raw(tmp_path, "2019-10-01", ["x"])
-    params = {"raw_root": str(tmp_path), "run_date": None}
-    assert check_raw_input(params, datetime(2019, 10, 1)) == {"run_date": "2019-10-01", "files": [str(plain)]}
-    with pytest.raises(SettingsError, match=r"eval_days \(30\) must be less than window_days \(30\)"):
-        check_raw_input({**params, "eval_days": 30, "window_days": 30}, datetime(2019, 10, 1))
-    with pytest.raises(SettingsError, match=r"unknown Params \['top_n'\]"):
-        check_raw_input({**params, "top_n": 5}, datetime(2019, 10, 1))
+def test_without_a_marker_a_file_must_be_settled_before_it_is_read(tmp_path):
+    path = write_raw(tmp_path, "2019-10-01", ["x"])
+    written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    with pytest.raises(InputNotReady, match=r"events.csv changed less than 60 s ago and there is no _SUCCESS marker"):
+        day_files(str(tmp_path), D, settle_seconds=60, now=written + timedelta(seconds=30))
+    assert day_files(str(tmp_path), D, settle_seconds=60, now=written + timedelta(seconds=61)) == [str(path)]
+    (path.parent / "_SUCCESS").touch()  # the exporter says the day is whole: no need to wait
+    assert day_files(str(tmp_path), D, settle_seconds=60, now=written) == [str(path)]
+    (path.parent / ".events.csv.part").write_text("in progress")  # an exporter's hidden temporary file
+    (path.parent / "_tmp.csv").write_text("in progress")
+    assert day_files(str(tmp_path), D, settle_seconds=60, now=written) == [str(path)]
 
 
-def test_a_run_date_after_the_data_interval_is_refused_unless_allowed(tmp_path):
-    write_raw(tmp_path, "2019-10-06", ["x"])
-    params = {"raw_root": str(tmp_path), "run_date": "2019-10-06"}
-    interval = {"data_interval_start": datetime(2019, 10, 4), "data_interval_end": datetime(2019, 10, 5)}
-    with pytest.raises(ValueError, match=r"run_date 2019-10-06 is after this run's data interval \(which ends "
-                                         r"2019-10-05\).*allow_future_run_date"):
-        check_raw_input(params, **interval)
-    assert check_raw_input({**params, "allow_future_run_date": True}, **interval)["run_date"] == "2019-10-06"
-    # A manual run without a data interval may not run a date after today.
-    refuse_future_run_date(date(2019, 10, 6), None, today=date(2019, 10, 6))
+def run_input_check(conf: dict, caplog) -> tuple[str, dict]:
+    """check_raw_input alone, through Airflow: its final state and what it pushed, or the alert."""
+    caplog.set_level(logging.INFO, logger="recsys_pipeline")
+    dag = load_dag().partial_subset(task_ids=["check_raw_input"], include_upstream=False, include_downstream=False)
+    ti = dag.test(run_conf=conf).get_task_instance("check_raw_input")
+    pushed = {key: ti.xcom_pull(task_ids="check_raw_input", key=key) for key in ("run_date", "files")}
+    return str(ti.state), pushed
+
+
+def test_the_check_waits_for_a_late_file_then_hands_on_the_date_and_files(tmp_path, caplog, monkeypatch):
+    monkeypatch.setenv("RECSYS_INPUT_POKE_SECONDS", "1")
+    conf = {"run_date": "2019-10-01", "raw_root": str(tmp_path), "input_wait_minutes": 1.0}
+    path = tmp_path / "2019-10-01" / "events.csv"
+
+    def deliver_late():
+        time.sleep(3)
+        write_raw(tmp_path, "2019-10-01", ["x"])
+        (path.parent / "_SUCCESS").touch()
+
+    late = threading.Thread(target=deliver_late)
+    started = time.monotonic()
+    late.start()
+    state, pushed = run_input_check(conf, caplog)
+    late.join()
+    assert state == "success" and pushed == {"run_date": "2019-10-01", "files": [str(path)]}
+    assert 3 <= time.monotonic() - started < 30  # it waited for the file, in reschedule mode
+
+
+@pytest.mark.parametrize("conf, error", [
+    ({"input_wait_minutes": 0.0},
+     r"2019-10-01: no raw input folder for 2019-10-01 \(gave up after input_wait_minutes=0\)"),
+    ({"eval_days": 30, "window_days": 30}, r"eval_days \(30\) must be less than window_days \(30\)"),
+    ({"top_n": 5}, r"unknown Params \['top_n'\]"),
+    ({"run_date": "2030-01-01"}, r"run_date 2030-01-01 is after this run's data interval"),
+])
+def test_the_check_fails_at_once_naming_the_problem(tmp_path, caplog, conf, error):
+    state, _ = run_input_check({"run_date": "2019-10-01", "raw_root": str(tmp_path), **conf}, caplog)
+    assert state == "failed"
+    assert re.search(r"RECSYS ALERT: ecommerce_recommendations.check_raw_input failed for \S+ \(try 1\): .*" + error,
+                     caplog.text), caplog.text[-2000:]
+
+
+def test_a_file_still_being_written_is_not_read(tmp_path, caplog):
+    write_raw(tmp_path, "2019-10-01", ["x"])
+    state, _ = run_input_check({"run_date": "2019-10-01", "raw_root": str(tmp_path), "input_wait_minutes": 0.0,
+                                "input_settle_seconds": 600.0}, caplog)
+    assert state == "failed" and "changed less than 600 s ago and there is no _SUCCESS marker" in caplog.text
+
+
+def test_a_future_date_runs_when_allowed(tmp_path, caplog):
+    path = write_raw(tmp_path, "2030-01-01", ["x"])
+    (path.parent / "_SUCCESS").touch()
+    state, pushed = run_input_check({"run_date": "2030-01-01", "raw_root": str(tmp_path),
+                                     "allow_future_run_date": True}, caplog)
+    assert state == "success" and pushed["run_date"] == "2030-01-01"
     with pytest.raises(ValueError, match="which ends 2019-10-05"):
         refuse_future_run_date(date(2019, 10, 6), None, today=date(2019, 10, 5))
+    refuse_future_run_date(date(2019, 10, 6), None, today=date(2019, 10, 6))

@@ -3,8 +3,9 @@
     recsys-generate-events --out .local/raw --start-date 2019-10-01 --days 3 \
         --users 20000 --products 5000 --events 300000 --seed 7
 
-writes ``<out>/2019-10-01/events.csv`` ... with the export's header, ' UTC' timestamps, empty
-category codes and brands, 19-digit category ids and UUID sessions.
+writes ``<out>/2019-10-01/events.csv`` ... (and each day's ``_SUCCESS`` marker) with the
+export's header, ' UTC' timestamps, empty category codes and brands, 19-digit category ids and
+UUID sessions.
 
 The store behaves like a real one, so that recommendations are learnable and checkable:
 - a catalogue of categories (dotted codes, some empty), brands and log-normal prices, with
@@ -28,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from recsys.raw_format import RAW_HEADER
+from recsys.raw_format import COMPLETE_MARKER, RAW_HEADER
 
 CATEGORY_CODES = [
     "electronics.smartphone", "electronics.audio.headphone", "electronics.video.tv",
@@ -237,6 +238,7 @@ def generate(out: Path, start: date, days: int, users: int, products: int, event
     for day, n in zip(dates, per_day, strict=True):
         path = out / day.isoformat() / "events.csv"
         write_day(generate_day(rng, store, day, int(n)), path)
+        (path.parent / COMPLETE_MARKER).touch()  # as an exporter marks a finished day
         written.append(path)
     return written
 

@@ -8,9 +8,10 @@ event to ``<raw root>/<its date>/<export name>.csv`` under the export's header, 
 ``\\n``); the cleaning job judges them. A line whose first field is not a date cannot be placed:
 it goes to ``<raw root>/_undated/<export name>.csv`` and is reported with its line number.
 
-Idempotent: each day's file is written under a temporary name and renamed into place, so a
-reader never sees half a file, and landing the same export again leaves the same files (a day
-that an earlier landing of this export wrote and this one does not is removed). The report
+Idempotent: each day's file is written under a temporary name, renamed into place (a reader never
+sees half a file) and marked complete with ``_SUCCESS``; landing the same export again leaves the
+same files (a day that an earlier landing of this export wrote and this one does not is
+removed). The report
 (rows per day, undated lines) is printed and kept in ``<raw root>/_landing/<export name>.json``.
 """
 
@@ -23,7 +24,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from recsys.raw_format import RAW_HEADER
+from recsys.raw_format import COMPLETE_MARKER, RAW_HEADER
 
 DATED = re.compile(rb"^(\d{4}-\d{2}-\d{2}) ")
 UNDATED = "_undated"
@@ -69,6 +70,8 @@ class _DayFiles:
         for day, out in self.files.items():
             out.close()
             os.replace(self.temporary(day), self.raw_root / day / f"{self.name}.csv")
+            if day != UNDATED:
+                (self.raw_root / day / COMPLETE_MARKER).touch()  # the day's input is whole
 
     def abandon(self) -> None:
         for day, out in self.files.items():

@@ -1,5 +1,10 @@
-"""Step 1: the run's Params agree with each other, and the date's raw export files exist and
-start with the export's header.
+"""Step 1: the run's Params agree with each other, the run date is not past the run's data
+interval, and the date's raw export files are there, complete, and carry the export's header.
+
+The check waits for late files (reschedule mode: no worker slot is held between looks) up to the
+``input_wait_minutes`` Param. A file is complete when the exporter has written the ``_SUCCESS``
+marker into the day's folder or, without a marker, when it has not changed for
+``input_settle_seconds``: a file still being written is never read.
 
 Works on any file system pyarrow knows (local paths, file://, s3://, hdfs://, gs://), so the
 check runs on the Airflow worker before any Spark resources are spent.
@@ -7,17 +12,27 @@ check runs on the Airflow worker before any Spark resources are spent.
 
 import gzip
 import io
+import logging
+import os
 from datetime import UTC, date, datetime
 
+from airflow.sdk import BaseSensorOperator
+from airflow.sdk.exceptions import AirflowSensorTimeout
 from pyarrow import fs
 
 from recsys.params import Settings
-from recsys.raw_format import RAW_HEADER, RAW_SUFFIXES
+from recsys.raw_format import COMPLETE_MARKER, RAW_HEADER, is_raw_file
 from recsys_pipeline.storage import filesystem_for
+
+log = logging.getLogger(__name__)
 
 
 class RawInputError(FileNotFoundError):
-    """The date's raw input is missing or is not the export's format."""
+    """The date's raw input is not the export's format (or never came)."""
+
+
+class InputNotReady(RawInputError):
+    """The date's raw input is not (all) there yet: worth waiting for."""
 
 
 def _first_line(filesystem: fs.FileSystem, path: str) -> str:
@@ -32,31 +47,35 @@ def _first_line(filesystem: fs.FileSystem, path: str) -> str:
     return head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
 
 
-def day_files(raw_root: str, run_date: date) -> list[str]:
-    """The date's raw files, after checking that there is at least one and each has the header.
+def day_files(raw_root: str, run_date: date, settle_seconds: float = 0, now: datetime | None = None) -> list[str]:
+    """The date's raw files, once they are complete, after checking each has the header.
 
-    Raises RawInputError naming the folder or file and the problem.
+    Raises InputNotReady (the folder, no file yet, or a file changed less than
+    ``settle_seconds`` ago without a ``_SUCCESS`` marker) or RawInputError (a wrong header,
+    a broken gzip), naming the folder or file and the problem.
     """
     filesystem, root = filesystem_for(raw_root.rstrip("/"))
     folder = f"{root}/{run_date.isoformat()}"
-    info = filesystem.get_file_info(folder)
-    if info.type != fs.FileType.Directory:
-        raise RawInputError(f"{folder}: no raw input folder for {run_date}")
-    selector = fs.FileSelector(folder, recursive=False)
-    files = sorted(
-        f.path for f in filesystem.get_file_info(selector)
-        if f.type == fs.FileType.File and f.path.endswith(RAW_SUFFIXES)
-    )
+    if filesystem.get_file_info(folder).type != fs.FileType.Directory:
+        raise InputNotReady(f"{folder}: no raw input folder for {run_date}")
+    entries = [f for f in filesystem.get_file_info(fs.FileSelector(folder)) if f.type == fs.FileType.File]
+    files = sorted((f for f in entries if is_raw_file(f.base_name)), key=lambda f: f.path)
     if not files:
-        raise RawInputError(f"{folder}: no *.csv or *.csv.gz files for {run_date}")
+        raise InputNotReady(f"{folder}: no *.csv or *.csv.gz files for {run_date}")
+    if not any(f.base_name == COMPLETE_MARKER for f in entries):
+        now = now or datetime.now(UTC)
+        fresh = [f.base_name for f in files if (now - f.mtime).total_seconds() < settle_seconds]
+        if fresh:
+            raise InputNotReady(f"{folder}: {', '.join(fresh)} changed less than {settle_seconds:g} s ago and "
+                                f"there is no {COMPLETE_MARKER} marker: still being written?")
     problems = []
-    for path in files:
+    for path in (f.path for f in files):
         first = _first_line(filesystem, path)
         if first != RAW_HEADER:
             problems.append(f"{path}: header is {first[:200]!r}, expected {RAW_HEADER!r}")
     if problems:
         raise RawInputError("wrong header: " + "; ".join(problems))
-    return files
+    return [f.path for f in files]
 
 
 def resolve_run_date(requested: str | None, data_interval_start) -> date:
@@ -83,13 +102,43 @@ def refuse_future_run_date(run_date: date, data_interval_end, today: date) -> No
             "allow_future_run_date Param to run it anyway")
 
 
-def check_raw_input(params=None, data_interval_start=None, data_interval_end=None) -> dict:
-    """The check_raw_input task: refuses Params that contradict each other (``SettingsError``,
-    before any Spark job starts) and a run date after the run's data interval, resolves the run
-    date and checks its raw files. Returns them both; the run date is the ``run_date()`` of every
-    later template."""
-    settings = Settings.from_params(params)
-    run_date = resolve_run_date(settings.run_date, data_interval_start)
+def run_date_of(settings: Settings, context) -> date:
+    run_date = resolve_run_date(settings.run_date, context.get("data_interval_start"))
     if not settings.allow_future_run_date:
-        refuse_future_run_date(run_date, data_interval_end, datetime.now(UTC).date())
-    return {"run_date": run_date.isoformat(), "files": day_files(settings.raw_root, run_date)}
+        refuse_future_run_date(run_date, context.get("data_interval_end"), datetime.now(UTC).date())
+    return run_date
+
+
+class RawInputSensor(BaseSensorOperator):
+    """The check_raw_input task: refuses Params that contradict each other (``SettingsError``)
+    and a run date past the run's data interval at once, then waits for the date's complete raw
+    files. Pushes ``run_date`` (every later template's ``run_date()``) and ``files``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(mode="reschedule", **kwargs)
+        self._awaited = "nothing looked at yet"
+
+    def execute(self, context):
+        settings = Settings.from_params(context["params"])
+        run_date_of(settings, context)  # fail now, not after the wait
+        self.timeout = settings.input_wait_minutes * 60
+        self.poke_interval = float(os.environ.get("RECSYS_INPUT_POKE_SECONDS", "60"))
+        try:
+            return super().execute(context)
+        except AirflowSensorTimeout as exc:
+            raise AirflowSensorTimeout(
+                f"{self._awaited} (gave up after input_wait_minutes={settings.input_wait_minutes:g})") from exc
+
+    def poke(self, context) -> bool:
+        settings = Settings.from_params(context["params"])
+        run_date = run_date_of(settings, context)
+        try:
+            files = day_files(settings.raw_root, run_date, settings.input_settle_seconds)
+        except InputNotReady as exc:
+            self._awaited = str(exc)
+            log.info("waiting for the raw input: %s", exc)
+            return False
+        context["ti"].xcom_push(key="run_date", value=run_date.isoformat())
+        context["ti"].xcom_push(key="files", value=files)
+        log.info("raw input for %s: %s", run_date, files)
+        return True

@@ -82,6 +82,13 @@ class Settings:
         False, INPUT, "Allow a future run date",
         "Accept a run_date after the run's data interval. Refused by default: that run's lists would "
         "become current and every later run's would be kept out as older.")
+    input_wait_minutes: float = _param(
+        360.0, INPUT, "Wait for late input (minutes)",
+        "How long check_raw_input waits for the day's complete files before it fails.", minimum=0, maximum=2880)
+    input_settle_seconds: float = _param(
+        60.0, INPUT, "Unchanged for (seconds)",
+        "Without a _SUCCESS marker in the day's folder, a file must be this long unchanged before it is "
+        "read (a file still being written never is).", minimum=0, maximum=3600)
     max_quarantine_share: float = _param(
         0.05, INPUT, "Quarantine limit",
         "Fail cleaning when a larger share of the day's rows is quarantined.", minimum=0, maximum=1)

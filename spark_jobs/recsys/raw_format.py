@@ -9,6 +9,13 @@ RAW_HEADER = (
 )
 RAW_COLUMNS = tuple(RAW_HEADER.split(","))
 RAW_SUFFIXES = (".csv", ".csv.gz")
+# An exporter's marker that the day's files are complete (as Hadoop and Spark writers do).
+COMPLETE_MARKER = "_SUCCESS"
+
+
+def is_raw_file(name: str) -> bool:
+    """An export file of the day (hidden and _-prefixed files are an exporter's work in progress)."""
+    return name.endswith(RAW_SUFFIXES) and not name.startswith((".", "_"))
 # Spark's datetime pattern of `event_time` ('2019-10-01 00:00:00 UTC').
 RAW_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss 'UTC'"
 EVENT_TYPES = ("view", "cart", "remove_from_cart", "purchase")
