@@ -14,6 +14,7 @@ personalised top-K product recommendations in MySQL, for Tableau.
 | 6 | `apply_schema`, `load_results` | MySQL schema migrations, then the per-date loads |
 | 6 | `publish_recommendations` | the lists; skipped, saying why, when the quality gate withheld them |
 | 7 | `check_*` | row counts, keys and consistency of what landed; the lists served are not too old |
+| 8 | `record_pipeline_run` | the run's outcome and each task's state, time and rows into `pipeline_runs` |
 
 **Run date**: a scheduled run processes the day its data interval starts (the run at 00:00 UTC
 processes the day that just ended); set the `run_date` Param to process another date by hand.
@@ -45,6 +46,7 @@ from recsys_pipeline.migrations import apply_schema
 from recsys_pipeline.publish import check_list_freshness, publish_recommendations
 from recsys_pipeline.raw_input import RawInputSensor
 from recsys_pipeline.results import load_results
+from recsys_pipeline.run_record import record_pipeline_run
 from recsys_pipeline.spark import spark_job
 from recsys_pipeline.sql_files import CHECKS_DIR
 from recsys_pipeline.templates import MACROS, RUN_DATE
@@ -109,3 +111,8 @@ with DAG(
     loaded >> published >> [check_recommendations, check_recommendation_columns, check_similar_products,
                             check_model_run, list_freshness]
     loaded >> check_daily_summaries
+
+    # Last, whatever happened: the run's outcome and each task's state, time and rows, for Tableau;
+    # it fails when the run did (its own failure is not alerted again: the failed task was).
+    recorded = task(record_pipeline_run, trigger_rule="all_done", on_failure_callback=None)()
+    [t for t in dag.tasks if not t.downstream_list and t.task_id != "record_pipeline_run"] >> recorded

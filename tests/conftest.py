@@ -26,6 +26,13 @@ def pytest_collection_modifyitems(items):
         item.add_marker(pytest.mark.mysql if needs_mysql else pytest.mark.unit)
 
 
+@pytest.fixture(autouse=True)
+def no_database_for_unit_tests(request, monkeypatch):
+    """A unit test that reaches for MySQL (a DAG run's apply_schema, say) finds nothing there."""
+    if request.node.get_closest_marker("unit"):
+        monkeypatch.setenv("AIRFLOW_CONN_RECSYS_MYSQL", '{"conn_type": "mysql", "host": "127.0.0.1", "port": 1}')
+
+
 @pytest.fixture(scope="session")
 def spark():
     from recsys.session import get_spark

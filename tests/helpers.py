@@ -10,8 +10,9 @@ from recsys.raw_format import RAW_HEADER
 from recsys.reports import CleaningReport, ModelRunReport, model_run_report
 from recsys_pipeline.config import SPARK_JOBS_DIR
 
-# Columns that say when or how fast, not what: they may differ between identical runs.
-TIMING_COLUMNS = {"loaded_at", "train_seconds", "applied_at", "tuning_seconds"}
+# Columns that say when, how fast or which run, not what: they differ between identical runs.
+TIMING_COLUMNS = {"loaded_at", "train_seconds", "applied_at", "tuning_seconds", "recorded_at", "run_seconds",
+                  "task_seconds", "run_id"}
 
 
 def write_raw(root: Path, day: str, lines: list[str], name: str = "events.csv",

@@ -12,7 +12,8 @@ from tests.helpers import drop_all_tables, snapshot
 STEPS = ["check_raw_input", "clean_events", "eda_summaries", "build_interactions", "train_als",
          "apply_schema", "load_results", "publish_recommendations",
          "check_recommendations", "check_recommendation_columns",
-         "check_similar_products", "check_daily_summaries", "check_model_run", "check_list_freshness"]
+         "check_similar_products", "check_daily_summaries", "check_model_run", "check_list_freshness",
+         "record_pipeline_run"]
 
 
 def test_dag_shape_params_and_docs():
@@ -137,6 +138,22 @@ def test_two_days_through_airflow_then_a_rerun_leaves_identical_tables(pipeline_
         "FROM similar_products WHERE run_date = %s", parameters=(d2,))
     assert similar[0] > 100 and similar[1] == 10 and similar[2] == 0
 
+    # The pipeline's own record, for a Tableau sheet that watches it.
+    recorded = {r[0]: tuple(r[1:]) for r in mysql_hook.get_records(
+        "SELECT run_date, status, failed_tasks, quality_gate, rows_read, recommendation_rows FROM pipeline_runs")}
+    assert recorded[d1][:2] == recorded[d2][:2] == ("success", "") and recorded[d2][2] == gate
+    assert recorded[d2][3:] == (quality[1][2], rows)
+    tasks = {r[0]: tuple(r[1:]) for r in mysql_hook.get_records(
+        "SELECT task_id, state, rows_in, rows_out, task_seconds FROM pipeline_run_tasks WHERE run_date = %s",
+        parameters=(d2,))}
+    assert set(tasks) == set(STEPS) - {"record_pipeline_run"}
+    assert all(state == "success" and seconds >= 0 for state, _, _, seconds in tasks.values())
+    assert tasks["clean_events"][1:3] == (quality[1][2], quality[1][1])  # rows read -> rows clean
+    published_rows = mysql_hook.get_first(
+        "SELECT (SELECT COUNT(*) FROM user_recommendations WHERE run_date = %s) + "
+        "(SELECT COUNT(*) FROM similar_products WHERE run_date = %s)", parameters=(d2, d2))[0]
+    assert tasks["publish_recommendations"][2] == published_rows
+
     # One event per checked date of each Asset, for DAGs scheduled on them.
     assert {name: asset_events(name) - n for name, n in events_before.items()} == {
         "recsys_daily_summaries": 2, "recsys_current_recommendations": 2}
@@ -154,6 +171,8 @@ def test_two_days_through_airflow_then_a_rerun_leaves_identical_tables(pipeline_
     status, gate = mysql_hook.get_first("SELECT status, quality_gate FROM model_runs WHERE run_date = %s",
                                         parameters=(d2,))
     assert status == "withheld" and gate.startswith("withheld: ALS does not beat popularity by the margin")
+    assert mysql_hook.get_first("SELECT state FROM pipeline_run_tasks WHERE run_date = %s AND "
+                                "task_id = 'publish_recommendations'", parameters=(d2,))[0] == "skipped"
     after = snapshot(mysql_hook)
     for table in ("user_recommendations", "similar_products"):
         assert after[table] == before[table]
@@ -168,4 +187,7 @@ def test_a_date_without_input_fails_at_the_first_step_and_loads_nothing(pipeline
     assert states["check_raw_input"] == "failed"
     assert states["clean_events"] == "upstream_failed"
     assert states["load_results"] == "upstream_failed"
+    assert states["record_pipeline_run"] == "failed"  # after recording that the run failed, and where
+    assert tuple(mysql_hook.get_first("SELECT status, failed_tasks, rows_read FROM pipeline_runs "
+                                      "WHERE run_date = '2019-10-09'")) == ("failed", "check_raw_input", None)
     drop_all_tables(mysql_hook)

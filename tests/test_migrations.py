@@ -11,7 +11,7 @@ def test_migrations_apply_once_and_give_the_schema(mysql_hook):
     assert apply_migrations(mysql_hook) == [
         "V000__schema_migrations", "V001__initial_schema", "V002__data_quality_detail",
         "V003__similar_products", "V004__category_popularity_baseline", "V005__quality_gate",
-        "V006__current_recommendations"]
+        "V006__current_recommendations", "V007__pipeline_runs"]
     assert apply_migrations(mysql_hook) == []
     # Keys fit the reads: the current lists by user and by product, history by date then user/product.
     keys = {(r[0], r[1]): r[2] for r in mysql_hook.get_records(

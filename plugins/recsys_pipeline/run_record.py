@@ -1,0 +1,84 @@
+"""The record_pipeline_run task: how each date's latest run went, into MySQL for Tableau.
+
+``pipeline_runs`` gets one row per run date (the run's outcome, its figures, the quality gate's
+verdict) and ``pipeline_run_tasks`` one per task (state, seconds, rows in and out), both replaced
+by a rerun of the date. The task runs whatever happened before it (trigger rule ``all_done``),
+then fails when the run did, so the run's own state stays what its tasks made it.
+"""
+
+from datetime import UTC, date, datetime
+
+from airflow.sdk.exceptions import AirflowFailException
+
+from recsys import lake
+from recsys.params import Settings
+from recsys.reports import CleaningReport, ModelRunReport
+from recsys_pipeline.bulk_load import read_lake_report, replace_date_rows
+from recsys_pipeline.mysql import mysql_hook
+from recsys_pipeline.raw_input import resolve_run_date
+from recsys_pipeline.retry import with_retries
+from recsys_pipeline.templates import RUN_DATE_TASK
+
+FAILED = ("failed", "upstream_failed")
+
+
+def _rows_out(ti, task_id: str, tables: tuple[str, ...]) -> int | None:
+    """Rows a load task reported (its return value: rows per table)."""
+    loaded = ti.xcom_pull(task_ids=task_id)
+    return sum(loaded.get(t, 0) for t in tables) if isinstance(loaded, dict) else None
+
+
+def task_rows(states: dict[str, tuple[str, float | None]], cleaning: CleaningReport | None,
+              run: ModelRunReport | None, loaded: int | None, published: int | None) -> list[dict]:
+    """One row per task: its state, seconds and the rows that went in and came out of it."""
+    flows = {
+        "clean_events": (cleaning.rows_read, cleaning.rows_clean) if cleaning else (None, None),
+        "build_interactions": (None, run.interaction_pairs) if run else (None, None),
+        "train_als": (run.interaction_pairs, run.recommendation_rows + run.similar_rows) if run else (None, None),
+        "load_results": (None, loaded),
+        "publish_recommendations": (None, published),
+    }
+    return [{"task_id": task_id, "state": state, "task_seconds": seconds,
+             "rows_in": flows.get(task_id, (None, None))[0], "rows_out": flows.get(task_id, (None, None))[1]}
+            for task_id, (state, seconds) in sorted(states.items())]
+
+
+def record_pipeline_run(params=None, data_interval_start=None, ti=None, dag=None, dag_run=None) -> dict:
+    settings = Settings.from_params(params)
+    resolved = ti.xcom_pull(task_ids=RUN_DATE_TASK, key="run_date")
+    run_date = date.fromisoformat(resolved) if resolved else resolve_run_date(settings.run_date, data_interval_start)
+    finished = {c["task_id"]: (str(getattr(c["state"], "value", c["state"])), c["duration"])
+                for c in ti.get_task_breadcrumbs(ti.dag_id, ti.run_id)}
+    states = {t: finished.get(t, ("not run", None)) for t in dag.task_ids if t != ti.task_id}
+    succeeded = {t for t, (state, _) in states.items() if state == "success"}
+    cleaning = (read_lake_report(lake.cleaning_report(settings.lake_root, run_date), CleaningReport)
+                if "clean_events" in succeeded else None)
+    run = (read_lake_report(lake.model_run(settings.lake_root, run_date), ModelRunReport)
+           if "train_als" in succeeded else None)
+    tasks = task_rows(states, cleaning, run, _rows_out(ti, "load_results", ("daily_kpis", "hourly_activity",
+                      "brand_daily", "category_daily", "top_customers", "model_runs", "data_quality_daily")),
+                      _rows_out(ti, "publish_recommendations", ("user_recommendations", "similar_products")))
+    failed = sorted(t for t, (state, _) in states.items() if state == "failed")
+    status = "failed" if any(state in FAILED for state, _ in states.values()) else "success"
+    started = dag_run.start_date if dag_run and dag_run.start_date else None
+    summary = {
+        "run_date": run_date, "run_id": ti.run_id, "status": status, "failed_tasks": ",".join(failed)[:1024],
+        "quality_gate": run.quality_gate if run else None,
+        "rows_read": cleaning.rows_read if cleaning else None,
+        "rows_clean": cleaning.rows_clean if cleaning else None,
+        "rows_quarantined": cleaning.rows_quarantined if cleaning else None,
+        "interaction_pairs": run.interaction_pairs if run else None,
+        "recommendation_rows": run.recommendation_rows if run else None,
+        "run_seconds": (datetime.now(UTC) - started).total_seconds() if started else None,
+        "recorded_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+    }
+    hook = mysql_hook()
+    with_retries(lambda: replace_date_rows(hook, "pipeline_runs", "run_date", run_date, [summary]),
+                 f"pipeline_runs {run_date}")
+    with_retries(lambda: replace_date_rows(hook, "pipeline_run_tasks", "run_date", run_date,
+                                           [{"run_date": run_date, **row} for row in tasks]),
+                 f"pipeline_run_tasks {run_date}")
+    if status == "failed":
+        raise AirflowFailException(f"the run for {run_date} failed: {', '.join(failed) or 'upstream failures'}; "
+                                   "recorded in pipeline_runs")
+    return {"run_date": run_date.isoformat(), "status": status}
