@@ -16,7 +16,7 @@ dates=$(python -c "import datetime as d,sys; s=d.date.fromisoformat(sys.argv[1])
 echo "demo: running the DAG for $dates (about 2 minutes a date; log: $log)"
 # One held-out day is all three days of history allow; production keeps the default of 7. A
 # 4-point tuning grid (ranks x alphas) keeps the demo short; the default grid has 8 points.
-if ! recsys-run-dag $dates --conf '{"eval_days": 1, "als_reg_params": [0.005]}' >"$log" 2>&1; then
+if ! recsys-run-dag $dates --conf '{"eval_days": 1, "als_reg_params": [0.005], "input_wait_minutes": 5}' >"$log" 2>&1; then
   grep -E "^ecommerce_recommendations " "$log" || true
   echo "demo: a DAG run failed; the end of its log:" >&2
   tail -40 "$log" >&2

@@ -98,7 +98,7 @@ def pipeline_env(tmp_path_factory, mysql_conn_value):
     # Two grid points keep the test short and still make the tuning choose.
     conf = {"raw_root": str(root / "raw"), "lake_root": str(root / "lake"), "eval_days": 1,
             "spark_driver_memory": "1g", "als_ranks": [15], "als_reg_params": [0.005], "als_alphas": [1.0, 10.0],
-            "als_max_iter": 5}
+            "als_max_iter": 5, "input_wait_minutes": 10.0}
     return conf
 
 

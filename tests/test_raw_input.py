@@ -120,3 +120,30 @@ def test_a_future_date_runs_when_allowed(tmp_path, caplog):
     with pytest.raises(ValueError, match="which ends 2019-10-05"):
         refuse_future_run_date(date(2019, 10, 6), None, today=date(2019, 10, 5))
     refuse_future_run_date(date(2019, 10, 6), None, today=date(2019, 10, 6))
+
+
+def test_a_run_waits_while_the_run_before_it_is_unfinished(tmp_path, caplog):
+    """Whoever started them (scheduler, backfill, trigger), runs never overlap: a run whose
+    predecessor (by logical date) is still running waits, and goes on once it has finished."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunType
+
+    path = write_raw(tmp_path, "2019-10-01", ["x"])
+    (path.parent / "_SUCCESS").touch()
+    earlier = datetime.now(UTC)  # the latest run before the one the check is part of
+    run_id = f"test_unfinished_{earlier.timestamp()}"
+    with create_session() as session:
+        session.add(DagRun(dag_id="ecommerce_recommendations", run_id=run_id, logical_date=earlier, run_after=earlier,
+                           run_type=DagRunType.MANUAL, state=DagRunState.RUNNING, conf={}))
+    try:
+        conf = {"run_date": "2019-10-01", "raw_root": str(tmp_path), "input_wait_minutes": 0.0}
+        state, _ = run_input_check(conf, caplog)
+        assert state == "failed"
+        assert f"the run before this one ({run_id}) is still running: runs of this DAG never overlap" in caplog.text
+    finally:
+        with create_session() as session:
+            session.query(DagRun).filter(DagRun.run_id == run_id).update({"state": DagRunState.SUCCESS})
+    state, pushed = run_input_check(conf, caplog)
+    assert state == "success" and pushed["run_date"] == "2019-10-01"

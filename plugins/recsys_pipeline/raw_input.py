@@ -25,6 +25,7 @@ from recsys.raw_format import COMPLETE_MARKER, RAW_HEADER, is_raw_file
 from recsys_pipeline.storage import filesystem_for
 
 log = logging.getLogger(__name__)
+ACTIVE_RUN_STATES = ("queued", "running")
 
 
 class RawInputError(FileNotFoundError):
@@ -111,8 +112,10 @@ def run_date_of(settings: Settings, context) -> date:
 
 class RawInputSensor(BaseSensorOperator):
     """The check_raw_input task: refuses Params that contradict each other (``SettingsError``)
-    and a run date past the run's data interval at once, then waits for the date's complete raw
-    files. Pushes ``run_date`` (every later template's ``run_date()``) and ``files``."""
+    and a run date past the run's data interval at once; then waits until the run before this
+    one (by logical date, whoever started it: the scheduler, a backfill, a trigger) has finished,
+    so runs never overlap and go oldest first, and for the date's complete raw files. Pushes
+    ``run_date`` (every later template's ``run_date()``) and ``files``."""
 
     def __init__(self, **kwargs):
         super().__init__(mode="reschedule", **kwargs)
@@ -132,6 +135,13 @@ class RawInputSensor(BaseSensorOperator):
     def poke(self, context) -> bool:
         settings = Settings.from_params(context["params"])
         run_date = run_date_of(settings, context)
+        previous = context["ti"].get_previous_dagrun()
+        previous_state = getattr(previous.state, "value", previous.state) if previous else None
+        if previous_state in ACTIVE_RUN_STATES:
+            self._awaited = (f"the run before this one ({previous.run_id}) is still {previous_state}: runs of this "
+                             "DAG never overlap, each date's window reads what the earlier dates wrote")
+            log.info("waiting: %s", self._awaited)
+            return False
         try:
             files = day_files(settings.raw_root, run_date, settings.input_settle_seconds)
         except InputNotReady as exc:
