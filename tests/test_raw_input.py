@@ -97,7 +97,8 @@ def test_the_check_waits_for_a_late_file_then_hands_on_the_date_and_files(tmp_pa
     ({"top_n": 5}, r"unknown Params \['top_n'\]"),
     ({"run_date": "2030-01-01"}, r"run_date 2030-01-01 is after this run's data interval"),
 ])
-def test_the_check_fails_at_once_naming_the_problem(tmp_path, caplog, conf, error):
+def test_the_check_fails_at_once_naming_the_problem(tmp_path, caplog, monkeypatch, conf, error):
+    monkeypatch.setenv("RECSYS_TASK_RETRIES", "2")  # none of these is worth a retry: none happens
     state, _ = run_input_check({"run_date": "2019-10-01", "raw_root": str(tmp_path), **conf}, caplog)
     assert state == "failed"
     assert re.search(r"RECSYS ALERT: ecommerce_recommendations.check_raw_input failed for \S+ \(try 1\): .*" + error,

@@ -17,7 +17,7 @@ import os
 from datetime import UTC, date, datetime
 
 from airflow.sdk import BaseSensorOperator
-from airflow.sdk.exceptions import AirflowSensorTimeout
+from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 from pyarrow import fs
 
 from recsys.params import Settings
@@ -122,8 +122,11 @@ class RawInputSensor(BaseSensorOperator):
         self._awaited = "nothing looked at yet"
 
     def execute(self, context):
-        settings = Settings.from_params(context["params"])
-        run_date_of(settings, context)  # fail now, not after the wait
+        try:  # wrong Params or a future date: fail now, not after the wait, and do not retry
+            settings = Settings.from_params(context["params"])
+            run_date_of(settings, context)
+        except ValueError as exc:
+            raise AirflowFailException(str(exc)) from exc
         self.timeout = settings.input_wait_minutes * 60
         self.poke_interval = float(os.environ.get("RECSYS_INPUT_POKE_SECONDS", "60"))
         try:
