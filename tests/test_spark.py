@@ -35,3 +35,25 @@ def test_the_archive_is_reproducible_and_named_by_its_content(tmp_path):
     first = build_package_zip(build_dir=tmp_path / "a")
     second = build_package_zip(build_dir=tmp_path / "b")
     assert first.name == second.name and first.read_bytes() == second.read_bytes()
+
+
+def conf_of(task_id: str, settings) -> dict:
+    """What a Spark task submits for these Params: its conf rendered as Airflow renders it."""
+    from recsys_pipeline.spark import submitted_conf
+    from recsys_tools.run_dag import load_dag
+
+    task = load_dag().get_task(task_id)
+    env = task.get_template_env()
+    return submitted_conf({k: env.from_string(v).render(params=settings.as_params()) for k, v in task.conf.items()})
+
+
+def test_spark_resources_come_from_the_params_and_empty_ones_are_left_to_the_cluster():
+    from recsys.params import Settings
+
+    small = {"spark.log.level": "WARN", "spark.driver.memory": "2g"}
+    assert conf_of("clean_events", Settings()) == conf_of("train_als", Settings()) == small
+    sized = Settings(als_driver_memory="6g", spark_executor_memory="4g", spark_executor_cores=2,
+                     spark_shuffle_partitions=64)
+    cluster = {"spark.executor.memory": "4g", "spark.executor.cores": "2", "spark.sql.shuffle.partitions": "64"}
+    assert conf_of("train_als", sized) == {**small, **cluster, "spark.driver.memory": "6g"}
+    assert conf_of("clean_events", sized) == {**small, **cluster}

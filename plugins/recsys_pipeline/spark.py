@@ -21,9 +21,16 @@ from recsys_pipeline.templates import RUN_DATE
 PACKAGE_DIR = Path(recsys.__file__).resolve().parent
 JOB_ARGUMENTS = ["--run-date", RUN_DATE, "--params", "{{ params | tojson }}"]
 # Set at submission, before the driver starts; what correctness needs, the jobs' session sets.
+# A setting that renders empty is left out: the cluster's own default (spark-defaults.conf) holds.
 BASE_CONF = {
     "spark.log.level": "WARN",  # Spark's INFO lines would drown the task log
+    "spark.driver.memory": "{{ params.spark_driver_memory }}",
+    "spark.executor.memory": "{{ params.spark_executor_memory }}",
+    "spark.executor.cores": "{{ params.spark_executor_cores or '' }}",
+    "spark.sql.shuffle.partitions": "{{ params.spark_shuffle_partitions or '' }}",
 }
+# Per job: train_als holds every item's factors in its driver for top-K.
+JOB_CONF = {"train_als": {"spark.driver.memory": "{{ params.als_driver_memory or params.spark_driver_memory }}"}}
 
 
 def build_package_zip(package_dir: Path = PACKAGE_DIR, build_dir: Path = BUILD_DIR) -> Path:
@@ -53,17 +60,23 @@ def build_package_zip(package_dir: Path = PACKAGE_DIR, build_dir: Path = BUILD_D
     return target
 
 
+def submitted_conf(rendered: dict) -> dict:
+    """The rendered conf without the settings left empty (so the cluster's defaults hold)."""
+    return {key: value for key, value in rendered.items() if str(value) != ""}
+
+
 class RecsysSparkSubmitOperator(SparkSubmitOperator):
     """SparkSubmitOperator that ships the current shared package with every submission."""
 
     def execute(self, context):
         self.py_files = str(build_package_zip())
+        self.conf = submitted_conf(self.conf)
         return super().execute(context)
 
 
 def spark_job(task_id: str, **kwargs) -> RecsysSparkSubmitOperator:
     """The task that submits ``spark_jobs/<task_id>.py`` with the pipeline's connection and conf."""
-    conf = {**BASE_CONF, "spark.driver.memory": "{{ params.spark_driver_memory }}"}
+    conf = {**BASE_CONF, **JOB_CONF.get(task_id, {})}
     return RecsysSparkSubmitOperator(
         task_id=task_id,
         application=str(SPARK_JOBS_DIR / f"{task_id}.py"),

@@ -148,6 +148,20 @@ class Settings:
     spark_driver_memory: str = _param(
         "2g", RESOURCES, "Spark driver memory", "Memory of each Spark job's driver (e.g. 2g, 512m).",
         pattern="^[0-9]+[kmgt]$")
+    als_driver_memory: str = _param(
+        "", RESOURCES, "train_als driver memory",
+        "Driver memory of train_als alone, which holds the item factors for top-K (empty: "
+        "spark_driver_memory).", pattern="^([0-9]+[kmgt])?$")
+    spark_executor_memory: str = _param(
+        "", RESOURCES, "Executor memory",
+        "Memory of each executor on a cluster (empty: the cluster's default; local mode has none).",
+        pattern="^([0-9]+[kmgt])?$")
+    spark_executor_cores: int = _param(
+        0, RESOURCES, "Cores per executor",
+        "Cores of each executor on a cluster (0: the cluster's default).", minimum=0, maximum=64)
+    spark_shuffle_partitions: int = _param(
+        0, RESOURCES, "Shuffle partitions",
+        "Partitions of every shuffle (0: 4 x the cores Spark grants the job).", minimum=0, maximum=100000)
 
     def __post_init__(self):
         problems = []
