@@ -16,6 +16,7 @@ from recsys.reports import CleaningReport, ModelRunReport
 from recsys_pipeline.bulk_load import read_lake_report, replace_date_rows
 from recsys_pipeline.mysql import mysql_hook
 from recsys_pipeline.raw_input import resolve_run_date
+from recsys_pipeline.results import EDA_TABLES
 from recsys_pipeline.retry import with_retries
 from recsys_pipeline.templates import RUN_DATE_TASK
 
@@ -55,9 +56,9 @@ def record_pipeline_run(params=None, data_interval_start=None, ti=None, dag=None
                 if "clean_events" in succeeded else None)
     run = (read_lake_report(lake.model_run(settings.lake_root, run_date), ModelRunReport)
            if "train_als" in succeeded else None)
-    tasks = task_rows(states, cleaning, run, _rows_out(ti, "load_results", ("daily_kpis", "hourly_activity",
-                      "brand_daily", "category_daily", "top_customers", "model_runs", "data_quality_daily")),
-                      _rows_out(ti, "publish_recommendations", ("user_recommendations", "similar_products")))
+    loaded = _rows_out(ti, "load_results", (*EDA_TABLES, ModelRunReport.TABLE, CleaningReport.TABLE))
+    published = _rows_out(ti, "publish_recommendations", ("user_recommendations", "similar_products"))
+    tasks = task_rows(states, cleaning, run, loaded, published)
     failed = sorted(t for t, (state, _) in states.items() if state == "failed")
     status = "failed" if any(state in FAILED for state, _ in states.values()) else "success"
     started = dag_run.start_date if dag_run and dag_run.start_date else None
