@@ -14,7 +14,8 @@ personalised top-K product recommendations in MySQL, for Tableau.
 | 6 | `apply_schema`, `load_results` | MySQL schema migrations, then the per-date loads |
 | 6 | `publish_recommendations` | the lists; skipped, saying why, when the quality gate withheld them |
 | 7 | `check_*` | row counts, keys and consistency of what landed; the lists served are not too old |
-| 8 | `record_pipeline_run` | the run's outcome and each task's state, time and rows into `pipeline_runs` |
+| 8 | `tableau_refreshes`, `refresh_tableau` | refresh the Tableau extracts named in the Params, waiting for each job |
+| 9 | `record_pipeline_run` | the run's outcome and each task's state, time and rows into `pipeline_runs` |
 
 **Run date**: a scheduled run processes the day its data interval starts (the run at 00:00 UTC
 processes the day that just ended); set the `run_date` Param to process another date by hand.
@@ -25,7 +26,8 @@ resources) hold every knob; each Spark job receives them all as one JSON documen
 
 **Connections**: `recsys_spark` (where Spark runs: `local[*]`, `spark://`, `yarn`, `k8s://`),
 `recsys_mysql` (the results database) and, optionally, `recsys_smtp` (failure e-mails to
-`$RECSYS_ALERT_EMAIL_TO`; every failure also logs one `RECSYS ALERT` line).
+`$RECSYS_ALERT_EMAIL_TO`; every failure also logs one `RECSYS ALERT` line) and `recsys_tableau_server`
+(the Tableau site whose extracts are refreshed; without it the refresh is skipped, saying so).
 
 **Assets**: `recsys_daily_summaries` (when the date's summaries are checked) and
 `recsys_current_recommendations` (when newly published lists are checked): schedule a downstream
@@ -36,6 +38,7 @@ import os
 from datetime import UTC, datetime, timedelta
 
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator, SQLColumnCheckOperator
+from airflow.providers.tableau.operators.tableau import TableauOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TaskGroup, task
 
 from recsys.params import param_schemas
@@ -49,6 +52,7 @@ from recsys_pipeline.results import load_results
 from recsys_pipeline.run_record import record_pipeline_run
 from recsys_pipeline.spark import spark_job
 from recsys_pipeline.sql_files import CHECKS_DIR
+from recsys_pipeline.tableau import tableau_refreshes
 from recsys_pipeline.templates import MACROS, RUN_DATE
 
 with DAG(
@@ -111,6 +115,15 @@ with DAG(
     loaded >> published >> [check_recommendations, check_recommendation_columns, check_similar_products,
                             check_model_run, list_freshness]
     loaded >> check_daily_summaries
+
+    # Tableau shows the day once everything that landed is checked (summaries also for a withheld
+    # run); one mapped task per extract named in the Params, skipped without them.
+    extracts = task(tableau_refreshes, trigger_rule="none_failed")()
+    [t for t in dag.tasks if not t.downstream_list and t is not extracts.operator] >> extracts
+    TableauOperator.partial(
+        task_id="refresh_tableau", method="refresh", match_with="name", blocking_refresh=True,
+        tableau_conn_id=config.TABLEAU_CONN_ID,
+    ).expand_kwargs(extracts)
 
     # Last, whatever happened: the run's outcome and each task's state, time and rows, for Tableau;
     # it fails when the run did (its own failure is not alerted again: the failed task was).

@@ -4,15 +4,17 @@ Reads every ``*.csv`` and ``*.csv.gz`` file under ``<raw_root>/<run date>/``, wr
 to ``<lake_root>/events/ingest_date=<run date>/event_date=.../`` (replacing that ingest date only),
 bad rows to ``<lake_root>/quarantine/ingest_date=<run date>/`` with their reasons, and the
 reconciliation report (``recsys.reports.CleaningReport``) to
-``<lake_root>/reports/cleaning/ingest_date=<run date>/``.
+``<lake_root>/reports/cleaning/ingest_date=<run date>/``. Input it refuses (see
+``recsys.cleaning.check_cleaned_day``) fails the job before anything is written.
 """
 
 import sys
 
 from recsys import lake
-from recsys.cleaning import InputError, check_quarantine_share, clean_raw_lines, read_raw_lines
+from recsys.cleaning import InputError, check_cleaned_day, clean_raw_lines, read_raw_lines
 from recsys.jobs import glob_files, job_arguments
-from recsys.raw_format import is_raw_file
+from recsys.raw_format import COMPLETE_MARKER, is_raw_file
+from recsys.reports import CleaningReport
 from recsys.session import get_spark
 
 
@@ -26,13 +28,19 @@ def main(argv: list[str]) -> None:
     if not files:
         raise InputError(f"{where}: no raw input (*.csv or *.csv.gz) for {run_date}")
     result = clean_raw_lines(read_raw_lines(spark, files), run_date)
+    print(f"cleaning report: {result.report}")
+    earlier = None
+    if result.report.rows_read == 0:  # an empty day must not wipe out a day that had events
+        earlier = lake.read_report_if_any(spark, lake.cleaning_report(settings.lake_root, run_date), CleaningReport)
+    check_cleaned_day(result.report, settings.max_quarantine_share, where,
+                      marked_complete=bool(glob_files(spark, f"{where}/{COMPLETE_MARKER}")), earlier=earlier)
+    if result.report.rows_read == 0:
+        print(f"{where}: no events on {run_date} (the day is marked complete): its summaries will say zero")
     result.clean.write.mode("overwrite").partitionBy("event_date").parquet(
         lake.events_ingest(settings.lake_root, run_date)
     )
     result.quarantine.write.mode("overwrite").parquet(lake.quarantine(settings.lake_root, run_date))
     lake.write_report(spark, lake.cleaning_report(settings.lake_root, run_date), result.report)
-    print(f"cleaning report: {result.report}")
-    check_quarantine_share(result.report, settings.max_quarantine_share, where)
 
 
 if __name__ == "__main__":

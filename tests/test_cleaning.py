@@ -185,3 +185,40 @@ def test_job_fails_on_too_much_bad_data_missing_input_and_wrong_header(spark, tm
     write_raw(tmp_path / "raw", "2019-10-03", GOOD[:1], header=RAW_HEADER.replace("price", "cost"))
     with pytest.raises(InputError, match=r"2019-10-03/events.csv: no header line"):
         clean_job.main(["--run-date", "2019-10-03", *base])
+
+
+def test_a_day_without_events_needs_the_exporters_marker_and_never_replaces_a_day_with_events(spark, tmp_path):
+    raw, root = tmp_path / "raw", str(tmp_path / "lake")
+    base = ["--params", Settings(raw_root=str(raw), lake_root=root).to_json()]
+    empty = write_raw(raw, "2019-10-02", [])  # the header alone
+    with pytest.raises(InputError, match=r"2019-10-02: the input holds no data rows and the day is not marked "
+                                         r"complete \(_SUCCESS\)"):
+        clean_job.main(["--run-date", "2019-10-02", *base])
+    assert not (tmp_path / "lake").exists()  # refused before anything was written
+
+    (empty.parent / "_SUCCESS").touch()
+    clean_job.main(["--run-date", "2019-10-02", *base])
+    report = lake.read_report(spark, lake.cleaning_report(root, date(2019, 10, 2)), CleaningReport)
+    assert (report.rows_read, report.rows_clean, report.rows_quarantined, report.files) == (0, 0, 0, 1)
+    spark_job("eda_summaries").main(["--run-date", "2019-10-02", *base])
+    summaries = {table: spark.read.options(header=True, sep="\t").csv(lake.eda(root, table, date(2019, 10, 2)))
+                 for table in ("daily_kpis", "hourly_activity", "brand_daily", "category_daily", "top_customers")}
+    kpis = summaries.pop("daily_kpis").collect()
+    assert len(kpis) == 1 and kpis[0]["events"] == kpis[0]["purchases"] == kpis[0]["active_users"] == "0"
+    assert Decimal(kpis[0]["revenue"]) == 0
+    hours = summaries.pop("hourly_activity").collect()
+    assert len(hours) == 24 and {(h["views"], h["purchases"]) for h in hours} == {("0", "0")}
+    assert {table: df.count() for table, df in summaries.items()} == {
+        "brand_daily": 0, "category_daily": 0, "top_customers": 0}
+
+    # A day that had events is never replaced by an empty input, marker or not.
+    write_raw(raw, "2019-10-01", GOOD)
+    clean_job.main(["--run-date", "2019-10-01", *base])
+    before = sorted(lake.read_events(spark, root).collect())
+    report = lake.read_report(spark, lake.cleaning_report(root, DAY), CleaningReport)
+    write_raw(raw, "2019-10-01", [])
+    (raw / "2019-10-01" / "_SUCCESS").touch()
+    with pytest.raises(InputError, match=r"refusing to replace the 8 clean events cleaned before"):
+        clean_job.main(["--run-date", "2019-10-01", *base])
+    assert sorted(lake.read_events(spark, root).collect()) == before
+    assert lake.read_report(spark, lake.cleaning_report(root, DAY), CleaningReport) == report

@@ -13,7 +13,8 @@ STEPS = ["check_raw_input", "clean_events", "eda_summaries", "build_interactions
          "apply_schema", "load_results", "publish_recommendations",
          "check_recommendations", "check_recommendation_columns",
          "check_similar_products", "check_daily_summaries", "check_model_run", "check_list_freshness",
-         "record_pipeline_run"]
+         "tableau_refreshes", "refresh_tableau", "record_pipeline_run"]
+TABLEAU = {"tableau_refreshes", "refresh_tableau"}  # skipped in these runs: no Tableau connection
 
 
 def test_dag_shape_params_and_docs():
@@ -43,6 +44,10 @@ def test_dag_shape_params_and_docs():
     assert dag.get_task("check_list_freshness").trigger_rule == "none_failed"
     assert [a.name for a in dag.get_task("check_daily_summaries").outlets] == ["recsys_daily_summaries"]
     assert [a.name for a in dag.get_task("check_recommendations").outlets] == ["recsys_current_recommendations"]
+    # Tableau refreshes once every check has passed (or was skipped with a withheld publish).
+    assert dag.get_task("tableau_refreshes").upstream_task_ids == {t.task_id for t in checks}
+    assert dag.get_task("tableau_refreshes").trigger_rule == "none_failed"
+    assert dag.get_task("record_pipeline_run").upstream_task_ids == {"refresh_tableau"}
 
 
 def test_no_task_shares_a_name_with_another_function():
@@ -147,7 +152,8 @@ def test_two_days_through_airflow_then_a_rerun_leaves_identical_tables(pipeline_
         "SELECT task_id, state, rows_in, rows_out, task_seconds FROM pipeline_run_tasks WHERE run_date = %s",
         parameters=(d2,))}
     assert set(tasks) == set(STEPS) - {"record_pipeline_run"}
-    assert all(state == "success" and seconds >= 0 for state, _, _, seconds in tasks.values())
+    assert all(state == "success" and seconds >= 0 for t, (state, _, _, seconds) in tasks.items() if t not in TABLEAU)
+    assert {tasks[t][0] for t in TABLEAU} == {"skipped"}
     assert tasks["clean_events"][1:3] == (quality[1][2], quality[1][1])  # rows read -> rows clean
     published_rows = mysql_hook.get_first(
         "SELECT (SELECT COUNT(*) FROM user_recommendations WHERE run_date = %s) + "

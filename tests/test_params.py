@@ -53,7 +53,9 @@ def test_every_param_has_a_title_a_known_section_and_both_bounds():
             assert {"minimum", "exclusiveMinimum"} & set(bounded), f"{name} has no lower bound"
             assert {"maximum", "exclusiveMaximum"} & set(bounded), f"{name} has no upper bound"
         if schema["type"] == "array":
-            assert schema["minItems"] >= 1 and schema["maxItems"] >= schema["minItems"], name
+            assert schema["minItems"] >= 0 and schema["maxItems"] >= max(schema["minItems"], 1), name
+            if bounded["type"] == "string":
+                assert bounded["minLength"] >= 1 and bounded["maxLength"] >= bounded["minLength"], name
     assert [param_schemas()[n]["section"] for n in NAMES] == sorted(
         (param_schemas()[n]["section"] for n in NAMES), key=SECTIONS.index)  # the form's order
 

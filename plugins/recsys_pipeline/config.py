@@ -20,3 +20,5 @@ MYSQL_CONN_ID = "recsys_mysql"
 MYSQL_ADMIN_CONN_ID = "recsys_mysql_admin"
 # Optional: where failure alerts are e-mailed from (see recsys_pipeline.alerts).
 SMTP_CONN_ID = "recsys_smtp"
+# Optional: the Tableau Server or Cloud site whose extracts the run refreshes (recsys_pipeline.tableau).
+TABLEAU_CONN_ID = "recsys_tableau_server"

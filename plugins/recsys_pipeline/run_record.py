@@ -29,6 +29,20 @@ def _rows_out(ti, task_id: str, tables: tuple[str, ...]) -> int | None:
     return sum(loaded.get(t, 0) for t in tables) if isinstance(loaded, dict) else None
 
 
+def task_states(breadcrumbs) -> dict[str, tuple[str, float | None]]:
+    """Each finished task's state and seconds; a mapped task (one instance per Tableau extract)
+    is failed when any instance failed, and its seconds are the instances' sum."""
+    found: dict[str, tuple[str, float | None]] = {}
+    for crumb in breadcrumbs:
+        state, seconds = str(getattr(crumb["state"], "value", crumb["state"])), crumb["duration"]
+        if crumb["task_id"] in found:
+            before, spent = found[crumb["task_id"]]
+            state = before if before in FAILED or state == "success" else state
+            seconds = None if spent is None or seconds is None else spent + seconds
+        found[crumb["task_id"]] = (state, seconds)
+    return found
+
+
 def task_rows(states: dict[str, tuple[str, float | None]], cleaning: CleaningReport | None,
               run: ModelRunReport | None, loaded: int | None, published: int | None) -> list[dict]:
     """One row per task: its state, seconds and the rows that went in and came out of it."""
@@ -48,8 +62,7 @@ def record_pipeline_run(params=None, data_interval_start=None, ti=None, dag=None
     settings = Settings.from_params(params)
     resolved = ti.xcom_pull(task_ids=RUN_DATE_TASK, key="run_date")
     run_date = date.fromisoformat(resolved) if resolved else resolve_run_date(settings.run_date, data_interval_start)
-    finished = {c["task_id"]: (str(getattr(c["state"], "value", c["state"])), c["duration"])
-                for c in ti.get_task_breadcrumbs(ti.dag_id, ti.run_id)}
+    finished = task_states(ti.get_task_breadcrumbs(ti.dag_id, ti.run_id))
     states = {t: finished.get(t, ("not run", None)) for t in dag.task_ids if t != ti.task_id}
     succeeded = {t for t, (state, _) in states.items() if state == "success"}
     cleaning = (read_lake_report(lake.cleaning_report(settings.lake_root, run_date), CleaningReport)

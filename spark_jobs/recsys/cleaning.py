@@ -11,7 +11,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from recsys.raw_format import EVENT_TYPES, MAX_PRICE, RAW_COLUMNS, RAW_HEADER, RAW_TIME_FORMAT, UNKNOWN
+from recsys.raw_format import COMPLETE_MARKER, EVENT_TYPES, MAX_PRICE, RAW_COLUMNS, RAW_HEADER, RAW_TIME_FORMAT, UNKNOWN
 from recsys.reports import CleaningReport
 from recsys.schema import PRICE_TYPE
 
@@ -241,11 +241,21 @@ def clean_raw_lines(lines: DataFrame, ingest_date: date) -> CleaningResult:
     return CleaningResult(clean=clean, quarantine=quarantine, report=report)
 
 
-def check_quarantine_share(report: CleaningReport, max_share: float, where: str) -> None:
-    """Fail when more than ``max_share`` of the rows read were quarantined."""
+def check_cleaned_day(report: CleaningReport, max_share: float, where: str, marked_complete: bool,
+                      earlier: CleaningReport | None) -> None:
+    """Refuse a day's cleaning, before anything is written, when its input cannot be trusted: no
+    data rows unless the exporter marked the day complete (a store can have a day without events;
+    a truncated export looks the same), never an empty input in place of a day that had events,
+    and no more than ``max_share`` of the rows read quarantined."""
     read = report.rows_read
     if read == 0:
-        raise InputError(f"{where}: the input holds no data rows")
+        if not marked_complete:
+            raise InputError(f"{where}: the input holds no data rows and the day is not marked complete "
+                             f"({COMPLETE_MARKER}): an exporter marks a day that truly had no events")
+        if earlier is not None and earlier.rows_clean > 0:
+            raise InputError(f"{where}: the input holds no data rows; refusing to replace the "
+                             f"{earlier.rows_clean} clean events cleaned before for that day with none")
+        return
     share = report.rows_quarantined / read
     if share > max_share:
         reasons = ", ".join(f"{k}={v}" for k, v in report.quarantine_reasons_json.items())

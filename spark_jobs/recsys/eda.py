@@ -16,7 +16,7 @@ def _is(event_type: str):
 
 
 def _count(event_type: str):
-    return F.sum(_is(event_type).cast("long"))
+    return F.coalesce(F.sum(_is(event_type).cast("long")), F.lit(0).cast("long"))  # 0 on a day without events
 
 
 def _revenue():

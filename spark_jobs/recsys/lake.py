@@ -59,6 +59,13 @@ def read_report(spark, path: str, kind):
     return kind.from_json(spark.read.text(path).first()["value"])
 
 
+def read_report_if_any(spark, path: str, kind):
+    """The report at ``path``, or None when none was written there."""
+    jvm_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path)
+    fs = jvm_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    return read_report(spark, path, kind) if fs.exists(jvm_path) else None
+
+
 # MySQL's LOAD DATA escapes, applied to every string value (backslash first).
 _MYSQL_ESCAPES = (("\\\\", "\\\\\\\\"), ("\t", "\\\\t"), ("\n", "\\\\n"), ("\r", "\\\\r"))
 
@@ -95,9 +102,12 @@ def write_load_files(df, path: str) -> None:
 
 
 def read_events(spark, lake_root: str):
-    """All clean events; filter on ``event_date`` to prune to the dates needed."""
+    """All clean events; filter on ``event_date`` to prune to the dates needed. The schema is
+    given, not inferred: a lake whose only day had no events holds no file to infer it from."""
+    from recsys.schema import LAKE_EVENTS  # pyspark, which this module's other users need not load
+
     path = events(lake_root)
     try:
-        return spark.read.option("basePath", path).parquet(path)
+        return spark.read.schema(LAKE_EVENTS).option("basePath", path).parquet(path)
     except Exception as exc:  # Spark raises AnalysisException subclasses for a missing path
         raise FileNotFoundError(f"{path}: no clean events yet (run clean_events first)") from exc

@@ -19,8 +19,9 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from pathlib import Path
 
-INPUT, SCORING, MODEL, GATE, RESOURCES = "Input", "Scoring", "Model and tuning", "Quality gate", "Resources"
-SECTIONS = (INPUT, SCORING, MODEL, GATE, RESOURCES)
+INPUT, SCORING, MODEL, GATE, RESOURCES, TABLEAU = (
+    "Input", "Scoring", "Model and tuning", "Quality gate", "Resources", "Tableau")
+SECTIONS = (INPUT, SCORING, MODEL, GATE, RESOURCES, TABLEAU)
 
 
 class SettingsError(ValueError):
@@ -162,6 +163,18 @@ class Settings:
     spark_shuffle_partitions: int = _param(
         0, RESOURCES, "Shuffle partitions",
         "Partitions of every shuffle (0: 4 x the cores Spark grants the job).", minimum=0, maximum=100000)
+    tableau_datasources: tuple[str, ...] = _param(
+        (), TABLEAU, "Data sources to refresh",
+        "Names of published Tableau data sources whose extracts are refreshed once the checks pass "
+        "(needs the recsys_tableau_server connection).",
+        minItems=0, maxItems=50, items={"minLength": 1, "maxLength": 255})
+    tableau_workbooks: tuple[str, ...] = _param(
+        (), TABLEAU, "Workbooks to refresh",
+        "Names of Tableau workbooks whose embedded extracts are refreshed once the checks pass.",
+        minItems=0, maxItems=50, items={"minLength": 1, "maxLength": 255})
+    tableau_timeout_minutes: float = _param(
+        60.0, TABLEAU, "Refresh timeout (minutes)",
+        "How long each refresh job may stay pending on Tableau before its task fails.", minimum=1, maximum=1440)
 
     def __post_init__(self):
         problems = []
@@ -312,6 +325,8 @@ def _schema_problems(name: str, value, schema: dict) -> list[str]:
                 for key, (holds, words) in checks.items() if key in schema and not holds(value, schema[key])]
     if "minLength" in schema and len(value) < schema["minLength"]:
         problems.append(f"{name} must not be empty")
+    if "maxLength" in schema and len(value) > schema["maxLength"]:
+        problems.append(f"{name} is longer than {schema['maxLength']} characters")
     if "pattern" in schema and not re.search(schema["pattern"], value):
         problems.append(f"{name} {value!r} does not match {schema['pattern']}")
     return problems

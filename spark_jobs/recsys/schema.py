@@ -24,3 +24,6 @@ CLEAN_EVENTS = T.StructType(
         T.StructField("event_date", T.DateType(), False),
     ]
 )
+
+# The lake's events as read back: the clean events and the partition they were ingested into.
+LAKE_EVENTS = T.StructType([*CLEAN_EVENTS.fields, T.StructField("ingest_date", T.DateType(), True)])
