@@ -109,9 +109,12 @@ with DAG(
         # Withheld runs keep older lists current: fail once they are too old to stay green.
         list_freshness = task(check_list_freshness, trigger_rule="none_failed")(checked_input["run_date"])
 
-    checked_input >> clean >> [eda, interactions]
+    # Every task waits for check_raw_input, whose guard keeps runs from overlapping.
+    schema = task(apply_schema)()
+    checked_input >> [clean, schema]
+    clean >> [eda, interactions]
     interactions >> train
-    [eda, train, task(apply_schema)()] >> loaded
+    [eda, train, schema] >> loaded
     loaded >> published >> [check_recommendations, check_recommendation_columns, check_similar_products,
                             check_model_run, list_freshness]
     loaded >> check_daily_summaries

@@ -57,6 +57,17 @@ def snapshot(hook) -> dict:
     return result
 
 
+def table_differences(before: dict, after: dict) -> dict:
+    """The rows of two snapshots that differ, per table: empty when they are identical."""
+    found = {}
+    for table in sorted(set(before) | set(after)):
+        gone = sorted(set(before.get(table, [])) - set(after.get(table, [])), key=str)
+        new = sorted(set(after.get(table, [])) - set(before.get(table, [])), key=str)
+        if gone or new or len(before.get(table, [])) != len(after.get(table, [])):
+            found[table] = {"gone": gone, "new": new}
+    return found
+
+
 # Reports of a small run whose figures are known (tests/test_reports.py, tests/test_report_rows.py).
 METRICS = {"ndcg": 0.2, "precision": 0.05, "recall": 0.3, "map": 0.1, "hit_rate": 0.4, "coverage": 0.03,
            "users": 4}

@@ -2,12 +2,15 @@
 
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
 from recsys_tools.generate_events import generate
-from recsys_tools.run_dag import load_dag, run_dates
-from tests.helpers import drop_all_tables, snapshot
+from recsys_tools.run_dag import DAG_ID, load_dag, run_dates
+from tests.airflow_services import airflow_services
+from tests.helpers import drop_all_tables, snapshot, table_differences, write_raw
+from tests.spark_cluster import cluster_state, spark_standalone
 
 STEPS = ["check_raw_input", "clean_events", "eda_summaries", "build_interactions", "train_als",
          "apply_schema", "load_results", "publish_recommendations",
@@ -26,6 +29,8 @@ def test_dag_shape_params_and_docs():
     for name, param in dag.params.items():
         assert param.description, f"Param {name} has no description"
     assert dag.get_task("train_als").upstream_task_ids == {"build_interactions"}
+    # Nothing starts before check_raw_input, which keeps runs from overlapping.
+    assert [t.task_id for t in dag.tasks if not t.upstream_list] == ["check_raw_input"]
     assert dag.get_task("load_results").upstream_task_ids == {
         "check_raw_input", "eda_summaries", "train_als", "apply_schema"}
     assert dag.get_task("check_recommendations").upstream_task_ids == {"publish_recommendations"}
@@ -85,16 +90,6 @@ def test_a_scheduled_run_processes_the_day_that_just_ended():
     assert resolve_run_date(None, info.data_interval.start) == date(2019, 10, 5)
 
 
-def asset_events(name: str) -> int:
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import func, select
-
-    with create_session() as session:
-        return session.scalar(select(func.count()).select_from(AssetEvent).join(
-            AssetModel, AssetModel.id == AssetEvent.asset_id).where(AssetModel.name == name))
-
-
 @pytest.fixture(scope="module")
 def pipeline_env(tmp_path_factory, mysql_conn_value):
     """Two days of generated events and a run configuration pointing at temp folders."""
@@ -107,18 +102,56 @@ def pipeline_env(tmp_path_factory, mysql_conn_value):
     return conf
 
 
+def one_at_a_time_oldest_first(found: dict) -> list[str]:
+    """The backfill's runs in the order their work ran; fails if two runs' Spark and MySQL
+    work overlapped (a run's check_raw_input may wait while the run before it works)."""
+    runs = sorted(found["runs"], key=lambda r: r["data_interval_start"])
+    spans = []
+    for run in runs:
+        tis = [t for t in found["tis"] if t["run_id"] == run["run_id"] and t["start"]]
+        work = [t for t in tis if t["task_id"] != "check_raw_input"]
+        spans.append((min(t["start"] for t in work), max(t["end"] for t in tis)))
+    for (_, end_before), (start_after, _) in zip(spans, spans[1:], strict=False):
+        assert start_after >= end_before, f"runs overlapped: {spans}"
+    return [r["data_interval_start"][:10] for r in runs]
+
+
 @pytest.mark.e2e
-def test_two_days_through_airflow_then_a_rerun_leaves_identical_tables(pipeline_env, mysql_hook):
-    d1, d2 = date(2019, 10, 1), date(2019, 10, 2)
-    events_before = {name: asset_events(name) for name in ("recsys_daily_summaries", "recsys_current_recommendations")}
-    assert run_dates([d1, d2], pipeline_env) == {d1: "success", d2: "success"}
+def test_a_backfill_through_the_scheduler_then_a_rerun_on_a_spark_cluster_leaves_identical_tables(
+        pipeline_env, mysql_hook, tmp_path_factory, monkeypatch):
+    """Three days backfilled by a real scheduler (the third had no events: an empty export marked
+    complete), checked value by value; then the second day rerun on a Spark standalone cluster
+    leaves MySQL exactly as the local[*] run left it."""
+    d1, d2, d3 = date(2019, 10, 1), date(2019, 10, 2), date(2019, 10, 3)
+    empty = write_raw(Path(pipeline_env["raw_root"]), d3.isoformat(), [])
+    (empty.parent / "_SUCCESS").touch()
+    home = tmp_path_factory.mktemp("airflow_home")
+    # A waiting check looks again after 10 s: with a few seconds, the scheduler may queue the next
+    # look before the last one's process has exited (slow on 2 busy cores) and fail the task.
+    with airflow_services(home, {"RECSYS_INPUT_POKE_SECONDS": "10"}) as airflow:
+        airflow.wait_for_dag()
+        airflow.airflow("dags", "unpause", DAG_ID)
+        # Three runs allowed at once: the DAG itself must keep them one at a time.
+        airflow.airflow("backfill", "create", "--dag-id", DAG_ID, "--from-date", d1.isoformat(),
+                        "--to-date", d3.isoformat(), "--dag-run-conf", json.dumps(pipeline_env),
+                        "--max-active-runs", "3")
+        airflow.start("scheduler")
+        found = airflow.wait_for_runs(3, timeout=1200)
+    assert {(r["run_type"], r["state"]) for r in found["runs"]} == {("backfill", "success")}, found["runs"]
+    assert one_at_a_time_oldest_first(found) == [d.isoformat() for d in (d1, d2, d3)]
 
     kpis = mysql_hook.get_records("SELECT run_date, events, purchases FROM daily_kpis ORDER BY run_date")
     quality = mysql_hook.get_records(
         "SELECT ingest_date, rows_clean, rows_read, rows_quarantined FROM data_quality_daily ORDER BY 1")
-    assert [k[0] for k in kpis] == [d1, d2]
+    assert [k[0] for k in kpis] == [d1, d2, d3]
     assert [k[1] for k in kpis] == [q[1] for q in quality]  # every clean event is summarised
     assert all(q[3] == 0 for q in quality) and sum(q[2] for q in quality) > 28000
+    # The day without events: zero in its KPIs and hours, no brand, category or customer rows.
+    assert kpis[2][1:] == (0, 0) and quality[2][1:] == (0, 0, 0)
+    assert mysql_hook.get_first("SELECT COUNT(*), SUM(views + carts + purchases) FROM hourly_activity "
+                                "WHERE run_date = %s", parameters=(d3,)) == (24, 0)
+    assert [mysql_hook.get_first(f"SELECT COUNT(*) FROM {table} WHERE run_date = %s", parameters=(d3,))[0]
+            for table in ("brand_daily", "category_daily", "top_customers")] == [0, 0, 0]
 
     runs = {r[0]: r[1:] for r in mysql_hook.get_records(
         "SELECT run_date, evaluation_status, users, recommendation_rows, als_ndcg_at_k, "
@@ -146,7 +179,8 @@ def test_two_days_through_airflow_then_a_rerun_leaves_identical_tables(pipeline_
     # The pipeline's own record, for a Tableau sheet that watches it.
     recorded = {r[0]: tuple(r[1:]) for r in mysql_hook.get_records(
         "SELECT run_date, status, failed_tasks, quality_gate, rows_read, recommendation_rows FROM pipeline_runs")}
-    assert recorded[d1][:2] == recorded[d2][:2] == ("success", "") and recorded[d2][2] == gate
+    assert recorded[d1][:2] == recorded[d2][:2] == recorded[d3][:2] == ("success", "") and recorded[d2][2] == gate
+    assert recorded[d3][3] == 0  # rows read on the day without events
     assert recorded[d2][3:] == (quality[1][2], rows)
     tasks = {r[0]: tuple(r[1:]) for r in mysql_hook.get_records(
         "SELECT task_id, state, rows_in, rows_out, task_seconds FROM pipeline_run_tasks WHERE run_date = %s",
@@ -161,16 +195,28 @@ def test_two_days_through_airflow_then_a_rerun_leaves_identical_tables(pipeline_
     assert tasks["publish_recommendations"][2] == published_rows
 
     # One event per checked date of each Asset, for DAGs scheduled on them.
-    assert {name: asset_events(name) - n for name, n in events_before.items()} == {
-        "recsys_daily_summaries": 2, "recsys_current_recommendations": 2}
+    assert found["asset_events"] == {"recsys_daily_summaries": 3, "recsys_current_recommendations": 3}
 
+    # The same date again, on a Spark standalone cluster instead of local[*]: the same tables.
     before = snapshot(mysql_hook)
-    assert run_dates([d2], pipeline_env) == {d2: "success"}
-    assert snapshot(mysql_hook) == before
+    with spark_standalone(tmp_path_factory.mktemp("spark")) as (connection, master_ui), \
+            monkeypatch.context() as cluster_env:
+        cluster_env.setenv("AIRFLOW_CONN_RECSYS_SPARK", connection)
+        cluster_env.setenv("SPARK_LOCAL_IP", "127.0.0.1")
+        assert run_dates([d2], pipeline_env) == {d2: "success"}
+        ran = sorted(app["name"] for app in cluster_state(master_ui)["completedapps"])
+    assert ran == [f"{job} {d2}" for job in ("build_interactions", "clean_events", "eda_summaries", "train_als")]
+    assert table_differences(before, snapshot(mysql_hook)) == {}
 
-    # A margin no model can meet: the run succeeds, says why, and the published lists stay.
-    run = load_dag().test(run_conf={**pipeline_env, "run_date": d2.isoformat(), "quality_margin": 100.0,
-                                    "als_alphas": [10.0]})
+    # Judged again with a margin no model can meet, as a user clears train_als and what follows
+    # (the lake keeps the day's cleaned events and interactions): the run succeeds, says why,
+    # and the published lists stay.
+    dag = load_dag()
+    rejudged = ["check_raw_input", "train_als", *dag.get_task("train_als").get_flat_relative_ids(upstream=False)]
+    rejudge = dag.partial_subset(task_ids=rejudged, include_upstream=False, include_downstream=False)
+    rejudge.get_task("check_raw_input") >> rejudge.get_task("train_als")  # the steps left out joined them
+    run = rejudge.test(run_conf={**pipeline_env, "run_date": d2.isoformat(), "quality_margin": 100.0,
+                                 "als_alphas": [10.0]})
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
     assert str(run.state) == "success" and states["publish_recommendations"] == "skipped"
     assert states["check_model_run"] == "success" and states["check_recommendations"] == "skipped"

@@ -38,6 +38,17 @@ def test_migrations_apply_once_and_give_the_schema(mysql_hook):
     assert [c[0] for c in charsets] == ["utf8mb4"]
 
 
+def test_two_schema_runs_at_once_take_turns_and_both_succeed(mysql_hook):
+    """As two runs' apply_schema (or record_pipeline_run) on an empty database; without the lock
+    the second fails on the first's half-applied migrations."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        applied = list(pool.map(lambda _: apply_migrations(mysql_hook), range(2)))
+    assert sorted(len(a) for a in applied) == [0, 8]  # one did all the work, the other found it done
+    assert mysql_hook.get_first("SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations") == (8, 8)
+
+
 def test_the_pipeline_account_has_rights_on_its_own_database_only(mysql_hook):
     grants = [g[0] for g in mysql_hook.get_records("SHOW GRANTS")]
     database = mysql_hook.get_first("SELECT DATABASE()")[0]

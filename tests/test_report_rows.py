@@ -41,7 +41,7 @@ def test_a_model_run_lands_as_written_and_a_rerun_replaces_it(mysql_hook):
         "MAX(tuning_trials), MAX(tuning_seconds), MAX(quality_margin), MAX(interaction_pairs), "
         "MAX(category_popularity_ndcg_at_k), MAX(params_json), MAX(evaluation_json) FROM model_runs")
     assert tuple(row[:10]) == (1, 0.2, 0.1, 4, 10.0, 2, 7.5, 0.1, 30, None)
-    assert json.loads(row[10]) == Settings().as_params()
+    assert json.loads(row[10]) == {**Settings().as_params(), "run_date": "2019-10-01"}
     assert [t["alpha"] for t in json.loads(row[11])["tuning"]] == [1.0, 10.0, 1.0]
 
 

@@ -38,7 +38,9 @@ def test_the_model_run_report_takes_the_chosen_model_metrics_and_untimed_trials(
     assert (run.als_ndcg_at_k, run.popularity_ndcg_at_k, run.als_coverage) == (0.2, 0.1, 0.03)
     assert run.category_popularity_ndcg_at_k is None  # a baseline that was not measured stays NULL
     assert all("seconds" not in t for t in run.evaluation_json["tuning"])
-    assert run.params_json == settings.as_params() and run.params_json["als_ranks"] == [15, 30]
+    # The Params with the date the run was for, however it was asked for (a rerun records the same).
+    assert run.params_json == {**settings.as_params(), "run_date": run.run_date.isoformat()}
+    assert settings.run_date is None and run.params_json["als_ranks"] == [15, 30]
     assert run.status == "published" and run.interaction_pairs == 30
 
 

@@ -11,6 +11,8 @@ from recsys_pipeline.sql_files import MIGRATIONS_DIR, read_sql
 
 log = logging.getLogger(__name__)
 
+LOCK_WAIT_SECONDS = 300
+
 
 def statements(script: str) -> list[str]:
     """Split a migration file on semicolons that end a line (comments dropped)."""
@@ -21,12 +23,16 @@ def statements(script: str) -> list[str]:
 def apply_migrations(hook: MySqlHook, migrations_dir: Path = MIGRATIONS_DIR) -> list[str]:
     """Apply the migrations not yet recorded in schema_migrations, in file-name order.
 
-    Every statement is idempotent, so a migration interrupted half-way is simply rerun.
-    Returns the versions applied now.
+    Every statement is idempotent, so a migration interrupted half-way is simply rerun; two
+    callers at once take turns (a named lock), the second finding the work done. Returns the
+    versions applied now.
     """
     files = sorted(migrations_dir.glob("V*.sql"))
     applied = []
     with transaction(hook) as cur:
+        cur.execute(read_sql("schema/lock_schema.sql"), (LOCK_WAIT_SECONDS,))
+        if cur.fetchone()[0] != 1:
+            raise RuntimeError(f"another schema migration held the lock for more than {LOCK_WAIT_SECONDS} s")
         for stmt in statements(files[0].read_text()):  # schema_migrations itself
             cur.execute(stmt)
         cur.execute(read_sql("schema/applied_migrations.sql"))

@@ -14,6 +14,7 @@ from recsys import lake
 from recsys.params import Settings
 from recsys.reports import CleaningReport, ModelRunReport
 from recsys_pipeline.bulk_load import read_lake_report, replace_date_rows
+from recsys_pipeline.migrations import apply_migrations
 from recsys_pipeline.mysql import mysql_hook
 from recsys_pipeline.raw_input import resolve_run_date
 from recsys_pipeline.results import EDA_TABLES
@@ -87,6 +88,7 @@ def record_pipeline_run(params=None, data_interval_start=None, ti=None, dag=None
         "recorded_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
     }
     hook = mysql_hook()
+    apply_migrations(hook)  # the run may have failed before apply_schema: it is recorded all the same
     with_retries(lambda: replace_date_rows(hook, "pipeline_runs", "run_date", run_date, [summary]),
                  f"pipeline_runs {run_date}")
     with_retries(lambda: replace_date_rows(hook, "pipeline_run_tasks", "run_date", run_date,

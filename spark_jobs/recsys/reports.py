@@ -156,7 +156,9 @@ def model_run_report(run_date: date, settings: Settings, evaluation: dict, publi
         tuning_seconds=sum(t.get("seconds", 0.0) for t in trials),
         eval_users=evaluation.get("test_users"),
         train_seconds=seconds,
-        params_json=settings.as_params(),
+        # The date it ran for, not how it was asked for: a scheduled run and a rerun of the same date
+        # with run_date set record the same Params.
+        params_json={**settings.as_params(), "run_date": run_date.isoformat()},
         evaluation_json=untimed if trials else evaluation,
         **metrics,
         **sizes,

@@ -1,0 +1,147 @@
+"""A real Airflow deployment for the tests that need its scheduler: an execution API server, a
+dag-processor and a scheduler (LocalExecutor) on an Airflow home of the test's own, so the
+runs it makes are the only ones its scheduler sees."""
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from recsys_tools.run_dag import DAG_ID
+
+# Run inside the services' environment: the DAG's runs and task instances, as JSON.
+_RUNS_SCRIPT = """
+import json, sys
+from sqlalchemy import select
+from sqlalchemy import func
+from airflow.models import DagRun, TaskInstance
+from airflow.models.asset import AssetEvent, AssetModel
+from airflow.utils.session import create_session
+with create_session() as session:
+    assets = dict(session.execute(select(AssetModel.name, func.count(AssetEvent.id)).join(
+        AssetEvent, AssetEvent.asset_id == AssetModel.id).group_by(AssetModel.name)).all())
+    runs = session.scalars(select(DagRun).where(DagRun.dag_id == sys.argv[1])).all()
+    tis = session.scalars(select(TaskInstance).where(TaskInstance.dag_id == sys.argv[1])).all()
+    print(json.dumps({"runs": [{"run_id": r.run_id, "run_type": str(r.run_type), "state": str(r.state),
+                                "data_interval_start": r.data_interval_start.isoformat()} for r in runs],
+                      "tis": [{"run_id": t.run_id, "task_id": t.task_id, "map_index": t.map_index,
+                               "state": str(t.state), "start": t.start_date and t.start_date.isoformat(),
+                               "end": t.end_date and t.end_date.isoformat()} for t in tis],
+                      "asset_events": assets}))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class AirflowServices:
+    def __init__(self, home: Path, env: dict):
+        self.home, self.env, self.processes = home, env, []
+
+    def start(self, name: str, *args: str) -> None:
+        log = open(self.home / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+        self.processes.append((subprocess.Popen(["airflow", name, *args], env=self.env, stdout=log,
+                                                stderr=subprocess.STDOUT, start_new_session=True), log))
+
+    def stop(self) -> None:
+        for process, _ in self.processes:
+            _signal_group(process, signal.SIGTERM)
+        for process, log in self.processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+            log.close()
+
+    def airflow(self, *args: str, timeout: float = 300) -> str:
+        done = subprocess.run(["airflow", *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+        if done.returncode:
+            raise RuntimeError(f"airflow {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        return done.stdout
+
+    def dag_runs(self) -> dict:
+        done = subprocess.run([sys.executable, "-c", _RUNS_SCRIPT, DAG_ID], env=self.env, capture_output=True,
+                              text=True, timeout=120, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def wait_for_dag(self, timeout: float = 180) -> None:
+        """Until the dag-processor has parsed the DAG into the database."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            listed = subprocess.run(["airflow", "dags", "list", "-o", "json"], env=self.env, capture_output=True,
+                                    text=True, timeout=120)
+            if listed.returncode == 0 and DAG_ID in listed.stdout:
+                return
+            time.sleep(3)
+        raise TimeoutError(f"the dag-processor did not parse {DAG_ID} in {timeout} s; logs in {self.home}")
+
+    def wait_for_runs(self, count: int, timeout: float) -> dict:
+        """Until ``count`` runs exist and all have finished."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.dag_runs()
+            if len(found["runs"]) >= count and all(r["state"] in ("success", "failed") for r in found["runs"]):
+                return found
+            time.sleep(5)
+        raise TimeoutError(f"runs unfinished after {timeout} s: {self.dag_runs()['runs']}")
+
+
+@contextmanager
+def airflow_services(home: Path, extra_env: dict):
+    """An API server and a dag-processor on a fresh Airflow home (``start("scheduler")`` once the
+    runs are created: SQLite takes one writer at a time); all stopped, with their task
+    processes, afterwards."""
+    port = free_port()
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **extra_env,
+           "AIRFLOW_HOME": str(home),
+           # SQLite: writers wait for each other instead of failing with "database is locked".
+           "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db?timeout=60",
+           "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+           "AIRFLOW__CORE__PARALLELISM": "4",
+           "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+           "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+           "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+           # Only the runs the test creates: no run for "today" from the DAG's own schedule.
+           "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+           "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True"}
+    services = AirflowServices(home, env)
+    services.airflow("db", "migrate")
+    try:
+        services.start("api-server", "--apps", "execution", "--port", str(port), "--host", "127.0.0.1",
+                       "--workers", "1")
+        services.start("dag-processor")
+        _wait_for_url(f"http://127.0.0.1:{port}/execution/health", timeout=120)
+        yield services
+    finally:
+        services.stop()
+
+
+def _signal_group(process, sig) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _wait_for_url(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(1)
+    raise TimeoutError(f"{url} did not answer in {timeout} s")
