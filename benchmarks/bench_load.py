@@ -93,8 +93,8 @@ def main(argv: list[str]) -> None:
         clear()
         loaded, load_s = timed(lambda d=dataset: replace_date_from_files(
             hook, "user_recommendations", "run_date", DAY, str(d)))
-        published, publish_s = timed(lambda: publish_current(hook, "user_recommendations", DAY))
-        assert loaded == size == published["rows"], (loaded, published)
+        published, publish_s = timed(lambda: publish_current(hook, DAY, tables=("user_recommendations",)))
+        assert loaded == size == published["rows"]["user_recommendations"], (loaded, published)
         for name, seconds in (("per-date replace (LOAD DATA LOCAL INFILE)", load_s),
                               ("publish current (staging + RENAME TABLE)", publish_s),
                               ("both: what publish_recommendations does", load_s + publish_s)):

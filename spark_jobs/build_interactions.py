@@ -23,7 +23,9 @@ def main(argv: list[str]) -> None:
             f"{lake.events(settings.lake_root)}: no clean events in the {settings.window_days} days to {run_date}"
         )
     matrix = interaction_matrix(events, settings, reference)
-    matrix.write.mode("overwrite").parquet(lake.interactions(settings.lake_root, run_date))
+    outputs = lake.StagedOutputs(spark, settings.lake_root, "build_interactions", run_date)
+    matrix.write.parquet(outputs.path(lake.interactions(settings.lake_root, run_date)))
+    outputs.commit()
     print(f"interaction matrix for {run_date}: reference time {reference}")
 
 

@@ -36,11 +36,11 @@ def main(argv: list[str]) -> None:
                       marked_complete=bool(glob_files(spark, f"{where}/{COMPLETE_MARKER}")), earlier=earlier)
     if result.report.rows_read == 0:
         print(f"{where}: no events on {run_date} (the day is marked complete): its summaries will say zero")
-    result.clean.write.mode("overwrite").partitionBy("event_date").parquet(
-        lake.events_ingest(settings.lake_root, run_date)
-    )
-    result.quarantine.write.mode("overwrite").parquet(lake.quarantine(settings.lake_root, run_date))
-    lake.write_report(spark, lake.cleaning_report(settings.lake_root, run_date), result.report)
+    outputs = lake.StagedOutputs(spark, settings.lake_root, "clean_events", run_date)
+    result.clean.write.partitionBy("event_date").parquet(outputs.path(lake.events_ingest(settings.lake_root, run_date)))
+    result.quarantine.write.parquet(outputs.path(lake.quarantine(settings.lake_root, run_date)))
+    lake.write_report(spark, outputs.path(lake.cleaning_report(settings.lake_root, run_date)), result.report)
+    outputs.commit()
 
 
 if __name__ == "__main__":

@@ -28,9 +28,11 @@ def main(argv: list[str]) -> None:
         if cleaned is None or cleaned.rows_read > 0:
             raise ValueError(f"{lake.events(lake_root)}: no clean events dated {run_date}")
         print(f"no events on {run_date} (its input was empty and marked complete): every summary says zero")
+    outputs = lake.StagedOutputs(spark, lake_root, "eda_summaries", run_date)
     for table, summarise in SUMMARIES.items():
         summary = summarise(day).select(F.lit(run_date).alias("run_date"), "*")
-        lake.write_load_files(summary.coalesce(1), lake.eda(lake_root, table, run_date))
+        lake.write_load_files(summary.coalesce(1), outputs.path(lake.eda(lake_root, table, run_date)))
+    outputs.commit()
 
 
 if __name__ == "__main__":

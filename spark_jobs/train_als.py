@@ -45,8 +45,9 @@ def main(argv: list[str]) -> None:
         "als_users": 0, "als_products": 0, "recommendation_rows": 0, "recommendation_rows_by_source": {},
         "similar_rows": 0,
     }
+    outputs = lake.StagedOutputs(spark, settings.lake_root, "train_als", run_date)
     if publish:
-        sizes.update(refit_and_write(job, chosen, matrix))
+        sizes.update(refit_and_write(job, chosen, matrix, outputs))
     else:
         # Loud on purpose: the run succeeds, but its lists must not replace the published ones.
         banner = "=" * 80
@@ -54,30 +55,31 @@ def main(argv: list[str]) -> None:
               f"{verdict}\n{banner}", file=sys.stderr)
     report = model_run_report(run_date, settings, evaluation, publish, verdict, sizes,
                               seconds=round(time.monotonic() - started, 1))
-    lake.write_report(spark, lake.model_run(settings.lake_root, run_date), report)
+    lake.write_report(spark, outputs.path(lake.model_run(settings.lake_root, run_date)), report)
+    outputs.commit()
     print(f"model run: {report}")
 
 
-def refit_and_write(job, chosen: AlsParams, matrix) -> dict:
+def refit_and_write(job, chosen: AlsParams, matrix, outputs: lake.StagedOutputs) -> dict:
     """Fit the chosen parameters on the whole window; save the model, its id maps, everyone's
     top-K and the similar products; return the counts for the run report."""
     settings, run_date = job.settings, job.run_date
     fitted = fit_and_recommend(matrix, settings, chosen)
-    model_dir = lake.model_dir(settings.lake_root, run_date)
-    fitted.model.write().overwrite().save(f"{model_dir}/als")
-    fitted.users.write.mode("overwrite").parquet(f"{model_dir}/user_index")
-    fitted.items.write.mode("overwrite").parquet(f"{model_dir}/item_index")
+    model_dir = outputs.path(lake.model_dir(settings.lake_root, run_date))
+    fitted.model.write().save(f"{model_dir}/als")
+    fitted.users.write.parquet(f"{model_dir}/user_index")
+    fitted.items.write.parquet(f"{model_dir}/item_index")
 
     recs = fitted.recommendations.select(
         F.lit(run_date).alias("run_date"), "user_id", F.col("rank").alias("rec_rank"),
         "product_id", "score", "source",
     ).cache()
-    lake.write_load_files(recs, lake.recommendations(settings.lake_root, run_date))
+    lake.write_load_files(recs, outputs.path(lake.recommendations(settings.lake_root, run_date)))
     by_source = {r.source: r["count"] for r in recs.groupBy("source").count().collect()}
     similar = als.similar_products(fitted.model, fitted.items, settings.top_k).select(
         F.lit(run_date).alias("run_date"), "*"
     ).cache()
-    lake.write_load_files(similar, lake.similar_products(settings.lake_root, run_date))
+    lake.write_load_files(similar, outputs.path(lake.similar_products(settings.lake_root, run_date)))
     return {
         "als_users": fitted.users.count(),
         "als_products": fitted.items.count(),

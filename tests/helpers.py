@@ -57,6 +57,12 @@ def snapshot(hook) -> dict:
     return result
 
 
+def lake_files(root: Path) -> dict[str, bytes]:
+    """Every file of a local lake as readers see it (staging left out), by relative path."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and "_staging" not in p.parts and not p.name.endswith(".crc")}
+
+
 def table_differences(before: dict, after: dict) -> dict:
     """The rows of two snapshots that differ, per table: empty when they are identical."""
     found = {}

@@ -14,7 +14,7 @@ from recsys.params import Settings
 from recsys.raw_format import RAW_HEADER
 from recsys.reports import CleaningReport
 from recsys.schema import CLEAN_EVENTS
-from tests.helpers import spark_job, write_raw
+from tests.helpers import lake_files, spark_job, write_raw
 
 clean_job = spark_job("clean_events")
 DAY = date(2019, 10, 1)
@@ -222,3 +222,31 @@ def test_a_day_without_events_needs_the_exporters_marker_and_never_replaces_a_da
         clean_job.main(["--run-date", "2019-10-01", *base])
     assert sorted(lake.read_events(spark, root).collect()) == before
     assert lake.read_report(spark, lake.cleaning_report(root, DAY), CleaningReport) == report
+
+
+def test_a_rerun_that_fails_or_is_killed_leaves_the_days_lake_as_it_was(spark, tmp_path, monkeypatch):
+    raw, root = tmp_path / "raw", tmp_path / "lake"
+    argv = ["--run-date", "2019-10-01",
+            "--params", Settings(raw_root=str(raw), lake_root=str(root), max_quarantine_share=0.5).to_json()]
+    write_raw(raw, "2019-10-01", [*GOOD, *list(BAD)[:2]])
+    clean_job.main(argv)
+    before = lake_files(root)
+    assert any("quarantine" in name for name in before) and any("reports" in name for name in before)
+
+    refused = {"no data rows": ([], RAW_HEADER), "were quarantined": ([*list(BAD) * 2, GOOD[0]], RAW_HEADER),
+               "wrong header": (GOOD, RAW_HEADER.replace("price", "cost"))}
+    for problem, (lines, header) in refused.items():
+        write_raw(raw, "2019-10-01", lines, header=header)
+        with pytest.raises(InputError, match=problem):
+            clean_job.main(argv)
+        assert lake_files(root) == before, problem
+
+    write_raw(raw, "2019-10-01", GOOD[:3])  # good input, but the job is killed before its swap
+    with monkeypatch.context() as killed:
+        killed.setattr(lake.StagedOutputs, "commit", lambda self: (_ for _ in ()).throw(KeyboardInterrupt()))
+        with pytest.raises(KeyboardInterrupt):
+            clean_job.main(argv)
+    assert lake_files(root) == before
+    clean_job.main(argv)  # the next attempt swaps in the new day whole
+    assert lake.read_report(spark, lake.cleaning_report(str(root), DAY), CleaningReport).rows_read == 3
+    assert not any((root / "_staging").rglob("*.parquet"))

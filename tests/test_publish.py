@@ -7,9 +7,16 @@ import pytest
 
 from recsys_pipeline.bulk_load import replace_date_rows
 from recsys_pipeline.migrations import apply_migrations
-from recsys_pipeline.publish import StaleListsError, check_list_freshness, publish_current, rollback_current
+from recsys_pipeline.publish import (
+    PublishError,
+    StaleListsError,
+    check_list_freshness,
+    publish_current,
+    rollback_current,
+)
 
 D1, D2, D3 = date(2019, 10, 1), date(2019, 10, 2), date(2019, 10, 3)
+RECS = ("user_recommendations",)
 
 
 def recs(run_date: date, users: int, product_offset: int) -> list[dict]:
@@ -27,25 +34,25 @@ def test_publishing_swaps_keeps_the_previous_generation_and_a_backfill_never_rep
     for day, users, offset in ((D1, 3, 1000), (D2, 2, 2000), (D3, 4, 3000)):
         replace_date_rows(mysql_hook, "user_recommendations", "run_date", day, recs(day, users, offset))
 
-    assert publish_current(mysql_hook, "user_recommendations", D1)["rows"] == 6
+    assert publish_current(mysql_hook, D1, RECS)["rows"] == {"user_recommendations": 6}
     assert {r[0] for r in current(mysql_hook)} == {D1} and current(mysql_hook, "previous") == []
-    result = publish_current(mysql_hook, "user_recommendations", D2)
+    result = publish_current(mysql_hook, D2, RECS)
     assert result["published"] and result["replaced_run_date"] == D1.isoformat()
     assert len(current(mysql_hook)) == 4 and {r[0] for r in current(mysql_hook, "previous")} == {D1}
 
     # A backfill of an older date loads its history but leaves the newer current lists alone.
-    backfill = publish_current(mysql_hook, "user_recommendations", D1)
-    assert backfill == {"published": False, "rows": 0, "run_date": D1.isoformat(),
+    backfill = publish_current(mysql_hook, D1, RECS)
+    assert backfill == {"published": False, "rows": {}, "run_date": D1.isoformat(),
                         "current_run_date": D2.isoformat()}
     assert {r[0] for r in current(mysql_hook)} == {D2}
 
     # A rerun of the current date gives the same tables, previous generation included.
     before = (current(mysql_hook), current(mysql_hook, "previous"))
-    publish_current(mysql_hook, "user_recommendations", D2)
+    publish_current(mysql_hook, D2, RECS)
     assert (current(mysql_hook), current(mysql_hook, "previous")) == before
 
-    publish_current(mysql_hook, "user_recommendations", D3)
-    assert rollback_current(mysql_hook, "user_recommendations") == (D2, D3)
+    publish_current(mysql_hook, D3, RECS)
+    assert rollback_current(mysql_hook, 3, RECS) == {"current": D2.isoformat(), "previous": D3.isoformat()}
     assert current(mysql_hook) == before[0]
     tables = {r[0] for r in mysql_hook.get_records(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")}
@@ -57,7 +64,7 @@ def test_a_reader_sees_one_whole_generation_at_every_moment(mysql_hook, mysql_co
     sizes = {D1: 20_000, D2: 30_000}
     for day, users in sizes.items():
         replace_date_rows(mysql_hook, "user_recommendations", "run_date", day, recs(day, users // 2, 0))
-    publish_current(mysql_hook, "user_recommendations", D1)
+    publish_current(mysql_hook, D1, RECS)
     seen, stop = set(), threading.Event()
 
     def read():
@@ -73,7 +80,7 @@ def test_a_reader_sees_one_whole_generation_at_every_moment(mysql_hook, mysql_co
     reader.start()
     try:
         for day in (D2, D1, D2):  # D1 again is refused: newer lists are current
-            publish_current(mysql_hook, "user_recommendations", day)
+            publish_current(mysql_hook, day, RECS)
     finally:
         stop.set()
         reader.join()
@@ -85,10 +92,69 @@ def test_lists_older_than_allowed_fail_the_run_loudly(mysql_hook):
     with pytest.raises(StaleListsError, match="no recommendations are published at all"):
         check_list_freshness("2019-10-01", {"max_list_age_days": 3})
     replace_date_rows(mysql_hook, "user_recommendations", "run_date", D1, recs(D1, 3, 0))
-    publish_current(mysql_hook, "user_recommendations", D1)
+    publish_current(mysql_hook, D1, RECS)
     assert check_list_freshness("2019-10-04", {"max_list_age_days": 3}) == {
         "current_run_date": "2019-10-01", "age_days": 3}
     assert check_list_freshness("2019-09-20", {"max_list_age_days": 0})["age_days"] == -11  # a backfill
     with pytest.raises(StaleListsError, match=r"from 2019-10-01, 4 days older than the run date 2019-10-05 "
                                               r"\(max_list_age_days 3\)"):
         check_list_freshness("2019-10-05", {"max_list_age_days": 3})
+
+
+def similar(run_date: date, products: int) -> list[dict]:
+    return [{"run_date": run_date, "product_id": p, "similar_rank": 1, "similar_product_id": p + 1,
+             "similarity": 0.5} for p in range(1, products + 1)]
+
+
+def generations(hook) -> set[tuple]:
+    return {tuple(r) for r in hook.get_records(
+        "SELECT (SELECT MAX(run_date) FROM user_recommendations_current), "
+        "(SELECT MAX(run_date) FROM similar_products_current), "
+        "(SELECT MAX(run_date) FROM user_recommendations_previous), "
+        "(SELECT MAX(run_date) FROM similar_products_previous)")}
+
+
+def test_recommendations_and_similar_products_become_current_together_or_not_at_all(mysql_hook):
+    apply_migrations(mysql_hook)
+    for day in (D1, D2, D3):
+        replace_date_rows(mysql_hook, "user_recommendations", "run_date", day, recs(day, 2, 0))
+    for day in (D1, D2):
+        replace_date_rows(mysql_hook, "similar_products", "run_date", day, similar(day, 3))
+    assert publish_current(mysql_hook, D1)["rows"] == {"user_recommendations": 4, "similar_products": 3}
+    publish_current(mysql_hook, D2)
+    assert generations(mysql_hook) == {(D2, D2, D1, D1)}
+
+    # D3 has recommendations but no similar products: neither table changes.
+    with pytest.raises(PublishError, match="similar_products 2019-10-03: 0 rows for the date"):
+        publish_current(mysql_hook, D3)
+    assert generations(mysql_hook) == {(D2, D2, D1, D1)}
+
+    # Rollback swaps both back together, and refuses what the policy does not allow.
+    with pytest.raises(PublishError, match=r"from 2019-10-01, 1 days older .* more than the 0 allowed"):
+        rollback_current(mysql_hook, 0)
+    assert generations(mysql_hook) == {(D2, D2, D1, D1)}
+    assert rollback_current(mysql_hook, 3) == {"current": D1.isoformat(), "previous": D2.isoformat()}
+    assert generations(mysql_hook) == {(D1, D1, D2, D2)}
+    mysql_hook.run("DELETE FROM similar_products_previous")
+    with pytest.raises(PublishError, match="no previous generation"):
+        rollback_current(mysql_hook, 3)
+    assert generations(mysql_hook) == {(D1, D1, D2, None)}
+
+
+def test_a_rollback_waits_for_a_publish_in_progress(mysql_hook):
+    """Both take the publishing lock: a rollback while another session holds it waits its turn."""
+    apply_migrations(mysql_hook)
+    for day in (D1, D2):
+        replace_date_rows(mysql_hook, "user_recommendations", "run_date", day, recs(day, 2, 0))
+        replace_date_rows(mysql_hook, "similar_products", "run_date", day, similar(day, 3))
+        publish_current(mysql_hook, day)
+    holder = mysql_hook.get_conn()
+    holder.cursor().execute("SELECT GET_LOCK(CONCAT('recsys_publish.', DATABASE()), 0)")
+    done = []
+    waiter = threading.Thread(target=lambda: done.append(rollback_current(mysql_hook, 3)))
+    waiter.start()
+    waiter.join(timeout=3)
+    assert waiter.is_alive() and generations(mysql_hook) == {(D2, D2, D1, D1)}
+    holder.close()  # releases the lock
+    waiter.join(timeout=30)
+    assert done == [{"current": D1.isoformat(), "previous": D2.isoformat()}]

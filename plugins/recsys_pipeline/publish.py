@@ -1,8 +1,9 @@
 """Publishing a date's lists as the "current" ones that Tableau and applications read.
 
-The date's rows are copied from the per-date history table into a staging table shaped like the
-current one, counted, then swapped in with one ``RENAME TABLE``: a reader sees the old lists or
-the new ones, never a mix. The generation replaced stays in ``*_previous`` for rollback; a rerun
+The date's rows are copied from each per-date history table into a staging table shaped like the
+current one, counted, then all swapped in with one ``RENAME TABLE`` under one lock: a reader sees
+the old lists or the new ones, recommendations and similar products of the same run, never a
+mix. The generation replaced stays in ``*_previous`` for rollback (under the same lock); a rerun
 of the date already current replaces it and keeps the older previous generation, so running a
 date twice leaves the same tables. A backfill of an older date never replaces newer lists.
 """
@@ -28,6 +29,9 @@ CURRENT_COLUMNS = {
     "user_recommendations": ["user_id", "rec_rank", "product_id", "score", "source", "run_date"],
     "similar_products": ["product_id", "similar_rank", "similar_product_id", "similarity", "run_date"],
 }
+# Published together: one swap makes a run's recommendations and similar products current.
+PUBLISHED = ("user_recommendations", "similar_products")
+PUBLISH_LOCK = "recsys_publish"
 LOCK_SECONDS = 600
 
 
@@ -44,56 +48,95 @@ def published_date(hook: MySqlHook, history: str, kind: str = "current") -> date
     return hook.get_first(read_sql("publish/published_date.sql", table=names(history)[kind]))[0]
 
 
-def publish_current(hook: MySqlHook, history: str, run_date: date) -> dict:
-    """Make ``run_date``'s rows of ``history`` the current ones, unless newer ones are current.
+def _take_lock(cur) -> None:
+    # Two runs (or a run and a rollback) at once would rename each other's tables; the lock ends
+    # with the session.
+    cur.execute(read_sql("publish/lock.sql"), (PUBLISH_LOCK, LOCK_SECONDS))
+    if cur.fetchone()[0] != 1:
+        raise PublishError(f"another run or rollback kept the publish lock for {LOCK_SECONDS} s")
 
-    Returns what happened: ``published`` (bool), ``rows``, and the run dates involved.
-    """
-    t = names(history)
+
+def _current_dates(cur, tables, kind: str = "current") -> dict[str, date | None]:
+    found = {}
+    for history in tables:
+        cur.execute(read_sql("publish/published_date.sql", table=names(history)[kind]))
+        found[history] = cur.fetchone()[0]
+    return found
+
+
+def _rename(cur, pairs: list[tuple[str, str]]) -> None:
+    """One RENAME TABLE for every pair: readers see all the tables change at once."""
+    cur.execute(read_sql("publish/rename_tables.sql", pairs=pairs))
+
+
+def publish_current(hook: MySqlHook, run_date: date, tables: tuple[str, ...] = PUBLISHED) -> dict:
+    """Make ``run_date``'s rows of every table in ``tables`` the current ones, all in one swap,
+    unless newer lists are current. Returns what happened: ``published`` (bool), ``rows`` per
+    table, and the run dates involved."""
     with transaction(hook) as cur:
-        # Two runs publishing at once would rename each other's tables; the lock ends with the session.
-        cur.execute(read_sql("publish/lock.sql"), (f"recsys_publish_{history}", LOCK_SECONDS))
-        if cur.fetchone()[0] != 1:
-            raise PublishError(f"{history}: another run kept the publish lock for {LOCK_SECONDS} s")
-        cur.execute(read_sql("publish/published_date.sql", table=t["current"]))
-        current_date = cur.fetchone()[0]
-        if current_date is not None and current_date > run_date:
-            log.warning("%s: %s is current, newer than %s: kept (a backfill never replaces newer lists)",
-                        t["current"], current_date, run_date)
-            return {"published": False, "rows": 0, "run_date": run_date.isoformat(),
-                    "current_run_date": current_date.isoformat()}
-        cur.execute(read_sql("publish/drop_table.sql", table=t["staging"]))
-        cur.execute(read_sql("publish/create_staging.sql", staging=t["staging"], current=t["current"]))
-        columns = CURRENT_COLUMNS[history]
-        cur.execute(read_sql("publish/fill_staging.sql", staging=t["staging"], history=history, columns=columns),
-                    (run_date,))
+        _take_lock(cur)
+        current = _current_dates(cur, tables)
+        newest = max((d for d in current.values() if d is not None), default=None)
+        if newest is not None and newest > run_date:
+            log.warning("%s is current, newer than %s: kept (a backfill never replaces newer lists)", newest, run_date)
+            return {"published": False, "rows": {}, "run_date": run_date.isoformat(),
+                    "current_run_date": newest.isoformat()}
+        for history in tables:
+            t = names(history)
+            cur.execute(read_sql("publish/drop_table.sql", table=t["staging"]))
+            cur.execute(read_sql("publish/create_staging.sql", staging=t["staging"], current=t["current"]))
+            columns = CURRENT_COLUMNS[history]
+            cur.execute(read_sql("publish/fill_staging.sql", staging=t["staging"], history=history,
+                                 columns=columns), (run_date,))
         cur.connection.commit()
-        cur.execute(read_sql("load/count_date.sql", table=history, date_column="run_date"), (run_date,))
-        expected = cur.fetchone()[0]
-        cur.execute(read_sql("load/count_date.sql", table=t["staging"], date_column="run_date"), (run_date,))
-        staged = cur.fetchone()[0]
-        if staged != expected or staged == 0:
-            raise PublishError(f"{history} {run_date}: {expected} rows for the date, {staged} staged")
-        if current_date == run_date:
-            cur.execute(read_sql("publish/drop_table.sql", table=t["retired"]))
-            cur.execute(read_sql("publish/replace_current.sql", **{k: t[k] for k in ("current", "retired", "staging")}))
-            cur.execute(read_sql("publish/drop_table.sql", table=t["retired"]))
-        else:
-            cur.execute(read_sql("publish/drop_table.sql", table=t["previous"]))
-            cur.execute(read_sql("publish/swap_in.sql", **{k: t[k] for k in ("current", "previous", "staging")}))
-        log.info("%s: %d rows of %s are current (replacing %s)", t["current"], staged, run_date, current_date)
-        return {"published": True, "rows": staged, "run_date": run_date.isoformat(),
+        rows, pairs = {}, []
+        for history in tables:
+            t = names(history)
+            cur.execute(read_sql("load/count_date.sql", table=history, date_column="run_date"), (run_date,))
+            expected = cur.fetchone()[0]
+            cur.execute(read_sql("load/count_date.sql", table=t["staging"], date_column="run_date"), (run_date,))
+            rows[history] = cur.fetchone()[0]
+            if rows[history] != expected or expected == 0:
+                raise PublishError(f"{history} {run_date}: {expected} rows for the date, {rows[history]} staged; "
+                                   "nothing was published")
+        for history in tables:  # every table checked: only now is anything replaced
+            t = names(history)
+            # A rerun of the date already current replaces it and keeps the older previous generation.
+            kept = "retired" if current[history] == run_date else "previous"
+            cur.execute(read_sql("publish/drop_table.sql", table=t[kept]))
+            pairs += [(t["current"], t[kept]), (t["staging"], t["current"])]
+        _rename(cur, pairs)
+        for history in tables:
+            cur.execute(read_sql("publish/drop_table.sql", table=names(history)["retired"]))
+        replaced = {current[h] for h in tables} - {None}
+        log.info("current lists of %s: %s (replacing %s)", run_date, rows, sorted(replaced))
+        return {"published": True, "rows": rows, "run_date": run_date.isoformat(),
                 "current_run_date": run_date.isoformat(),
-                "replaced_run_date": current_date.isoformat() if current_date else None}
+                "replaced_run_date": max(replaced).isoformat() if replaced else None}
 
 
-def rollback_current(hook: MySqlHook, history: str) -> tuple[date | None, date | None]:
-    """Swap the previous generation back in (the current one becomes previous); returns the run
-    dates (now current, now previous)."""
-    t = names(history)
+def rollback_current(hook: MySqlHook, max_age_days: int, tables: tuple[str, ...] = PUBLISHED) -> dict:
+    """Swap every table's previous generation back in, together (the current ones become the
+    previous ones), under the publishing lock. Refused, changing nothing, when a previous
+    generation is empty, of another date than the others, or more than ``max_age_days`` older
+    than the current lists. Returns the run dates now current and now previous."""
     with transaction(hook) as cur:
-        cur.execute(read_sql("publish/rollback.sql", **{k: t[k] for k in ("current", "previous", "retired")}))
-    return published_date(hook, history), published_date(hook, history, "previous")
+        _take_lock(cur)
+        current, previous = _current_dates(cur, tables), _current_dates(cur, tables, "previous")
+        if None in previous.values():
+            raise PublishError(f"no previous generation to roll back to: {previous}")
+        if len(set(previous.values())) != 1:
+            raise PublishError(f"the previous generations are of different dates: {previous}")
+        back_to, now = next(iter(previous.values())), max(d for d in current.values() if d is not None)
+        if (now - back_to).days > max_age_days:
+            raise PublishError(f"the previous lists are from {back_to}, {(now - back_to).days} days older than "
+                               f"the current ones ({now}); more than the {max_age_days} allowed")
+        pairs = []
+        for history in tables:
+            t = names(history)
+            pairs += [(t["current"], t["retired"]), (t["previous"], t["current"]), (t["retired"], t["previous"])]
+        _rename(cur, pairs)
+    return {"current": back_to.isoformat(), "previous": now.isoformat()}
 
 
 def publish_recommendations(run_date: str, params=None) -> dict:
@@ -111,8 +154,7 @@ def publish_recommendations(run_date: str, params=None) -> dict:
                            ("similar_products", lake.similar_products(lake_root, day))):
         result[table] = with_retries(lambda t=table, d=dataset: replace_date_from_files(
             hook, t, "run_date", day, d), f"{table} {day}")
-        result[f"{table}_current"] = with_retries(
-            lambda t=table: publish_current(hook, t, day), f"{table}_current {day}")
+    result["current"] = with_retries(lambda: publish_current(hook, day), f"current lists {day}")
     return result
 
 

@@ -21,17 +21,21 @@ def identifier(name: str) -> str:
     return f"`{name}`"
 
 
-def read_sql(relative: str, placeholders: int = 0, **identifiers: str | list[str]) -> str:
+def _filled(value: str | list[str] | list[tuple[str, str]]) -> str:
+    if isinstance(value, str):
+        return identifier(value)
+    return ", ".join(f"{identifier(v[0])} TO {identifier(v[1])}" if isinstance(v, tuple) else identifier(v)
+                     for v in value)
+
+
+def read_sql(relative: str, placeholders: int = 0, **identifiers: str | list[str] | list[tuple[str, str]]) -> str:
     """The statement in include/sql/statements/<relative>, comments removed, with identifiers
-    filled in.
+    filled in (a list becomes a comma-separated list; a list of pairs, ``a TO b, ...``).
 
     Values are never formatted into SQL: they stay %s placeholders bound by the driver
     (``{placeholders}`` becomes that many of them).
     """
     text = (STATEMENTS_DIR / relative).read_text()
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    filled = {
-        key: ", ".join(identifier(v) for v in value) if isinstance(value, list) else identifier(value)
-        for key, value in identifiers.items()
-    }
+    filled = {key: _filled(value) for key, value in identifiers.items()}
     return body.format(**filled, placeholders=", ".join(["%s"] * placeholders)).strip()

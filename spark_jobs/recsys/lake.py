@@ -48,6 +48,54 @@ def model_run(lake: str, run_date: date) -> str:
     return f"{lake}/model_runs/run_date={run_date.isoformat()}"
 
 
+class StagedOutputs:
+    """A job's per-date outputs, written beside the lake and swapped in only when the job has
+    checked them: a job that fails or is killed leaves every output as it was.
+
+    ``path(final)`` gives where to write ``final``'s new version (under ``<lake>/_staging``, which
+    no reader lists); ``commit()`` replaces each final directory by its new version, in the order
+    they were named (name the job's report last: readers take it as the sign the rest is there).
+    A killed attempt's leftovers are removed by the next attempt.
+    """
+
+    def __init__(self, spark, lake_root: str, job: str, run_date: date):
+        self._jvm = spark.sparkContext._jvm
+        self._conf = spark.sparkContext._jsc.hadoopConfiguration()
+        self.staging = f"{lake_root}/_staging/{job}/run_date={run_date.isoformat()}"
+        self._outputs: dict[str, str] = {}
+        self._delete(self.staging)
+
+    def path(self, final: str) -> str:
+        staged = f"{self.staging}/{len(self._outputs)}"
+        self._outputs[final] = staged
+        return staged
+
+    def commit(self) -> None:
+        for final, staged in self._outputs.items():
+            target, fs = self._fs(final)
+            replaced = self._fs(f"{staged}.replaced")[0]
+            if fs.exists(target):
+                self._rename(fs, target, replaced)
+            else:
+                fs.mkdirs(target.getParent())
+            self._rename(fs, self._fs(staged)[0], target)
+        self._delete(self.staging)
+
+    def _fs(self, path: str):
+        jvm_path = self._jvm.org.apache.hadoop.fs.Path(path)
+        return jvm_path, jvm_path.getFileSystem(self._conf)
+
+    @staticmethod
+    def _rename(fs, source, target) -> None:
+        if not fs.rename(source, target):
+            raise OSError(f"could not move {source.toString()} to {target.toString()}")
+
+    def _delete(self, path: str) -> None:
+        jvm_path, fs = self._fs(path)
+        if fs.exists(jvm_path):
+            fs.delete(jvm_path, True)
+
+
 def write_report(spark, path: str, report) -> None:
     """Write a report (``recsys.reports``) as a one-line, single-file text dataset, replacing
     what was there."""

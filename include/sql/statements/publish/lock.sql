@@ -1,2 +1,3 @@
--- One publisher of a table at a time: a named lock held by this session (name and timeout bound).
-SELECT GET_LOCK(%s, %s)
+-- One publisher (or rollback) of a database's lists at a time: a named lock held by this session,
+-- named after the database (lock names are server-wide). Name prefix and timeout bound.
+SELECT GET_LOCK(CONCAT(%s, '.', DATABASE()), %s)
