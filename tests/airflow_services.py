@@ -75,17 +75,6 @@ class AirflowServices:
                               text=True, timeout=120, check=True)
         return json.loads(done.stdout.strip().splitlines()[-1])
 
-    def wait_for_dag(self, timeout: float = 180) -> None:
-        """Until the dag-processor has parsed the DAG into the database."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            listed = subprocess.run(["airflow", "dags", "list", "-o", "json"], env=self.env, capture_output=True,
-                                    text=True, timeout=120)
-            if listed.returncode == 0 and DAG_ID in listed.stdout:
-                return
-            time.sleep(3)
-        raise TimeoutError(f"the dag-processor did not parse {DAG_ID} in {timeout} s; logs in {self.home}")
-
     def wait_for_runs(self, count: int, timeout: float) -> dict:
         """Until ``count`` runs exist and all have finished."""
         deadline = time.monotonic() + timeout
@@ -99,9 +88,10 @@ class AirflowServices:
 
 @contextmanager
 def airflow_services(home: Path, extra_env: dict):
-    """An API server and a dag-processor on a fresh Airflow home (``start("scheduler")`` once the
-    runs are created: SQLite takes one writer at a time); all stopped, with their task
-    processes, afterwards."""
+    """An execution API server on a fresh Airflow home with the DAG parsed into it; the test
+    creates its runs, then ``start``s the dag-processor and the scheduler (SQLite refuses a
+    command's transaction when another process wrote since it read, so nothing else writes while
+    the runs are created). All stopped, with their task processes, afterwards."""
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **extra_env,
@@ -119,9 +109,9 @@ def airflow_services(home: Path, extra_env: dict):
     services = AirflowServices(home, env)
     services.airflow("db", "migrate")
     try:
+        services.airflow("dags", "reserialize")
         services.start("api-server", "--apps", "execution", "--port", str(port), "--host", "127.0.0.1",
                        "--workers", "1")
-        services.start("dag-processor")
         _wait_for_url(f"http://127.0.0.1:{port}/execution/health", timeout=120)
         yield services
     finally:

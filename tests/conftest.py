@@ -57,7 +57,7 @@ def mysql_hook(mysql_conn_value, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_RECSYS_MYSQL", mysql_conn_value)
     from recsys_pipeline.mysql import mysql_hook
 
-    hook = mysql_hook()
+    hook = mysql_hook(loads_files=True)  # the tests load files as load_results does
     drop_all_tables(hook)
     return hook
 

@@ -70,3 +70,15 @@ def test_a_bad_file_fails_the_load_and_keeps_the_previous_rows(spark, mysql_hook
     assert table_rows(mysql_hook, "brand_daily") == [(D1, "sony", 5, 0, 1, 1, Decimal("10.50"))]
     with pytest.raises(LoadError, match="Spark output not found"):
         replace_date_from_files(mysql_hook, "brand_daily", "run_date", D1, str(tmp_path / "missing"))
+
+
+def test_only_the_loading_tasks_sessions_may_load_local_files(spark, mysql_hook, tmp_path):
+    """LOAD DATA LOCAL INFILE lets the server ask the client for any file it can read: only the
+    hook the loading tasks ask for allows it."""
+    from recsys_pipeline.mysql import mysql_hook as hook_for
+
+    apply_migrations(mysql_hook)
+    lake.write_load_files(brands(spark, D1, [("sony", 5, 1, "10.50")]), str(tmp_path / "d1"))
+    with pytest.raises(Exception, match="(?i)local|not allowed|rejected"):
+        replace_date_from_files(hook_for(), "brand_daily", "run_date", D1, str(tmp_path / "d1"))
+    assert replace_date_from_files(hook_for(loads_files=True), "brand_daily", "run_date", D1, str(tmp_path / "d1")) == 1

@@ -129,12 +129,12 @@ def test_a_backfill_through_the_scheduler_then_a_rerun_on_a_spark_cluster_leaves
     # A waiting check looks again after 10 s: with a few seconds, the scheduler may queue the next
     # look before the last one's process has exited (slow on 2 busy cores) and fail the task.
     with airflow_services(home, {"RECSYS_INPUT_POKE_SECONDS": "10"}) as airflow:
-        airflow.wait_for_dag()
         airflow.airflow("dags", "unpause", DAG_ID)
         # Three runs allowed at once: the DAG itself must keep them one at a time.
         airflow.airflow("backfill", "create", "--dag-id", DAG_ID, "--from-date", d1.isoformat(),
                         "--to-date", d3.isoformat(), "--dag-run-conf", json.dumps(pipeline_env),
                         "--max-active-runs", "3")
+        airflow.start("dag-processor")
         airflow.start("scheduler")
         found = airflow.wait_for_runs(3, timeout=1200)
     assert {(r["run_type"], r["state"]) for r in found["runs"]} == {("backfill", "success")}, found["runs"]

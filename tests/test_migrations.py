@@ -4,7 +4,7 @@ pipeline's account has rights on its own database only."""
 import MySQLdb
 import pytest
 
-from recsys_pipeline.migrations import apply_migrations
+from recsys_pipeline.migrations import _execute_ddl, apply_migrations
 
 
 def test_migrations_apply_once_and_give_the_schema(mysql_hook):
@@ -36,6 +36,23 @@ def test_migrations_apply_once_and_give_the_schema(mysql_hook):
         "ON CCSA.collation_name = T.table_collation WHERE T.table_schema = DATABASE()"
     )
     assert [c[0] for c in charsets] == ["utf8mb4"]
+
+
+def test_a_migration_interrupted_after_its_ddl_is_finished_on_the_next_run(mysql_hook):
+    """DDL commits on its own: a crash after V004's ALTER TABLE and before its bookkeeping leaves
+    the columns there and the migration unrecorded; the next run records it instead of failing."""
+    apply_migrations(mysql_hook)
+    mysql_hook.run("DELETE FROM schema_migrations WHERE version >= 'V004'")
+    mysql_hook.run("DROP TABLE user_recommendations_previous")  # V006 half-done: one table gone
+    assert apply_migrations(mysql_hook) == [
+        "V004__category_popularity_baseline", "V005__quality_gate", "V006__current_recommendations",
+        "V007__pipeline_runs"]
+    assert mysql_hook.get_first("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
+                                "AND table_name = 'user_recommendations_previous'")[0] == 1
+    conn = mysql_hook.get_conn()
+    with pytest.raises(MySQLdb.OperationalError, match="no_such_column"):  # any other error still fails
+        _execute_ddl(conn.cursor(), "ALTER TABLE model_runs DROP COLUMN no_such_column", "V999__test")
+    conn.close()
 
 
 def test_two_schema_runs_at_once_take_turns_and_both_succeed(mysql_hook):

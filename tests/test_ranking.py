@@ -72,3 +72,14 @@ def test_category_popularity_uses_the_favourite_category_then_global_best_seller
 
     assert lists([1, 2], 2) == {1: [12, 13], 2: [21, 22]}
     assert lists([3], 3) == {3: [21, 22, 11]}  # category b has two products: topped up globally
+
+
+def test_each_user_looks_only_as_deep_as_their_own_exclusions(spark):
+    """A reseller with many purchases must not deepen every thin user's candidate list."""
+    from recsys.ranking import candidate_ranks
+
+    users = spark.createDataFrame([(1,), (2,), (3,)], "user_id long")
+    exclude = spark.createDataFrame([(1, p) for p in range(1000)] + [(2, 5)], "user_id long, product_id long")
+    depths = {r.user_id: r["count"] for r in candidate_ranks(users, 3, exclude).groupBy("user_id").count().collect()}
+    assert depths == {1: 1003, 2: 4, 3: 3}
+    assert candidate_ranks(users, 3, None).count() == 9

@@ -3,6 +3,7 @@
 import logging
 from pathlib import Path
 
+import MySQLdb
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 
 from recsys_pipeline.accounts import ensure_tableau_account
@@ -18,6 +19,22 @@ def statements(script: str) -> list[str]:
     """Split a migration file on semicolons that end a line (comments dropped)."""
     lines = [ln for ln in script.splitlines() if not ln.lstrip().startswith("--")]
     return [s.strip() for s in "\n".join(lines).split(";\n") if s.strip().rstrip(";").strip()]
+
+
+# What a DDL statement already applied says when it runs again: the column, key or table is
+# there (MySQL 8 has no ADD COLUMN IF NOT EXISTS). DDL commits on its own, so a crash between a
+# statement and the migration's bookkeeping leaves exactly this.
+ALREADY_APPLIED = {1050: "table exists", 1060: "duplicate column", 1061: "duplicate key name"}
+
+
+def _execute_ddl(cur, statement: str, migration: str) -> None:
+    try:
+        cur.execute(statement)
+    except MySQLdb.OperationalError as exc:
+        if exc.args[0] not in ALREADY_APPLIED:
+            raise
+        log.warning("%s: %s (%s): applied before a crash, kept", migration, ALREADY_APPLIED[exc.args[0]],
+                    exc.args[1])
 
 
 def apply_migrations(hook: MySqlHook, migrations_dir: Path = MIGRATIONS_DIR) -> list[str]:
@@ -42,7 +59,7 @@ def apply_migrations(hook: MySqlHook, migrations_dir: Path = MIGRATIONS_DIR) -> 
                 continue
             log.info("applying migration %s", path.name)
             for stmt in statements(path.read_text()):
-                cur.execute(stmt)
+                _execute_ddl(cur, stmt, path.name)
             cur.execute(read_sql("schema/record_migration.sql"), (path.stem,))
             cur.connection.commit()
             applied.append(path.stem)

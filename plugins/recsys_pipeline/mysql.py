@@ -21,11 +21,15 @@ class RecsysMySqlHook(MySqlHook):
     def _get_conn_config_mysql_client(self, conn) -> dict:
         config = super()._get_conn_config_mysql_client(conn)
         seconds = int(os.environ.get("RECSYS_MYSQL_NET_TIMEOUT_SECONDS", "600"))
-        return {**config, "read_timeout": seconds, "write_timeout": seconds}
+        # Explicitly off unless asked for: MariaDB's client library allows it by default.
+        return {**config, "read_timeout": seconds, "write_timeout": seconds, "local_infile": int(self.local_infile)}
 
 
-def mysql_hook(conn_id: str = MYSQL_CONN_ID) -> MySqlHook:
-    return RecsysMySqlHook(mysql_conn_id=conn_id, local_infile=True)
+def mysql_hook(conn_id: str = MYSQL_CONN_ID, loads_files: bool = False) -> MySqlHook:
+    """The hook of a connection; ``loads_files`` allows LOAD DATA LOCAL INFILE on its sessions,
+    which only the tasks that bulk-load the lake's files need (a client that allows it lets the
+    server ask it for any file it can read)."""
+    return RecsysMySqlHook(mysql_conn_id=conn_id, local_infile=loads_files)
 
 
 @contextmanager

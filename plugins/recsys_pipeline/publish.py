@@ -144,7 +144,8 @@ def publish_recommendations(run_date: str, params=None) -> dict:
     into their per-date tables and make them the current ones (unless newer ones are current),
     or skip the task, saying why, when the quality gate withheld them: the rows already in
     MySQL then stay as they are."""
-    hook, lake_root, day = mysql_hook(), Settings.from_params(params).lake_root, date.fromisoformat(run_date)
+    hook, day = mysql_hook(loads_files=True), date.fromisoformat(run_date)
+    lake_root = Settings.from_params(params).lake_root
     run = read_lake_report(lake.model_run(lake_root, day), ModelRunReport)
     if run.status != "published":
         log.warning("QUALITY GATE: recommendations for %s are not published: %s", day, run.quality_gate)

@@ -18,7 +18,8 @@ def load_results(run_date: str, params=None) -> dict[str, int]:
     """The load_results task: replace the run date's summaries, model run and data-quality
     figures; returns rows per table. Each table is one unit, retried whole after a transient
     fault."""
-    hook, lake_root, day = mysql_hook(), Settings.from_params(params).lake_root, date.fromisoformat(run_date)
+    hook, day = mysql_hook(loads_files=True), date.fromisoformat(run_date)
+    lake_root = Settings.from_params(params).lake_root
     loaded = {}
     for table in EDA_TABLES:
         loaded[table] = with_retries(lambda t=table: replace_date_from_files(

@@ -27,22 +27,23 @@ def popular_products(matrix: DataFrame) -> DataFrame:
     )
 
 
-def _candidate_depth(k: int, exclude: DataFrame | None) -> int:
-    """How far down a ranking to look so that k items remain after the longest exclusion list."""
-    if exclude is None:
-        return k
-    return k + (exclude.groupBy("user_id").count().agg(F.max("count")).first()[0] or 0)
+def candidate_ranks(users: DataFrame, k: int, exclude: DataFrame | None) -> DataFrame:
+    """(user_id, candidate_rank) for ranks 1 .. k + the number of products excluded for that
+    user: how far down a ranking each user's list may have to look to keep k items. The work
+    per user grows with their own exclusions only, never with the longest list of anyone's."""
+    wanted = users.select("user_id").distinct()
+    excluded = F.lit(0)
+    if exclude is not None:
+        counts = exclude.groupBy("user_id").agg(F.count(F.lit(1)).alias("_excluded"))
+        wanted, excluded = wanted.join(counts, "user_id", "left"), F.coalesce(F.col("_excluded"), F.lit(0))
+    return wanted.select("user_id", F.explode(F.sequence(F.lit(1), F.lit(k) + excluded)).alias("candidate_rank"))
 
 
 def recommend_popular(users: DataFrame, popular: DataFrame, k: int, exclude: DataFrame | None) -> DataFrame:
-    """The k most popular products for each user, skipping that user's excluded products.
-
-    Candidates are the top k + (largest exclusion list) products, so every user gets k items
-    whenever the catalogue allows.
-    """
-    depth = _candidate_depth(k, exclude)
-    head = popular.where(F.col("popularity_rank") <= depth)
-    candidates = users.select("user_id").distinct().crossJoin(F.broadcast(head))
+    """The k most popular products for each user, skipping that user's excluded products
+    (every user gets k items whenever the catalogue allows)."""
+    candidates = candidate_ranks(users, k, exclude).join(
+        popular, F.col("candidate_rank") == F.col("popularity_rank")).select("user_id", "product_id", "popularity_rank")
     if exclude is not None:
         candidates = candidates.join(exclude, ["user_id", "product_id"], "left_anti")
     ranked = candidates.withColumn(
@@ -70,15 +71,12 @@ def recommend_category_popular(users: DataFrame, matrix: DataFrame, product_cate
         "category_rank",
         F.row_number().over(Window.partitionBy("category_code").orderBy("popularity_rank")),
     )
-    depth = _candidate_depth(k, exclude)
-    wanted = users.select("user_id").distinct()
-    from_category = (
-        wanted.join(favourite, "user_id", "left")
-        .join(in_category.where(F.col("category_rank") <= depth), "category_code")
-        .select("user_id", "product_id", F.col("category_rank").cast("double").alias("order"))
-    )
+    ranks = candidate_ranks(users, k, exclude)
+    from_category = ranks.join(favourite, "user_id").join(
+        in_category, ["category_code"]).where(F.col("category_rank") == F.col("candidate_rank")).select(
+        "user_id", "product_id", F.col("category_rank").cast("double").alias("order"))
     # Users whose category is short of k products, or who have none, get global best sellers.
-    from_global = wanted.crossJoin(F.broadcast(popular.where(F.col("popularity_rank") <= depth))).select(
+    from_global = ranks.join(popular, F.col("candidate_rank") == F.col("popularity_rank")).select(
         "user_id", "product_id", (F.col("popularity_rank") + 1e9).alias("order")
     )
     candidates = from_category.unionByName(from_global).groupBy("user_id", "product_id").agg(
