@@ -11,7 +11,7 @@ import pytest
 from recsys import lake
 from recsys.cleaning import InputError, clean_raw_lines, deterministic_session_id, read_raw_lines
 from recsys.params import Settings
-from recsys.raw_format import RAW_HEADER
+from recsys.raw_format import BYTE_ORDER_MARK, RAW_HEADER
 from recsys.reports import CleaningReport
 from recsys.schema import CLEAN_EVENTS
 from tests.helpers import lake_files, spark_job, write_raw
@@ -250,3 +250,13 @@ def test_a_rerun_that_fails_or_is_killed_leaves_the_days_lake_as_it_was(spark, t
     clean_job.main(argv)  # the next attempt swaps in the new day whole
     assert lake.read_report(spark, lake.cleaning_report(str(root), DAY), CleaningReport).rows_read == 3
     assert not any((root / "_staging").rglob("*.parquet"))
+
+
+def test_a_file_starting_with_a_byte_order_mark_is_read_like_one_without(spark, tmp_path):
+    """Hadoop's line reader drops a file's leading UTF-8 byte-order mark, so the header is
+    recognised and every row parses (the input check accepts such a file too)."""
+    plain = run_clean(spark, write_raw(tmp_path / "plain", "2019-10-01", GOOD))
+    marked = run_clean(spark, write_raw(tmp_path / "bom", "2019-10-01", GOOD, header=BYTE_ORDER_MARK + RAW_HEADER))
+    assert (tmp_path / "bom" / "2019-10-01" / "events.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert sorted(marked.clean.collect()) == sorted(plain.clean.collect())
+    assert (marked.report.rows_read, marked.report.rows_quarantined) == (len(GOOD), 0)

@@ -25,6 +25,12 @@ def test_plain_and_gzip_files_with_the_header_pass(tmp_path):
     assert day_files(str(tmp_path), D) == [str(plain), str(zipped)]
 
 
+def test_a_header_after_a_byte_order_mark_passes(tmp_path):
+    """As Spark reads it (the mark is removed and counted): the day is not refused for it."""
+    marked = write_raw(tmp_path, "2019-10-01", ["x"], header="\ufeff" + RAW_HEADER)
+    assert day_files(str(tmp_path), D) == [str(marked)]
+
+
 def test_missing_folder_empty_folder_and_wrong_header_fail_clearly(tmp_path):
     with pytest.raises(RawInputError, match=r"2019-10-01: no raw input folder for 2019-10-01"):
         day_files(str(tmp_path), D)

@@ -21,7 +21,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 from pyarrow import fs
 
 from recsys.params import Settings
-from recsys.raw_format import COMPLETE_MARKER, RAW_HEADER, is_raw_file
+from recsys.raw_format import BYTE_ORDER_MARK, COMPLETE_MARKER, RAW_HEADER, is_raw_file
 from recsys_pipeline.storage import filesystem_for
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def day_files(raw_root: str, run_date: date, settle_seconds: float = 0, now: dat
     problems = []
     for path in (f.path for f in files):
         first = _first_line(filesystem, path)
-        if first != RAW_HEADER:
+        if first.removeprefix(BYTE_ORDER_MARK) != RAW_HEADER:
             problems.append(f"{path}: header is {first[:200]!r}, expected {RAW_HEADER!r}")
     if problems:
         raise RawInputError("wrong header: " + "; ".join(problems))

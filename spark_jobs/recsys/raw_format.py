@@ -8,6 +8,8 @@ RAW_HEADER = (
     "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
 )
 RAW_COLUMNS = tuple(RAW_HEADER.split(","))
+# Some exporters (Excel, PowerShell) start a UTF-8 file with it; it is not part of the header.
+BYTE_ORDER_MARK = "\ufeff"
 RAW_SUFFIXES = (".csv", ".csv.gz")
 # An exporter's marker that the day's files are complete (as Hadoop and Spark writers do).
 COMPLETE_MARKER = "_SUCCESS"
