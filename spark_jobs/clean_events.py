@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
     files = [f for f in glob_files(spark, f"{where}/*") if is_raw_file(f.rsplit("/", 1)[-1])]
     if not files:
         raise InputError(f"{where}: no raw input (*.csv or *.csv.gz) for {run_date}")
-    result = clean_raw_lines(read_raw_lines(spark, files), run_date)
+    result = clean_raw_lines(read_raw_lines(spark, files), run_date, settings.event_time_window_days)
     print(f"cleaning report: {result.report}")
     earlier = None
     if result.report.rows_read == 0:  # an empty day must not wipe out a day that had events

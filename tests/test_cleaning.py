@@ -252,6 +252,18 @@ def test_a_rerun_that_fails_or_is_killed_leaves_the_days_lake_as_it_was(spark, t
     assert not any((root / "_staging").rglob("*.parquet"))
 
 
+def test_rows_dated_far_from_their_file_are_quarantined_as_out_of_range(spark, tmp_path):
+    far = [GOOD[0].replace("2019-10-01 10:00:00", "2019-08-01 10:00:00"),
+           GOOD[5].replace("2019-10-01 11:00:00", "2019-10-04 11:00:00")]
+    path = write_raw(tmp_path, "2019-10-01", [GOOD[5], GOOD[9], *far])  # 09-30 23:59:59 is within a day
+    result = clean_raw_lines(read_raw_lines(spark, [str(path)]), DAY, window_days=1)
+    assert result.report.quarantine_reasons_json == {"event_time_out_of_range": 2}
+    assert sorted(str(r.event_date) for r in result.clean.collect()) == ["2019-09-30", "2019-10-01"]
+    assert sorted(r.raw_line for r in result.quarantine.collect()) == sorted(far)
+    wide = clean_raw_lines(read_raw_lines(spark, [str(path)]), DAY, window_days=90)
+    assert wide.report.rows_quarantined == 0 and wide.report.rows_clean == 4
+
+
 def test_a_file_starting_with_a_byte_order_mark_is_read_like_one_without(spark, tmp_path):
     """Hadoop's line reader drops a file's leading UTF-8 byte-order mark, so the header is
     recognised and every row parses (the input check accepts such a file too)."""

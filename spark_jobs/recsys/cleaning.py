@@ -38,11 +38,12 @@ def _reason_for_id(raw: Column, parsed: Column, name: str) -> Column:
 HEADER = "header"  # the reject_reason of a header line, which is not data
 
 
-def parse_lines(lines: DataFrame) -> DataFrame:
+def parse_lines(lines: DataFrame, ingest_date: date, window_days: int) -> DataFrame:
     """Parse lines into typed columns plus ``reject_reason``.
 
     ``reject_reason`` is null for a good row and ``header`` for a header line. Raw text and
-    source file are kept on every row.
+    source file are kept on every row. A row dated more than ``window_days`` from its file's
+    ``ingest_date`` is out of range: kept, it would open a lake partition per stray date.
     """
     # Split, trim, cast and judge in separate projections, so that each field is computed
     # once and reused rather than re-derived inside every rule.
@@ -66,6 +67,8 @@ def parse_lines(lines: DataFrame) -> DataFrame:
         F.when(F.col("raw_line") == "", F.lit("blank_line")),
         F.when(F.col("_n_fields") != len(RAW_COLUMNS), F.lit("wrong_field_count")),
         F.when(F.col("event_time").isNull(), F.lit("bad_event_time")),
+        F.when(F.abs(F.datediff(F.to_date("event_time"), F.lit(ingest_date))) > window_days,
+               F.lit("event_time_out_of_range")),
         F.when(~F.col("event_type").isin(*EVENT_TYPES), F.lit("unknown_event_type")),
         _reason_for_id(raw["product_id"], F.col("product_id"), "product_id"),
         _reason_for_id(raw["category_id"], F.col("category_id"), "category_id"),
@@ -196,7 +199,7 @@ class CleaningResult:
     report: CleaningReport
 
 
-def clean_raw_lines(lines: DataFrame, ingest_date: date) -> CleaningResult:
+def clean_raw_lines(lines: DataFrame, ingest_date: date, window_days: int = 1) -> CleaningResult:
     """Everything from one ingest date's raw lines to clean events, with the reconciliation of
     the counts.
 
@@ -206,7 +209,8 @@ def clean_raw_lines(lines: DataFrame, ingest_date: date) -> CleaningResult:
     rejected = F.col("reject_reason").isNotNull() & (F.col("reject_reason") != HEADER)
     # Parse once: every later step reads this cache. Only rejected rows keep their raw text,
     # which keeps the cache small.
-    parsed = parse_lines(lines).withColumn("raw_line", F.when(rejected, F.col("raw_line"))).cache()
+    parsed = parse_lines(lines, ingest_date, window_days)
+    parsed = parsed.withColumn("raw_line", F.when(rejected, F.col("raw_line"))).cache()
     stats = line_statistics(parsed)
     problems = header_problems(stats)
     if problems:

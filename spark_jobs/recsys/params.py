@@ -90,6 +90,10 @@ class Settings:
         60.0, INPUT, "Unchanged for (seconds)",
         "Without a _SUCCESS marker in the day's folder, a file must be this long unchanged before it is "
         "read (a file still being written never is).", minimum=0, maximum=3600)
+    event_time_window_days: int = _param(
+        1, INPUT, "Event dates around the file's (days)",
+        "Rows dated more than this many days before or after their file's date are quarantined as "
+        "event_time_out_of_range (a clock or export fault, not a late row).", minimum=0, maximum=366)
     max_quarantine_share: float = _param(
         0.05, INPUT, "Quarantine limit",
         "Fail cleaning when a larger share of the day's rows is quarantined.", minimum=0, maximum=1)
