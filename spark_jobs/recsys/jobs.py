@@ -4,6 +4,7 @@ import argparse
 from dataclasses import dataclass
 from datetime import date
 
+from recsys.lake import hadoop_path
 from recsys.params import Settings
 
 
@@ -25,8 +26,6 @@ def job_arguments(description: str, argv: list[str]) -> JobArguments:
 
 def glob_files(spark, pattern: str) -> list[str]:
     """Files matching a Hadoop glob, on whatever file system the pattern names."""
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(pattern)
-    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    path, fs = hadoop_path(spark, pattern)
     statuses = fs.globStatus(path) or []
     return sorted(str(s.getPath().toString()) for s in statuses if s.isFile())

@@ -48,6 +48,12 @@ def model_run(lake: str, run_date: date) -> str:
     return f"{lake}/model_runs/run_date={run_date.isoformat()}"
 
 
+def hadoop_path(spark, path: str):
+    """``path`` as a Hadoop Path and the file system it names (local, HDFS, S3...)."""
+    jvm_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path)
+    return jvm_path, jvm_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+
 class StagedOutputs:
     """A job's per-date outputs, written beside the lake and swapped in only when the job has
     checked them: a job that fails or is killed leaves every output as it was.
@@ -59,8 +65,7 @@ class StagedOutputs:
     """
 
     def __init__(self, spark, lake_root: str, job: str, run_date: date):
-        self._jvm = spark.sparkContext._jvm
-        self._conf = spark.sparkContext._jsc.hadoopConfiguration()
+        self._spark = spark
         self.staging = f"{lake_root}/_staging/{job}/run_date={run_date.isoformat()}"
         self._outputs: dict[str, str] = {}
         self._delete(self.staging)
@@ -82,8 +87,7 @@ class StagedOutputs:
         self._delete(self.staging)
 
     def _fs(self, path: str):
-        jvm_path = self._jvm.org.apache.hadoop.fs.Path(path)
-        return jvm_path, jvm_path.getFileSystem(self._conf)
+        return hadoop_path(self._spark, path)
 
     @staticmethod
     def _rename(fs, source, target) -> None:
@@ -109,8 +113,7 @@ def read_report(spark, path: str, kind):
 
 def read_report_if_any(spark, path: str, kind):
     """The report at ``path``, or None when none was written there."""
-    jvm_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path)
-    fs = jvm_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    jvm_path, fs = hadoop_path(spark, path)
     return read_report(spark, path, kind) if fs.exists(jvm_path) else None
 
 
