@@ -5,13 +5,22 @@ to ``<lake_root>/events/ingest_date=<run date>/event_date=.../`` (replacing that
 bad rows to ``<lake_root>/quarantine/ingest_date=<run date>/`` with their reasons, and the
 reconciliation report (``recsys.reports.CleaningReport``) to
 ``<lake_root>/reports/cleaning/ingest_date=<run date>/``. Input it refuses (see
-``recsys.cleaning.check_cleaned_day``) fails the job before anything is written.
+``recsys.cleaning.check_cleaned_day``) fails the job before anything is written; so do counts that
+do not reconcile (``recsys.cleaning.reconciliation_problems``), taken from the files as written.
 """
 
 import sys
 
 from recsys import lake
-from recsys.cleaning import InputError, check_cleaned_day, clean_raw_lines, read_raw_lines
+from recsys.cleaning import (
+    InputError,
+    ReconciliationError,
+    check_cleaned_day,
+    clean_raw_lines,
+    count_written,
+    read_raw_lines,
+    reconciliation_problems,
+)
 from recsys.jobs import glob_files, job_arguments
 from recsys.raw_format import COMPLETE_MARKER, is_raw_file
 from recsys.reports import CleaningReport
@@ -28,7 +37,6 @@ def main(argv: list[str]) -> None:
     if not files:
         raise InputError(f"{where}: no raw input (*.csv or *.csv.gz) for {run_date}")
     result = clean_raw_lines(read_raw_lines(spark, files), run_date, settings.event_time_window_days)
-    print(f"cleaning report: {result.report}")
     earlier = None
     if result.report.rows_read == 0:  # an empty day must not wipe out a day that had events
         earlier = lake.read_report_if_any(spark, lake.cleaning_report(settings.lake_root, run_date), CleaningReport)
@@ -37,9 +45,16 @@ def main(argv: list[str]) -> None:
     if result.report.rows_read == 0:
         print(f"{where}: no events on {run_date} (the day is marked complete): its summaries will say zero")
     outputs = lake.StagedOutputs(spark, settings.lake_root, "clean_events", run_date)
-    result.clean.write.partitionBy("event_date").parquet(outputs.path(lake.events_ingest(settings.lake_root, run_date)))
-    result.quarantine.write.parquet(outputs.path(lake.quarantine(settings.lake_root, run_date)))
-    lake.write_report(spark, outputs.path(lake.cleaning_report(settings.lake_root, run_date)), result.report)
+    events = outputs.path(lake.events_ingest(settings.lake_root, run_date))
+    quarantine = outputs.path(lake.quarantine(settings.lake_root, run_date))
+    result.clean.write.partitionBy("event_date").parquet(events)
+    result.quarantine.write.parquet(quarantine)
+    report = count_written(spark, result.report, events, quarantine)
+    problems = reconciliation_problems(report)
+    if problems:
+        raise ReconciliationError(f"{where}: the counts do not reconcile, nothing was replaced: " + "; ".join(problems))
+    print(f"cleaning report: {report}")
+    lake.write_report(spark, outputs.path(lake.cleaning_report(settings.lake_root, run_date)), report)
     outputs.commit()
 
 

@@ -4,6 +4,11 @@ Writes ``<lake_root>/eda/<table>/run_date=<run date>/`` for daily_kpis, hourly_a
 brand_daily, category_daily and top_customers. A day without events (an empty input the exporter
 marked complete) gets zero counts: its KPIs row, 24 hours of zeros and no brand, category or
 customer rows.
+
+An event that came in more than one day's files counts once (``recsys.lake.distinct_events``);
+the KPIs row says how many copies were set aside (``duplicate_events``), and the job fails unless
+copies read = events counted + copies set aside, and the copies read per ingest date are what
+the cleaning reports say was written.
 """
 
 import sys
@@ -21,8 +26,9 @@ def main(argv: list[str]) -> None:
     job = job_arguments(__doc__.splitlines()[0], argv)
     lake_root, run_date = job.settings.lake_root, job.run_date
     spark = get_spark(f"eda_summaries {run_date}")
-    day = lake.read_events(spark, lake_root).where(F.col("event_date") == F.lit(run_date))
-    day = day.cache()
+    copies = lake.read_events(spark, lake_root).where(F.col("event_date") == F.lit(run_date)).cache()
+    day = lake.distinct_events(copies).cache()
+    duplicates = check_copies(spark, lake_root, run_date, copies, day)
     if day.isEmpty():
         cleaned = lake.read_report_if_any(spark, lake.cleaning_report(lake_root, run_date), CleaningReport)
         if cleaned is None or cleaned.rows_read > 0:
@@ -31,8 +37,32 @@ def main(argv: list[str]) -> None:
     outputs = lake.StagedOutputs(spark, lake_root, "eda_summaries", run_date)
     for table, summarise in SUMMARIES.items():
         summary = summarise(day).select(F.lit(run_date).alias("run_date"), "*")
+        if table == "daily_kpis":
+            summary = summary.withColumn("duplicate_events", F.lit(duplicates).cast("long"))
         lake.write_load_files(summary.coalesce(1), outputs.path(lake.eda(lake_root, table, run_date)))
     outputs.commit()
+
+
+def check_copies(spark, lake_root: str, run_date, copies, day) -> int:
+    """The copies of events set aside, after checking the counts, each measured on its own:
+    rows in the lake per ingest date against the cleaning reports, and rows read against the
+    events counted plus the copies found by grouping."""
+    per_ingest = {r["ingest_date"]: r["count"] for r in copies.groupBy("ingest_date").count().collect()}
+    problems = []
+    for ingest_date, rows in sorted(per_ingest.items()):
+        cleaned = lake.read_report_if_any(spark, lake.cleaning_report(lake_root, ingest_date), CleaningReport)
+        written = cleaned.clean_rows_by_event_date.get(run_date.isoformat(), 0) if cleaned else None
+        if written != rows:
+            problems.append(f"ingest date {ingest_date} holds {rows} events of {run_date}, its cleaning "
+                            f"report says {written}")
+    read, counted, duplicates = sum(per_ingest.values()), day.count(), lake.duplicate_copies(copies)
+    if read != counted + duplicates:
+        problems.append(f"{read} rows read != {counted} events + {duplicates} copies of events in other files")
+    if problems:
+        raise ValueError(f"{lake.events(lake_root)}: the events of {run_date} do not reconcile: " + "; ".join(problems))
+    if duplicates:
+        print(f"{duplicates} events of {run_date} came in more than one day's files: each counts once")
+    return duplicates
 
 
 if __name__ == "__main__":

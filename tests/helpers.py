@@ -86,6 +86,7 @@ def cleaning_report(**changes) -> CleaningReport:
     report = CleaningReport(
         ingest_date=date(2019, 10, 1), files=2, rows_read=10, rows_clean=6, rows_quarantined=2, duplicates_removed=1,
         carts_collapsed=1, quarantine_reasons_json={"bad_price": 2}, missing_values_json={"brand": 3},
+        normalisations_json={"padded_fields": 1},
         source_files=["file:/raw/a.csv", "file:/raw/b.csv.gz"], quarantined_by_file={"file:/raw/a.csv": 2},
         clean_rows_by_event_date={"2019-10-01": 6})
     return replace(report, **changes)

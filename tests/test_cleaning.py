@@ -7,14 +7,22 @@ from decimal import Decimal
 from itertools import zip_longest
 
 import pytest
+from pyspark.sql import functions as F
 
 from recsys import lake
-from recsys.cleaning import InputError, clean_raw_lines, deterministic_session_id, read_raw_lines
+from recsys.cleaning import (
+    InputError,
+    ReconciliationError,
+    clean_raw_lines,
+    deterministic_session_id,
+    read_raw_lines,
+    reconciliation_problems,
+)
 from recsys.params import Settings
 from recsys.raw_format import BYTE_ORDER_MARK, RAW_HEADER
 from recsys.reports import CleaningReport
 from recsys.schema import CLEAN_EVENTS
-from tests.helpers import lake_files, spark_job, write_raw
+from tests.helpers import cleaning_report, lake_files, spark_job, write_raw
 
 clean_job = spark_job("clean_events")
 DAY = date(2019, 10, 1)
@@ -33,6 +41,9 @@ GOOD = [
     f"2019-10-01 12:30:00 UTC, VIEW ,1003,{CAT},electronics.smartphone,apple,700.00,5002,{S2}",
     f"2019-10-01 12:31:00 UTC,remove_from_cart,1003,{CAT},electronics.smartphone,apple,700.00,5002,{S2}",
     f"2019-09-30 23:59:59 UTC,view,1002,{CAT},,,10.00,5002,{S2}",
+    # Quoted as a CSV writer would (a comma and a doubled quote inside): unquoted, and counted.
+    f'2019-10-01 13:00:00 UTC,view,1004,{CAT},electronics.tablet,"apple, ""inc""",300.00,5004,{S2}',
+    f"2019-10-01 13:05:00 UTC,view,1005,{CAT},electronics.tablet,{'b' * 191},0.5,5004,{S2}",  # as long as MySQL holds
 ]
 BAD = {
     "2019-10-01 10:00:00 UTC,view,1001": "wrong_field_count",
@@ -52,16 +63,31 @@ BAD = {
     f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x,1.00,,{S1}": "missing_user_id",
     f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x,1.00,12a,{S1}": "bad_user_id",
     "": "blank_line",
+    f'2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,"x,1.00,5001,{S1}': "bad_quoting",  # never closed
+    f'2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x"y,1.00,5001,{S1}': "bad_quoting",  # a quote in a bare field
+    f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,{'b' * 192},1.00,5001,{S1}": "brand_too_long",
+    f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.{'c' * 190},x,1.00,5001,{S1}": "category_code_too_long",
+    f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.{'c' * 65},x,1.00,5001,{S1}": "category_code_too_long",  # a level
+    # Number forms the export never writes: quarantined, not read as 1000, 12, 7, -0.00 or 1.01.
+    f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x,1e3,5001,{S1}": "bad_price",
+    f"2019-10-01 10:00:00 UTC,view,+12,{CAT},a.b,x,1.00,5001,{S1}": "bad_product_id",
+    f"2019-10-01 10:00:00 UTC,view,1001,007,a.b,x,1.00,5001,{S1}": "bad_category_id",
+    f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x,-0.004,5001,{S1}": "bad_price",
+    f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x,1.005,5001,{S1}": "bad_price",
+    f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,x,1.00,12345678901234567890,{S1}": "bad_user_id",  # 20 digits
 }
+# Latin-1, not UTF-8: quarantined as bad_encoding with its bytes as they were.
+NOT_UTF8 = f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,caf".encode() + b"\xe9" + f",1.00,5001,{S1}".encode()
 TRUNCATED = "2019-10-01 12:00:00 UTC,view,10"
 
 
 def messy_day(root, newline="\n"):
-    """The good and bad lines interleaved, ending in a truncated line with no newline."""
+    """The good and bad lines interleaved, then a line that is not UTF-8, ending in a truncated
+    line with no newline."""
     lines = [x for pair in zip_longest(GOOD, BAD) for x in pair if x is not None]
     path = write_raw(root, "2019-10-01", lines, newline=newline)
     with open(path, "ab") as f:
-        f.write(TRUNCATED.encode())
+        f.write(NOT_UTF8 + newline.encode() + TRUNCATED.encode())
     return path
 
 
@@ -81,6 +107,7 @@ def test_clean_rows_are_exactly_the_expected_ones(spark, tmp_path):
     hp = ("electronics.audio.headphone", "electronics", "audio", "headphone", "sony", False, False)
     phone = ("electronics.smartphone", "electronics", "smartphone", "smartphone", "apple", False, False)
     unknown = ("unknown", "unknown", "unknown", "unknown", "unknown", True, True)
+    tablet = ("electronics.tablet", "electronics", "tablet", "tablet")
     d1, d0 = date(2019, 10, 1), date(2019, 9, 30)
     assert rows == [
         (datetime(2019, 9, 30, 23, 59, 59), "view", 5002, 1002, *unknown, Decimal("10.00"), False, d0),
@@ -92,27 +119,42 @@ def test_clean_rows_are_exactly_the_expected_ones(spark, tmp_path):
         (datetime(2019, 10, 1, 12, 30), "view", 5002, 1003, *phone, Decimal("700.00"), False, d1),
         (datetime(2019, 10, 1, 12, 31), "remove_from_cart", 5002, 1003, *phone, Decimal("700.00"),
          False, d1),
+        (datetime(2019, 10, 1, 13, 0), "view", 5004, 1004, *tablet, 'apple, "inc"', False, False,
+         Decimal("300.00"), False, d1),
+        (datetime(2019, 10, 1, 13, 5), "view", 5004, 1005, *tablet, "b" * 191, False, False,
+         Decimal("0.50"), False, d1),
     ]
 
 
 def test_every_bad_line_is_quarantined_with_its_reason_and_counts_reconcile(spark, tmp_path):
     path = messy_day(tmp_path)
     result = run_clean(spark, path)
-    quarantined = sorted((r.raw_line, r.reject_reason) for r in result.quarantine.collect())
+    quarantined = sorted((r.raw_line, r.reject_reason) for r in result.quarantine.collect()
+                         if r.reject_reason != "bad_encoding")
     assert quarantined == sorted([*BAD.items(), (TRUNCATED, "wrong_field_count")])
     assert all(r.source_file.endswith(str(path)) for r in result.quarantine.collect())
+    not_utf8 = result.quarantine.where("reject_reason = 'bad_encoding'").select(F.col("raw_line").cast("binary"))
+    assert [bytes(r[0]) for r in not_utf8.collect()] == [NOT_UTF8]
 
     report = result.report
     assert report.ingest_date == DAY and report.files == 1
-    assert report.rows_read == len(GOOD) + len(BAD) + 1
-    assert report.rows_clean == 8
-    assert report.rows_quarantined == len(BAD) + 1
+    assert report.rows_read == len(GOOD) + len(BAD) + 2
+    assert report.rows_clean == 10
+    assert report.rows_quarantined == len(BAD) + 2
     assert report.duplicates_removed == 1
     assert report.carts_collapsed == 1
     assert report.rows_read == (report.rows_clean + report.rows_quarantined
                                 + report.duplicates_removed + report.carts_collapsed)
     assert report.quarantine_reasons_json["wrong_field_count"] == 3
-    assert report.clean_rows_by_event_date == {"2019-09-30": 1, "2019-10-01": 7}
+    assert reconciliation_problems(report) == []
+    assert report.quarantine_reasons_json == {
+        "bad_category_id": 2, "bad_encoding": 1, "bad_event_time": 2, "bad_price": 4, "bad_product_id": 3,
+        "bad_quoting": 2, "bad_user_id": 2, "blank_line": 1, "brand_too_long": 1, "category_code_too_long": 2,
+        "missing_category_id": 1, "missing_price": 1, "missing_product_id": 1, "missing_user_id": 1,
+        "negative_price": 1, "absurd_price": 1, "unknown_event_type": 1, "wrong_field_count": 3}
+    assert report.clean_rows_by_event_date == {"2019-09-30": 1, "2019-10-01": 9}
+    # ' VIEW ' is padded and upper-case; the apple line is quoted.
+    assert report.normalisations_json == {"event_type_case": 1, "padded_fields": 1, "quoted_fields": 1}
     # Empty fields among the rows with nine fields: codes and brands of lines 6 and 10, one
     # session, and the empty values of the bad rows.
     assert report.missing_values_json["category_code"] == 2
@@ -131,7 +173,7 @@ def test_gzip_and_crlf_give_the_same_result(spark, tmp_path):
     zipped = run_clean(spark, gz)
     assert sorted(zipped.clean.collect()) == sorted(plain.clean.collect())
     by_file = zipped.report.quarantined_by_file
-    assert list(by_file.values()) == [len(BAD) + 1] and next(iter(by_file)).endswith("events.csv.gz")
+    assert list(by_file.values()) == [len(BAD) + 2] and next(iter(by_file)).endswith("events.csv.gz")
     assert replace(zipped.report, quarantined_by_file={}, source_files=[]) == replace(
         plain.report, quarantined_by_file={}, source_files=[])
 
@@ -162,7 +204,10 @@ def test_job_writes_partitions_and_a_rerun_is_identical(spark, tmp_path):
     assert lake.read_report(spark, lake.cleaning_report(root, date(2019, 10, 1)), CleaningReport) == report
     dates = sorted({(str(r.ingest_date), str(r.event_date)) for r in first})
     assert dates == [("2019-10-01", "2019-09-30"), ("2019-10-01", "2019-10-01")]
-    assert spark.read.parquet(lake.quarantine(root, date(2019, 10, 1))).count() == len(BAD) + 1
+    quarantine = spark.read.parquet(lake.quarantine(root, date(2019, 10, 1)))
+    assert quarantine.count() == len(BAD) + 2
+    kept = quarantine.where("reject_reason = 'bad_encoding'").select(F.col("raw_line").cast("binary")).first()[0]
+    assert bytes(kept) == NOT_UTF8  # the lake keeps the bytes as they came
 
     clean_job.main([*argv[:1], "2019-10-02", *argv[2:]])
     clean_job.main([*argv[:1], "2019-10-02", *argv[2:]])
@@ -178,7 +223,7 @@ def test_job_writes_partitions_and_a_rerun_is_identical(spark, tmp_path):
 def test_job_fails_on_too_much_bad_data_missing_input_and_wrong_header(spark, tmp_path):
     messy_day(tmp_path / "raw")
     base = ["--params", Settings(raw_root=str(tmp_path / "raw"), lake_root=str(tmp_path / "lake")).to_json()]
-    with pytest.raises(InputError, match=r"18 of 28 rows \(64.3%\) were quarantined.*bad_price=1.*events.csv: 18"):
+    with pytest.raises(InputError, match=r"30 of 42 rows \(71.4%\) were quarantined.*bad_price=4.*events.csv: 30"):
         clean_job.main(["--run-date", "2019-10-01", *base])
     with pytest.raises(InputError, match="2019-10-02: no raw input"):
         clean_job.main(["--run-date", "2019-10-02", *base])
@@ -218,7 +263,7 @@ def test_a_day_without_events_needs_the_exporters_marker_and_never_replaces_a_da
     report = lake.read_report(spark, lake.cleaning_report(root, DAY), CleaningReport)
     write_raw(raw, "2019-10-01", [])
     (raw / "2019-10-01" / "_SUCCESS").touch()
-    with pytest.raises(InputError, match=r"refusing to replace the 8 clean events cleaned before"):
+    with pytest.raises(InputError, match=r"refusing to replace the 10 clean events cleaned before"):
         clean_job.main(["--run-date", "2019-10-01", *base])
     assert sorted(lake.read_events(spark, root).collect()) == before
     assert lake.read_report(spark, lake.cleaning_report(root, DAY), CleaningReport) == report
@@ -272,3 +317,28 @@ def test_a_file_starting_with_a_byte_order_mark_is_read_like_one_without(spark, 
     assert (tmp_path / "bom" / "2019-10-01" / "events.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     assert sorted(marked.clean.collect()) == sorted(plain.clean.collect())
     assert (marked.report.rows_read, marked.report.rows_quarantined) == (len(GOOD), 0)
+
+
+def test_a_row_lost_between_reading_and_writing_fails_the_reconciliation_and_replaces_nothing(
+        spark, tmp_path, monkeypatch):
+    """The counts are measured at both ends (lines read, files written), so the equation can fail."""
+    assert reconciliation_problems(cleaning_report()) == []
+    assert reconciliation_problems(cleaning_report(rows_quarantined=3)) == [
+        "rows read 10 != clean 6 + quarantined 3 + duplicates 1 + repeated carts 1 = 11",
+        "quarantine reasons add up to 2, not 3"]
+    raw, root = tmp_path / "raw", tmp_path / "lake"
+    argv = ["--run-date", "2019-10-01", "--params", Settings(raw_root=str(raw), lake_root=str(root)).to_json()]
+    write_raw(raw, "2019-10-01", GOOD)
+    clean_job.main(argv)
+    before = lake_files(root)
+    cleaned = clean_job.clean_raw_lines
+
+    def losing_a_row(*args, **kwargs):
+        result = cleaned(*args, **kwargs)
+        return replace(result, clean=result.clean.where("user_id != 5003"))
+
+    monkeypatch.setattr(clean_job, "clean_raw_lines", losing_a_row)
+    with pytest.raises(ReconciliationError, match=r"nothing was replaced: rows read 12 != clean 9 \+ quarantined 0 "
+                                                  r"\+ duplicates 1 \+ repeated carts 1 = 11"):
+        clean_job.main(argv)
+    assert lake_files(root) == before

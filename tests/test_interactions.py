@@ -1,12 +1,16 @@
 """Interaction scores computed by hand."""
 
 import math
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
 
+from recsys import lake
 from recsys.interactions import interaction_matrix, training_subset, window_events
 from recsys.params import Settings
+from recsys.reports import CleaningReport
+from tests.helpers import spark_job, write_raw
 
 NOW = datetime(2019, 10, 31, 12, 0, 0)
 
@@ -43,13 +47,41 @@ def test_cap_weights_and_half_life_are_parameters(spark):
     assert scores[2] == pytest.approx(math.log10(1.5))
 
 
-def test_window_and_training_thresholds(spark):
-    df = spark.createDataFrame(
-        [(1, 10, date(2019, 10, d)) for d in (1, 2, 3)], "user_id long, product_id long, event_date date"
-    )
-    assert window_events(df, date(2019, 10, 3), 2).count() == 2
+def test_training_thresholds(spark):
     matrix = spark.createDataFrame(
         [(1, 10), (1, 11), (2, 10), (2, 11), (3, 10), (4, 12)], "user_id long, product_id long"
     )
     kept = {(r.user_id, r.product_id) for r in training_subset(matrix, 2, 2).collect()}
     assert kept == {(1, 10), (1, 11), (2, 10), (2, 11)}
+
+
+def test_the_same_event_in_two_days_files_counts_once_in_summaries_and_scores(spark, tmp_path):
+    """1 October's purchase comes again in 2 October's file (an export that overlaps the day
+    before): the window, the scores and 1 October's KPIs count it once, and say so."""
+    raw, root = tmp_path / "raw", str(tmp_path / "lake")
+    row = "2019-10-0{d} {t} UTC,{kind},10,2053013555631882655,a.b,x,5.00,1,s1"
+    purchase = row.format(d=1, t="23:00:00", kind="purchase")
+    write_raw(raw, "2019-10-01", [row.format(d=1, t="22:00:00", kind="view"), purchase])
+    write_raw(raw, "2019-10-02", [purchase, row.format(d=2, t="09:00:00", kind="view")])
+    base = ["--params", Settings(raw_root=str(raw), lake_root=root).to_json()]
+    for day in ("2019-10-01", "2019-10-02"):
+        spark_job("clean_events").main(["--run-date", day, *base])
+    assert lake.read_events(spark, root).count() == 4  # each day's lake keeps its file's rows
+
+    events = window_events(lake.read_events(spark, root), date(2019, 10, 2), 2)
+    assert events.count() == 3
+    score = interaction_matrix(events, Settings(), datetime(2019, 10, 2, 9)).first()
+    assert (score.views, score.carts, score.purchases) == (2, 0, 1)
+
+    spark_job("eda_summaries").main(["--run-date", "2019-10-01", *base])
+    kpis = spark.read.option("header", True).option("sep", "\t").csv(lake.eda(root, "daily_kpis", date(2019, 10, 1)))
+    k = kpis.first()
+    assert (k.events, k.views, k.purchases, k.revenue, k.duplicate_events) == ("2", "1", "1", "5.00", "1")
+
+    # A lake that disagrees with its cleaning report fails the summaries instead of counting wrong.
+    path = lake.cleaning_report(root, date(2019, 10, 2))
+    report = lake.read_report(spark, path, CleaningReport)
+    lake.write_report(spark, path, replace(report, clean_rows_by_event_date={"2019-10-01": 2, "2019-10-02": 1}))
+    with pytest.raises(ValueError, match="ingest date 2019-10-02 holds 1 events of 2019-10-01, its cleaning report "
+                                         "says 2"):
+        spark_job("eda_summaries").main(["--run-date", "2019-10-01", *base])

@@ -1,29 +1,52 @@
 """Cleaning of the raw export: parse exactly, quarantine what breaks a rule, account for every row.
 
 The raw files are read as text lines, not with the CSV reader, so that a bad row keeps its raw
-text for the quarantine and every rule is ours: field count, timestamp with its ' UTC' suffix,
-64-bit ids, known event types, sane prices. One row gets one reason: the first rule it breaks.
+bytes for the quarantine and every rule is ours: UTF-8, field count, timestamp with its ' UTC'
+suffix, ids and prices in the export's own number forms, known event types, text that fits its
+MySQL column. One row gets one reason: the first rule it breaks. What is changed on a good row
+(padding trimmed, CSV quotes removed, an event type lower-cased) is counted in the report.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from functools import reduce
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from recsys.raw_format import COMPLETE_MARKER, EVENT_TYPES, MAX_PRICE, RAW_COLUMNS, RAW_HEADER, RAW_TIME_FORMAT, UNKNOWN
+from recsys.raw_format import (
+    COMPLETE_MARKER,
+    EVENT_TYPES,
+    ID_PATTERN,
+    MAX_CATEGORY_LEVEL_CHARS,
+    MAX_CHARS,
+    MAX_PRICE,
+    PRICE_PATTERN,
+    RAW_COLUMNS,
+    RAW_HEADER,
+    RAW_TIME_FORMAT,
+    UNKNOWN,
+)
 from recsys.reports import CleaningReport
-from recsys.schema import PRICE_TYPE
+from recsys.schema import CLEAN_EVENTS, PRICE_TYPE
 
 
 class InputError(ValueError):
     """The day's input cannot be cleaned at all (missing, wrong header, too much bad data)."""
 
 
+class ReconciliationError(RuntimeError):
+    """The counts of what was read and what was written do not add up: rows were lost or made up."""
+
+
 def read_raw_lines(spark, paths: list[str]) -> DataFrame:
-    """Raw lines with the file each came from; CRLF endings lose their CR, .gz is decompressed."""
+    """Raw lines with the file each came from; CRLF endings lose their CR, .gz is decompressed.
+
+    A line that is not UTF-8 is kept byte for byte (Spark holds a line's bytes as read; any
+    string function would replace the bad bytes), for the quarantine to show exactly."""
+    value = F.col("value")
     return spark.read.text(paths).select(
-        F.regexp_replace("value", "\r$", "").alias("raw_line"),
+        F.when(F.is_valid_utf8(value), F.regexp_replace(value, "\r$", "")).otherwise(value).alias("raw_line"),
         F.col("_metadata.file_path").alias("source_file"),
     )
 
@@ -31,8 +54,50 @@ def read_raw_lines(spark, paths: list[str]) -> DataFrame:
 def _reason_for_id(raw: Column, parsed: Column, name: str) -> Column:
     return (
         F.when(raw == "", F.lit(f"missing_{name}"))
-        .when(parsed.isNull() | (parsed <= 0), F.lit(f"bad_{name}"))
+        .when(~raw.rlike(ID_PATTERN) | parsed.isNull(), F.lit(f"bad_{name}"))
     )
+
+
+# A comma outside double quotes, and a field quoted as CSV writers quote ("" for a quote inside).
+_COMMA_OUTSIDE_QUOTES = r',(?=(?:[^"]*"[^"]*")*[^"]*$)'
+_QUOTED_FIELD = r'^"((?:[^"]|"")*)"$'
+
+
+def _any(flags: list[Column]) -> Column:
+    return F.coalesce(reduce(lambda a, b: a | b, flags), F.lit(False))
+
+
+def _split_fields(lines: DataFrame) -> DataFrame:
+    """Each field of the nine, trimmed and unquoted, as ``_raw_<name>``; ``_n_fields``; and flags
+    for the rules and the counted normalisations. Only a line holding a quote takes the slow,
+    quote-aware split."""
+    has_quote = F.col("raw_line").contains('"')
+    split = lines.select(
+        "raw_line", "source_file", has_quote.alias("_has_quote"),
+        F.when(has_quote, F.split("raw_line", _COMMA_OUTSIDE_QUOTES, -1))
+        .otherwise(F.split("raw_line", ",", -1)).alias("_fields"),
+    )
+    field = {name: F.get(F.col("_fields"), i) for i, name in enumerate(RAW_COLUMNS)}
+    trimmed = split.select(
+        "raw_line", "source_file", "_has_quote", F.size("_fields").alias("_n_fields"),
+        _any([field[n] != F.trim(field[n]) for n in RAW_COLUMNS]).alias("_padded_outside"),
+        *[F.trim(field[n]).alias(f"_trimmed_{n}") for n in RAW_COLUMNS],
+    )
+    text = {n: F.col(f"_trimmed_{n}") for n in RAW_COLUMNS}
+    quoted = {n: F.col("_has_quote") & text[n].rlike(_QUOTED_FIELD) for n in RAW_COLUMNS}
+    inner = {n: F.regexp_replace(F.regexp_extract(text[n], _QUOTED_FIELD, 1), '""', '"') for n in RAW_COLUMNS}
+    return trimmed.select(
+        "raw_line", "source_file", "_n_fields",
+        _any([quoted[n] for n in RAW_COLUMNS]).alias("_quoted"),
+        _any([text[n].contains('"') & ~quoted[n] for n in RAW_COLUMNS]).alias("_misquoted"),
+        (F.col("_padded_outside") | _any([quoted[n] & (inner[n] != F.trim(inner[n])) for n in RAW_COLUMNS]))
+        .alias("_padded"),
+        *[F.when(quoted[n], F.trim(inner[n])).otherwise(text[n]).alias(f"_raw_{n}") for n in RAW_COLUMNS],
+    )
+
+
+def _too_long(value: Column, name: str) -> Column:
+    return F.when(F.length(value) > MAX_CHARS[name], F.lit(f"{name}_too_long"))
 
 
 HEADER = "header"  # the reject_reason of a header line, which is not data
@@ -47,13 +112,8 @@ def parse_lines(lines: DataFrame, ingest_date: date, window_days: int) -> DataFr
     """
     # Split, trim, cast and judge in separate projections, so that each field is computed
     # once and reused rather than re-derived inside every rule.
-    fields = F.split("raw_line", ",", -1)
-    trimmed = lines.select(
-        "raw_line", "source_file", F.size(fields).alias("_n_fields"),
-        *[F.trim(F.get(fields, i)).alias(f"_raw_{name}") for i, name in enumerate(RAW_COLUMNS)],
-    )
     raw = {name: F.col(f"_raw_{name}") for name in RAW_COLUMNS}
-    typed = trimmed.select(
+    typed = _split_fields(lines).select(
         "*",
         F.try_to_timestamp(raw["event_time"], F.lit(RAW_TIME_FORMAT)).alias("event_time"),
         F.lower(raw["event_type"]).alias("event_type"),
@@ -62,9 +122,12 @@ def parse_lines(lines: DataFrame, ingest_date: date, window_days: int) -> DataFr
         raw["price"].try_cast(PRICE_TYPE).alias("price"),
         raw["user_id"].try_cast("bigint").alias("user_id"),
     )
+    code_levels = F.split(raw["category_code"], r"\.")
     reason = F.coalesce(
         F.when(F.col("raw_line") == RAW_HEADER, F.lit(HEADER)),
         F.when(F.col("raw_line") == "", F.lit("blank_line")),
+        F.when(~F.is_valid_utf8("raw_line"), F.lit("bad_encoding")),
+        F.when(F.col("_misquoted"), F.lit("bad_quoting")),
         F.when(F.col("_n_fields") != len(RAW_COLUMNS), F.lit("wrong_field_count")),
         F.when(F.col("event_time").isNull(), F.lit("bad_event_time")),
         F.when(F.abs(F.datediff(F.to_date("event_time"), F.lit(ingest_date))) > window_days,
@@ -72,8 +135,12 @@ def parse_lines(lines: DataFrame, ingest_date: date, window_days: int) -> DataFr
         F.when(~F.col("event_type").isin(*EVENT_TYPES), F.lit("unknown_event_type")),
         _reason_for_id(raw["product_id"], F.col("product_id"), "product_id"),
         _reason_for_id(raw["category_id"], F.col("category_id"), "category_id"),
+        _too_long(raw["category_code"], "category_code"),
+        F.when(F.exists(code_levels, lambda level: F.length(level) > MAX_CATEGORY_LEVEL_CHARS),
+               F.lit("category_code_too_long")),
+        _too_long(raw["brand"], "brand"),
         F.when(raw["price"] == "", F.lit("missing_price"))
-        .when(F.col("price").isNull(), F.lit("bad_price"))
+        .when(~raw["price"].rlike(PRICE_PATTERN) | F.col("price").isNull(), F.lit("bad_price"))
         .when(F.col("price") < 0, F.lit("negative_price"))
         .when(F.col("price") > MAX_PRICE, F.lit("absurd_price")),
         _reason_for_id(raw["user_id"], F.col("user_id"), "user_id"),
@@ -87,17 +154,31 @@ def parse_lines(lines: DataFrame, ingest_date: date, window_days: int) -> DataFr
         raw["user_session"].alias("user_session"),
         reason.alias("reject_reason"),
         *[(raw[name] == "").alias(f"_empty_{name}") for name in RAW_COLUMNS],
+        *[flag.alias(f"_{kind}") for kind, flag in _normalisations(raw).items()],
     )
+
+
+def _normalisations(raw: dict) -> dict[str, Column]:
+    """What cleaning changes on a row, by kind (counted over the rows that pass the rules)."""
+    return {
+        "padded_fields": F.col("_padded"),
+        "quoted_fields": F.col("_quoted"),
+        "event_type_case": raw["event_type"] != F.lower(raw["event_type"]),
+    }
+
+
+NORMALISATIONS = ("event_type_case", "padded_fields", "quoted_fields")
 
 
 def line_statistics(parsed: DataFrame) -> list[dict]:
     """One small aggregate per (file, reason) over all lines: the single pass that gives the
     header check, the quarantine counts and the missing-value report."""
     empty = [F.sum(F.col(f"_empty_{name}").cast("long")).alias(name) for name in RAW_COLUMNS]
+    changed = [F.sum(F.col(f"_{kind}").cast("long")).alias(kind) for kind in NORMALISATIONS]
     return [
         row.asDict()
         for row in parsed.groupBy("source_file", "reject_reason")
-        .agg(F.count(F.lit(1)).alias("rows"), *empty)
+        .agg(F.count(F.lit(1)).alias("rows"), *empty, *changed)
         .collect()
     ]
 
@@ -128,6 +209,8 @@ def _line_counts(stats: list[dict]) -> dict:
         "quarantine_reasons_json": dict(sorted(reasons.items())),
         "quarantined_by_file": dict(sorted(by_file.items())),
         "missing_values_json": {name: sum(s[name] or 0 for s in shaped) for name in RAW_COLUMNS},
+        "normalisations_json": {kind: sum(s[kind] or 0 for s in data if s["reject_reason"] is None)
+                                for kind in NORMALISATIONS},
     }
 
 
@@ -200,11 +283,10 @@ class CleaningResult:
 
 
 def clean_raw_lines(lines: DataFrame, ingest_date: date, window_days: int = 1) -> CleaningResult:
-    """Everything from one ingest date's raw lines to clean events, with the reconciliation of
-    the counts.
-
-    rows_read = rows_clean + rows_quarantined + duplicates_removed + carts_collapsed
-    Raises InputError when a file lacks the export's header.
+    """Everything from one ingest date's raw lines to clean events, with the counts for the
+    reconciliation (``reconciliation_problems``), each measured on its own: lines read and rows
+    passing the rules from the line statistics, quarantined rows on the quarantine, duplicates and
+    collapsed carts on the deduplicated events. Raises InputError when a file lacks the header.
     """
     rejected = F.col("reject_reason").isNotNull() & (F.col("reject_reason") != HEADER)
     # Parse once: every later step reads this cache. Only rejected rows keep their raw text,
@@ -217,8 +299,9 @@ def clean_raw_lines(lines: DataFrame, ingest_date: date, window_days: int = 1) -
         parsed.unpersist()
         raise InputError("wrong header: " + "; ".join(problems))
     counts = _line_counts(stats)
+    rows_valid = sum(s["rows"] for s in stats if s["reject_reason"] is None)
     quarantine = parsed.where(rejected).select("raw_line", "source_file", "reject_reason").cache()
-    quarantine.count()
+    rows_quarantined = quarantine.count()
     marked = deduplicate_and_mark_carts(
         enrich(parsed.where(F.col("reject_reason").isNull()))
     ).cache()
@@ -228,10 +311,9 @@ def clean_raw_lines(lines: DataFrame, ingest_date: date, window_days: int = 1) -
     ).collect()
     rows_deduplicated = sum(r["rows"] for r in per_date)
     carts_collapsed = sum(r["repeated"] for r in per_date)
-    rows_valid = counts["rows_read"] - counts["rows_quarantined"]
     report = CleaningReport(
         ingest_date=ingest_date,
-        **counts,
+        **{**counts, "rows_quarantined": rows_quarantined},
         rows_clean=rows_deduplicated - carts_collapsed,
         duplicates_removed=rows_valid - rows_deduplicated,
         carts_collapsed=carts_collapsed,
@@ -243,6 +325,34 @@ def clean_raw_lines(lines: DataFrame, ingest_date: date, window_days: int = 1) -
     parsed.unpersist()  # the outputs now stand on their own caches
     clean = marked.where(~repeated).drop("_cart_n")
     return CleaningResult(clean=clean, quarantine=quarantine, report=report)
+
+
+QUARANTINE_SCHEMA = "raw_line string, source_file string, reject_reason string"
+
+
+def count_written(spark, report: CleaningReport, events_path: str, quarantine_path: str) -> CleaningReport:
+    """The report with its clean and quarantined counts taken from the files just written, so
+    that the reconciliation compares the lines read with what actually landed."""
+    per_date = spark.read.schema(CLEAN_EVENTS).parquet(events_path).groupBy("event_date").count().collect()
+    by_date = {r["event_date"].isoformat(): r["count"] for r in sorted(per_date, key=lambda r: r["event_date"])}
+    return replace(report, rows_clean=sum(by_date.values()), clean_rows_by_event_date=by_date,
+                   rows_quarantined=spark.read.schema(QUARANTINE_SCHEMA).parquet(quarantine_path).count())
+
+
+def reconciliation_problems(report: CleaningReport) -> list[str]:
+    """What does not add up in a cleaning report: every line read is clean, quarantined, a
+    duplicate or a repeated cart, and the breakdowns match their totals."""
+    accounted = report.rows_clean + report.rows_quarantined + report.duplicates_removed + report.carts_collapsed
+    checks = {
+        f"rows read {report.rows_read} != clean {report.rows_clean} + quarantined {report.rows_quarantined} "
+        f"+ duplicates {report.duplicates_removed} + repeated carts {report.carts_collapsed} = {accounted}":
+            report.rows_read == accounted,
+        f"quarantine reasons add up to {sum(report.quarantine_reasons_json.values())}, "
+        f"not {report.rows_quarantined}": sum(report.quarantine_reasons_json.values()) == report.rows_quarantined,
+        f"clean rows by event date add up to {sum(report.clean_rows_by_event_date.values())}, "
+        f"not {report.rows_clean}": sum(report.clean_rows_by_event_date.values()) == report.rows_clean,
+    }
+    return [problem for problem, holds in checks.items() if not holds]
 
 
 def check_cleaned_day(report: CleaningReport, max_share: float, where: str, marked_complete: bool,

@@ -10,14 +10,16 @@ from datetime import date, datetime, timedelta
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from recsys import lake
 from recsys.exact import exact_sum
 from recsys.params import Settings
 
 
 def window_events(events: DataFrame, end: date, days: int) -> DataFrame:
-    """Events whose event_date lies in the ``days`` days ending at ``end`` (inclusive)."""
+    """The lake's events whose event_date lies in the ``days`` days ending at ``end`` (inclusive),
+    each once (``recsys.lake.distinct_events``)."""
     start = end - timedelta(days=days - 1)
-    return events.where(F.col("event_date").between(F.lit(start), F.lit(end)))
+    return lake.distinct_events(events.where(F.col("event_date").between(F.lit(start), F.lit(end))))
 
 
 def newest_event_time(events: DataFrame) -> datetime | None:

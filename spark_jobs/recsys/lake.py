@@ -162,3 +162,24 @@ def read_events(spark, lake_root: str):
         return spark.read.schema(LAKE_EVENTS).option("basePath", path).parquet(path)
     except Exception as exc:  # Spark raises AnalysisException subclasses for a missing path
         raise FileNotFoundError(f"{path}: no clean events yet (run clean_events first)") from exc
+
+
+def distinct_events(events):
+    """Each event once, without its ingest date: the same event in two days' files (an export
+    that overlaps the previous day's, a file sent again) counts once in every figure. Rows are
+    clustered by (user, product) first, which the interaction matrix groups by too, so building
+    it needs no second shuffle."""
+    from recsys.schema import CLEAN_EVENTS
+
+    return events.select(*CLEAN_EVENTS.fieldNames()).repartition("user_id", "product_id").dropDuplicates()
+
+
+def duplicate_copies(events) -> int:
+    """How many rows of ``events`` repeat an event already counted (measured by grouping, apart
+    from ``distinct_events``, so that the two can be checked against each other)."""
+    from pyspark.sql import functions as F
+
+    from recsys.schema import CLEAN_EVENTS
+
+    copies = events.groupBy(*CLEAN_EVENTS.fieldNames()).count().where(F.col("count") > 1)
+    return copies.agg(F.coalesce(F.sum(F.col("count") - 1), F.lit(0))).first()[0]

@@ -25,3 +25,11 @@ EVENT_TYPES = ("view", "cart", "remove_from_cart", "purchase")
 UNKNOWN = "unknown"
 # Prices above this are data errors in a retail export (the real one tops out near 2,600).
 MAX_PRICE = 100_000
+# The number forms the export writes. Anything else (1e3, +12, 007, 1.005, -0.004) is quarantined
+# rather than reinterpreted: a cast would read 007 as 7 and round 1.005 to 1.01 without a word.
+ID_PATTERN = r"^[1-9][0-9]*$"  # and within 64 bits, which the cast checks
+PRICE_PATTERN = r"^-?(0|[1-9][0-9]*)(\.[0-9]{1,2})?$"
+# The longest text the MySQL tables hold, in characters (their VARCHAR lengths; a test compares):
+# a longer value is quarantined rather than failing its day's load on every rerun.
+MAX_CHARS = {"category_code": 191, "brand": 191}
+MAX_CATEGORY_LEVEL_CHARS = 64  # category, sub_category and product_type

@@ -59,7 +59,8 @@ def _from_json_value(kind, value):
 
 @dataclass(frozen=True)
 class CleaningReport(Report):
-    """What the clean_events job did with one ingest date's files; the rows reconcile:
+    """What the clean_events job did with one ingest date's files; the rows, each count measured
+    on its own (``recsys.cleaning.reconciliation_problems``), reconcile:
     rows_read = rows_clean + rows_quarantined + duplicates_removed + carts_collapsed."""
 
     TABLE: ClassVar[str] = "data_quality_daily"
@@ -72,6 +73,7 @@ class CleaningReport(Report):
     carts_collapsed: int
     quarantine_reasons_json: dict[str, int]  # reason -> rows
     missing_values_json: dict[str, int]  # raw column -> empty fields
+    normalisations_json: dict[str, int]  # what cleaning changed -> rows passing the rules it changed
     source_files: list[str] = field(metadata=LAKE_ONLY)
     quarantined_by_file: dict[str, int] = field(metadata=LAKE_ONLY)
     clean_rows_by_event_date: dict[str, int] = field(metadata=LAKE_ONLY)

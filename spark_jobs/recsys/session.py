@@ -25,4 +25,7 @@ def get_spark(app_name: str, master: str | None = None, conf: dict[str, str] | N
     # big cluster: unless the submitter set it, scale it with the cores actually granted.
     if not spark.sparkContext.getConf().contains(SHUFFLE_PARTITIONS):
         spark.conf.set(SHUFFLE_PARTITIONS, str(4 * spark.sparkContext.defaultParallelism))
+    # A job reads its files as they are now: Spark matches a cached DataFrame by its plan, so a
+    # second job in one process (the tests run many) would otherwise get an earlier job's data.
+    spark.catalog.clearCache()
     return spark
