@@ -1,9 +1,13 @@
 """Exit 0 when the MySQL server named by an Airflow connection (JSON or URI) answers a query.
 
-Used by mysql_server.sh to decide whether a configured server is reachable. Prints nothing
-about the connection itself, so no credential reaches a log.
+    mysql_ping.py VARIABLE    the name of the environment variable that holds the connection
+
+Used by mysql_server.sh to decide whether a configured server is reachable. The connection is
+read from the environment, not from the command line, where any user's `ps` would show its
+password; nothing about it is printed, so no credential reaches a log.
 """
 
+import os
 import sys
 
 import MySQLdb
@@ -11,7 +15,7 @@ from airflow.models.connection import Connection
 
 
 def main(argv: list[str]) -> int:
-    value = argv[0].strip()
+    value = os.environ[argv[0]].strip()
     conn = Connection.from_json(value) if value.startswith("{") else Connection(uri=value)
     try:
         db = MySQLdb.connect(

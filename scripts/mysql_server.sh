@@ -8,10 +8,14 @@
 #   mysql_server.sh stop     stop the private server.
 #   mysql_server.sh status   say which servers are in use.
 #
-# The private users' passwords are generated once and kept in .local/mysql/connections.env
-# (mode 600), which scripts/env.sh exports as Airflow connections: recsys (the pipeline, rights on
-# its database only), recsys_admin (may only create the read-only Tableau account and grant it
-# SELECT) and the Tableau account's password.
+# The private server's accounts, each with rights on one database alone: recsys (the pipeline) and
+# recsys_test (the tests) with all rights, recsys_tableau (Tableau) and recsys_test_reader (the
+# tests' reader) with SELECT. Accounts are made here, by the server's administrator, and never at
+# run time: no account the pipeline or the tests use may create, alter or drop accounts.
+# Passwords are generated once and kept in .local/mysql/connections.env (mode 600), which
+# scripts/env.sh exports as connections. No password is ever a command-line argument (printf and
+# echo are builtins; connections are passed to programs by the name of their variable) or in the
+# SQL sent to the server, which gets each password's hash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOCAL=${RECSYS_LOCAL:-$PWD/.local}
@@ -23,7 +27,7 @@ CONN_FILE=$DIR/connections.env
 PY=$LOCAL/venv/bin/python
 ME=$(id -un)
 
-ping_conn() {  # $1: an Airflow connection (JSON or URI); exit 0 when a query answers
+ping_conn() {  # $1: the name of a variable holding an Airflow connection; exit 0 when a query answers
   "$PY" scripts/mysql_ping.py "$1" >/dev/null 2>&1
 }
 
@@ -65,28 +69,36 @@ start_private() {
 
 admin_sql() { mariadb --no-defaults --socket="$SOCK" -u "$ME"; }
 
-# $1 database, $2 user, $3 password: the database and a user with rights on it alone.
-provision() {
-  local db=$1 user=$2 pw=$3 grant_db=${1//_/\\_}
-  admin_sql <<SQL
-CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-CREATE USER IF NOT EXISTS '$user'@'127.0.0.1' IDENTIFIED BY '$pw';
-ALTER USER '$user'@'127.0.0.1' IDENTIFIED BY '$pw';
-GRANT ALL PRIVILEGES ON \`$grant_db\`.* TO '$user'@'127.0.0.1';
-SQL
+# mysql_native_password's stored form of the password on stdin, '*' and HEX(SHA1(SHA1(password))):
+# what the statements carry, so neither the SQL text nor the server's logs hold a password.
+native_hash() {
+  "$PY" -c 'import hashlib, sys; h = hashlib.sha1; print("*" + h(h(sys.stdin.buffer.read()).digest()).hexdigest().upper())'
 }
 
-# $1 password: the account manager that creates the read-only Tableau account. It may create
-# users and hand on SELECT on the two databases, nothing else (no data or DDL rights).
-provision_account_manager() {
-  local pw=$1
-  admin_sql <<SQL
-CREATE USER IF NOT EXISTS 'recsys_admin'@'127.0.0.1' IDENTIFIED BY '$pw';
-ALTER USER 'recsys_admin'@'127.0.0.1' IDENTIFIED BY '$pw';
-GRANT CREATE USER ON *.* TO 'recsys_admin'@'127.0.0.1';
-GRANT SELECT ON \`recsys\`.* TO 'recsys_admin'@'127.0.0.1' WITH GRANT OPTION;
-GRANT SELECT ON \`recsys\_test\`.* TO 'recsys_admin'@'127.0.0.1' WITH GRANT OPTION;
-SQL
+# $1 user, $2 password, $3 rights, $4 database: the statements that give the account these rights
+# on that database alone (and set its password, which may have been rotated).
+account_sql() {
+  local hash grant_db=${4//_/\\_}
+  hash=$(printf '%s' "$2" | native_hash)
+  printf "CREATE USER IF NOT EXISTS '%s'@'127.0.0.1' IDENTIFIED BY PASSWORD '%s';\n" "$1" "$hash"
+  printf "ALTER USER '%s'@'127.0.0.1' IDENTIFIED BY PASSWORD '%s';\n" "$1" "$hash"
+  printf "GRANT %s ON \`%s\`.* TO '%s'@'127.0.0.1';\n" "$3" "$grant_db" "$1"
+}
+
+# $1..$4 the passwords of recsys, recsys_test, recsys_tableau, recsys_test_reader.
+provision() {
+  {
+    for db in recsys recsys_test; do
+      echo "CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
+    done
+    account_sql recsys "$1" "ALL PRIVILEGES" recsys
+    account_sql recsys_test "$2" "ALL PRIVILEGES" recsys_test
+    account_sql recsys_tableau "$3" SELECT recsys
+    account_sql recsys_test_reader "$4" SELECT recsys_test
+    # Earlier set-ups' accounts: the account manager, whose global CREATE USER let it alter or
+    # drop any account, and the readers it made at run time.
+    echo "DROP USER IF EXISTS 'recsys_admin'@'127.0.0.1', 'recsys_tableau'@'%', 'recsys_tableau_test'@'%';"
+  } | admin_sql
 }
 
 conn_json() {  # $1 login, $2 password, $3 database (default: the login)
@@ -107,13 +119,13 @@ ensure() {
     # Our own connections.env is loaded: keep the private server up and its accounts current.
     :
   elif [ -n "${AIRFLOW_CONN_RECSYS_MYSQL:-}" ]; then
-    if ping_conn "$AIRFLOW_CONN_RECSYS_MYSQL"; then
+    if ping_conn AIRFLOW_CONN_RECSYS_MYSQL; then
       echo "mysql: pipeline uses the server named by AIRFLOW_CONN_RECSYS_MYSQL"; want_pipeline=0
     else
       echo "mysql: AIRFLOW_CONN_RECSYS_MYSQL is set but not reachable; using a private server" >&2
     fi
   fi
-  if [ "${RECSYS_PRIVATE_MYSQL:-}" != 1 ] && [ -n "${RECSYS_TEST_MYSQL_CONN:-}" ] && ping_conn "$RECSYS_TEST_MYSQL_CONN"; then
+  if [ "${RECSYS_PRIVATE_MYSQL:-}" != 1 ] && [ -n "${RECSYS_TEST_MYSQL_CONN:-}" ] && ping_conn RECSYS_TEST_MYSQL_CONN; then
     echo "mysql: tests use the server named by RECSYS_TEST_MYSQL_CONN"; want_test=0
   fi
   [ $want_pipeline = 1 ] || [ $want_test = 1 ] || return 0
@@ -122,25 +134,21 @@ ensure() {
          "run scripts/bootstrap.sh (as root) or: sudo apt-get install -y mariadb-server" >&2; exit 1; }
   start_private
   PORT=$(cat "$PORT_FILE")
-  local pw_pipeline pw_test pw_admin pw_tableau
+  local pw_pipeline pw_test pw_tableau pw_reader
   pw_pipeline=$(password_for recsys); pw_test=$(password_for recsys_test)
-  pw_admin=$(password_for recsys_admin); pw_tableau=$(password_for recsys_tableau)
-  provision recsys recsys "$pw_pipeline"
-  provision recsys_test recsys_test "$pw_test"
-  provision_account_manager "$pw_admin"
+  pw_tableau=$(password_for recsys_tableau); pw_reader=$(password_for recsys_test_reader)
+  provision "$pw_pipeline" "$pw_test" "$pw_tableau" "$pw_reader"
   umask 077
   {
     echo "# Written by scripts/mysql_server.sh for the private server. Do not commit."
     echo "RECSYS_PRIVATE_MYSQL=1"
     echo "#recsys=$pw_pipeline"
     echo "#recsys_test=$pw_test"
-    echo "#recsys_admin=$pw_admin"
     echo "#recsys_tableau=$pw_tableau"
+    echo "#recsys_test_reader=$pw_reader"
     echo "AIRFLOW_CONN_RECSYS_MYSQL='$(conn_json recsys "$pw_pipeline")'"
-    echo "AIRFLOW_CONN_RECSYS_MYSQL_ADMIN='$(conn_json recsys_admin "$pw_admin" recsys)'"
-    echo "RECSYS_TABLEAU_PASSWORD='$pw_tableau'"
     echo "RECSYS_TEST_MYSQL_CONN='$(conn_json recsys_test "$pw_test")'"
-    echo "RECSYS_TEST_MYSQL_ADMIN_CONN='$(conn_json recsys_admin "$pw_admin" recsys_test)'"
+    echo "RECSYS_TEST_READER_CONN='$(conn_json recsys_test_reader "$pw_reader" recsys_test)'"
   } > "$CONN_FILE.tmp"
   mv "$CONN_FILE.tmp" "$CONN_FILE"
   echo "mysql: private server ready on 127.0.0.1:$PORT (databases recsys, recsys_test)"

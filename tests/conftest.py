@@ -1,8 +1,8 @@
 """Fixtures: one local Spark session, the test MySQL database. Helpers are in tests/helpers.py.
 
 Every test is marked by what it needs: ``e2e`` (marked by hand: the DAG through Airflow and
-spark-submit), ``mysql`` (it uses the test database) or else ``unit``; ``make unit`` runs the
-last without any database.
+spark-submit), ``mysql`` (it uses the test database, or is marked by hand: it starts a MariaDB of
+its own) or else ``unit``; ``make unit`` runs the last without any database.
 """
 
 import logging
@@ -20,7 +20,7 @@ MYSQL_FIXTURES = {"mysql_conn_value", "mysql_hook"}
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if item.get_closest_marker("e2e"):
+        if item.get_closest_marker("e2e") or item.get_closest_marker("mysql"):
             continue
         needs_mysql = MYSQL_FIXTURES & set(getattr(item, "fixturenames", ()))
         item.add_marker(pytest.mark.mysql if needs_mysql else pytest.mark.unit)

@@ -118,10 +118,9 @@ def test_airflow_services_share_one_environment_image_and_mounts():
 def test_airflow_environment_has_every_connection_and_path_the_dag_reads():
     env = compose()["services"]["airflow-scheduler"]["environment"]
     conn_ids = [value for name, value in vars(config).items() if name.endswith("_CONN_ID")]
-    assert {config.SPARK_CONN_ID, config.MYSQL_CONN_ID, config.MYSQL_ADMIN_CONN_ID, config.SMTP_CONN_ID} \
-        <= set(conn_ids)
-    for conn_id in conn_ids:
-        assert f"AIRFLOW_CONN_{conn_id.upper()}" in env, conn_id
+    # One MySQL account at run time, with rights on its own database alone: no account manager.
+    assert set(conn_ids) == {config.SPARK_CONN_ID, config.MYSQL_CONN_ID, config.SMTP_CONN_ID, config.TABLEAU_CONN_ID}
+    assert {name for name in env if name.startswith("AIRFLOW_CONN_")} == {f"AIRFLOW_CONN_{c.upper()}" for c in conn_ids}
     for variable in ("RECSYS_RAW_ROOT", "RECSYS_LAKE_ROOT", "RECSYS_BUILD_DIR", "RECSYS_ALERT_EMAIL_TO"):
         assert variable in env, variable
 
@@ -233,15 +232,21 @@ def test_mysql_service_matches_the_connection_and_allows_bulk_loads():
     assert conn["password"] == env["MYSQL_PASSWORD"]  # the same ${RECSYS_MYSQL_PASSWORD:?...}
 
 
-def test_the_account_manager_is_created_with_the_password_the_admin_connection_uses():
+def test_the_tableau_account_is_made_by_root_at_initialisation_with_no_password_on_a_command_line():
     services = compose()["services"]
     init = [v for v in services["mysql"]["volumes"] if v.endswith(":/docker-entrypoint-initdb.d:ro")]
-    assert init and (ROOT / init[0].split(":")[0] / "01-account-manager.sh").is_file()
-    script = (ROOT / "docker/mysql-init/01-account-manager.sh").read_text()
-    assert "GRANT CREATE USER ON *.*" in script and "WITH GRANT OPTION" in script and "ALL" not in script
-    admin = json.loads(services["airflow-scheduler"]["environment"]["AIRFLOW_CONN_RECSYS_MYSQL_ADMIN"])
-    assert admin["login"] == "recsys_admin" and admin["password"] == "${RECSYS_ADMIN_PASSWORD:-}"
-    assert services["mysql"]["environment"]["RECSYS_ADMIN_PASSWORD"] == "${RECSYS_ADMIN_PASSWORD:-}"
+    assert init and sorted(p.name for p in (ROOT / init[0].split(":")[0]).iterdir()) == ["01-tableau-reader.sh"]
+    script = (ROOT / "docker/mysql-init/01-tableau-reader.sh").read_text()
+    code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
+    # SELECT on the pipeline's database, nothing else; root's password in an option file that is a pipe.
+    assert "GRANT SELECT ON" in code and "CREATE USER ON" not in code and "ALL" not in code
+    assert '--defaults-extra-file=<(printf ' in code and '"$MYSQL_ROOT_PASSWORD")' in code
+    assert not re.search(r"\s(-p|--password)", code)
+    # Only the MySQL container gets the Tableau account's password; the Airflow containers none.
+    assert services["mysql"]["environment"]["RECSYS_TABLEAU_PASSWORD"] == "${RECSYS_TABLEAU_PASSWORD:-}"
+    for name in AIRFLOW:
+        assert not [key for key in services[name]["environment"] if "TABLEAU_PASSWORD" in key or "ADMIN_CONN" in key]
+    assert "RECSYS_ADMIN_PASSWORD" not in compose_text()
 
 
 def test_image_installs_the_pinned_requirements_and_java():

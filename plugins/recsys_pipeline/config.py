@@ -16,8 +16,6 @@ BUILD_DIR = Path(os.environ.get("RECSYS_BUILD_DIR", LOCAL_DIR / "build"))
 
 SPARK_CONN_ID = "recsys_spark"
 MYSQL_CONN_ID = "recsys_mysql"
-# Only creates the read-only Tableau account (optional; see recsys_pipeline.accounts).
-MYSQL_ADMIN_CONN_ID = "recsys_mysql_admin"
 # Optional: where failure alerts are e-mailed from (see recsys_pipeline.alerts).
 SMTP_CONN_ID = "recsys_smtp"
 # Optional: the Tableau Server or Cloud site whose extracts the run refreshes (recsys_pipeline.tableau).

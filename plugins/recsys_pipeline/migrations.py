@@ -1,4 +1,8 @@
-"""The MySQL schema: migrations from include/sql/migrations, applied in file-name order, once."""
+"""The MySQL schema: migrations from include/sql/migrations, applied in file-name order, once.
+
+Accounts are not the runtime's business: the pipeline's account has rights on its own database
+alone, and the read-only Tableau account is made at deploy time (scripts/mysql_server.sh, the
+compose init, or recsys-create-reader run by the server's administrator)."""
 
 import logging
 from pathlib import Path
@@ -6,7 +10,6 @@ from pathlib import Path
 import MySQLdb
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 
-from recsys_pipeline.accounts import ensure_tableau_account
 from recsys_pipeline.mysql import mysql_hook, transaction
 from recsys_pipeline.sql_files import MIGRATIONS_DIR, read_sql
 
@@ -67,7 +70,5 @@ def apply_migrations(hook: MySqlHook, migrations_dir: Path = MIGRATIONS_DIR) -> 
 
 
 def apply_schema() -> dict:
-    """The apply_schema task: the MySQL schema at the newest migration and the read-only Tableau
-    account up to date (both idempotent)."""
-    hook = mysql_hook()
-    return {"migrations_applied": apply_migrations(hook), "tableau_account": ensure_tableau_account(hook)}
+    """The apply_schema task: the MySQL schema at the newest migration (idempotent)."""
+    return {"migrations_applied": apply_migrations(mysql_hook())}

@@ -1,0 +1,2 @@
+-- Which server this is: MariaDB's versions say so.
+SELECT VERSION()

@@ -1,2 +1,0 @@
--- The database the connection works in.
-SELECT DATABASE()
