@@ -12,7 +12,7 @@ personalised top-K product recommendations in MySQL, for Tableau.
 | 4 | `build_interactions` | Spark: decayed, weighted user x product scores over the window |
 | 5 | `train_als` | Spark: ALS tuned by NDCG@K on a time split, judged against popularity, refit |
 | 6 | `apply_schema`, `load_results` | MySQL schema migrations, then the per-date loads |
-| 6 | `publish_recommendations` | the lists; skipped, saying why, when the quality gate withheld them |
+| 6 | `publish_recommendations` | the lists; skipped, saying why, when the quality gate refused them (see the README) |
 | 7 | `check_*` | row counts, keys and consistency of what landed; the lists served are not too old |
 | 8 | `tableau_refreshes`, `refresh_tableau` | refresh the Tableau extracts named in the Params, waiting for each job |
 | 9 | `record_pipeline_run` | the run's outcome and each task's state, time and rows into `pipeline_runs` |

@@ -1,11 +1,13 @@
-"""Spark job: tune ALS by NDCG@K on a time split, judge it against popularity, and when it
-passes the quality gate refit on the whole window and write everyone's top-K.
+"""Spark job: tune ALS by NDCG@K on a time split, judge it against popularity, and unless the
+quality gate withholds it refit on the whole window and write everyone's top-K.
 
 Reads the run date's interaction matrix and the window's clean events; writes the model and its
 id maps to ``<lake_root>/models/run_date=<d>/``, the recommendations (CSV) to
 ``<lake_root>/recommendations/run_date=<d>/`` and the run report (``recsys.reports.ModelRunReport``)
 to ``<lake_root>/model_runs/run_date=<d>/``. A run withheld by the gate writes only the last, with
 ``status = 'withheld'`` and the reason; the publish task then leaves MySQL's lists as they were.
+A run that could not be judged writes its lists with ``status = 'unjudged'``; the publish task
+makes them current only when no lists exist yet.
 """
 
 import sys
@@ -20,7 +22,7 @@ from recsys.params import AlsParams
 from recsys.recommender import evaluate, fit_and_recommend
 from recsys.reports import model_run_report
 from recsys.session import get_spark
-from recsys.tuning import quality_gate
+from recsys.tuning import WITHHELD, quality_gate
 
 
 def main(argv: list[str]) -> None:
@@ -34,7 +36,7 @@ def main(argv: list[str]) -> None:
         events = window_events(lake.read_events(spark, settings.lake_root), run_date, settings.window_days)
         evaluation = evaluate(events, run_date, settings)
     print(f"evaluation: {evaluation}")
-    publish, verdict = quality_gate(evaluation, settings.quality_margin)
+    status, verdict = quality_gate(evaluation, settings.quality_margin)
     chosen = AlsParams(**evaluation["chosen"]) if "chosen" in evaluation else settings.als_params()
 
     matrix = spark.read.parquet(lake.interactions(settings.lake_root, run_date)).cache()
@@ -46,14 +48,14 @@ def main(argv: list[str]) -> None:
         "similar_rows": 0,
     }
     outputs = lake.StagedOutputs(spark, settings.lake_root, "train_als", run_date)
-    if publish:
+    if status != WITHHELD:  # an unjudged run's lists are written: the publish task decides on them
         sizes.update(refit_and_write(job, chosen, matrix, outputs))
     else:
         # Loud on purpose: the run succeeds, but its lists must not replace the published ones.
         banner = "=" * 80
         print(f"{banner}\nQUALITY GATE: recommendations for {run_date} are NOT published.\n"
               f"{verdict}\n{banner}", file=sys.stderr)
-    report = model_run_report(run_date, settings, evaluation, publish, verdict, sizes,
+    report = model_run_report(run_date, settings, evaluation, status, verdict, sizes,
                               seconds=round(time.monotonic() - started, 1))
     lake.write_report(spark, outputs.path(lake.model_run(settings.lake_root, run_date)), report)
     outputs.commit()

@@ -101,4 +101,4 @@ def evaluated_run(settings: Settings) -> ModelRunReport:
                    {"rank": 30, "reg_param": 0.005, "alpha": 1.0, "status": "skipped: time budget spent"}],
         "als": METRICS, "popularity": {**METRICS, "ndcg": 0.1},
     }
-    return model_run_report(date(2019, 10, 1), settings, evaluation, True, "passed: ...", SIZES, seconds=12.5)
+    return model_run_report(date(2019, 10, 1), settings, evaluation, "published", "passed: ...", SIZES, seconds=12.5)

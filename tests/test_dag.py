@@ -158,7 +158,13 @@ def test_a_backfill_through_the_scheduler_then_a_rerun_on_a_spark_cluster_leaves
         "popularity_ndcg_at_k, category_popularity_ndcg_at_k, status, quality_gate, tuning_trials, "
         "als_alpha, evaluation_json FROM model_runs")}
     assert runs[d1][0].startswith("skipped: no training events")
-    assert runs[d1][6:8] == ("published", f"published unjudged: {runs[d1][0]}")
+    # The gate fails closed: the first run, unjudged, publishes only because no lists existed yet;
+    # the day without events, unjudged too, leaves the judged lists of 2 October current.
+    assert runs[d1][6:8] == ("unjudged", f"unjudged: {runs[d1][0]}; published only if no lists exist yet")
+    assert runs[d3][6] == "unjudged" and runs[d3][2] > 0
+    assert mysql_hook.get_first("SELECT MIN(run_date), MAX(run_date) FROM user_recommendations_current") == (d2, d2)
+    assert mysql_hook.get_first("SELECT COUNT(*) FROM user_recommendations WHERE run_date = %s",
+                                parameters=(d3,))[0] == 0
     status, users, rows, als_ndcg, popularity_ndcg, category_ndcg, published, gate, trials, alpha, evaluation = runs[d2]
     assert status == "evaluated" and published == "published" and gate.startswith("passed")
     tried = {t["alpha"]: t["ndcg"] for t in json.loads(evaluation)["tuning"]}
@@ -195,7 +201,7 @@ def test_a_backfill_through_the_scheduler_then_a_rerun_on_a_spark_cluster_leaves
     assert tasks["publish_recommendations"][2] == published_rows
 
     # One event per checked date of each Asset, for DAGs scheduled on them.
-    assert found["asset_events"] == {"recsys_daily_summaries": 3, "recsys_current_recommendations": 3}
+    assert found["asset_events"] == {"recsys_daily_summaries": 3, "recsys_current_recommendations": 2}
 
     # The same date again, on a Spark standalone cluster instead of local[*]: the same tables.
     before = snapshot(mysql_hook)

@@ -1,10 +1,12 @@
 """The "current" lists: swapped in atomically, previous kept, never replaced by a backfill."""
 
 import threading
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
+from recsys.params import Settings
 from recsys_pipeline.bulk_load import replace_date_rows
 from recsys_pipeline.migrations import apply_migrations
 from recsys_pipeline.publish import (
@@ -12,8 +14,10 @@ from recsys_pipeline.publish import (
     StaleListsError,
     check_list_freshness,
     publish_current,
+    refusal,
     rollback_current,
 )
+from tests.helpers import evaluated_run
 
 D1, D2, D3 = date(2019, 10, 1), date(2019, 10, 2), date(2019, 10, 3)
 RECS = ("user_recommendations",)
@@ -158,3 +162,19 @@ def test_a_rollback_waits_for_a_publish_in_progress(mysql_hook):
     holder.close()  # releases the lock
     waiter.join(timeout=30)
     assert done == [{"current": D1.isoformat(), "previous": D2.isoformat()}]
+
+
+def test_the_quality_gate_fails_closed_an_unjudged_run_publishes_only_where_no_lists_exist(mysql_hook):
+    apply_migrations(mysql_hook)
+    unjudged = replace(evaluated_run(Settings(eval_days=0)), status="unjudged",
+                       quality_gate="unjudged: skipped: eval_days is 0; published only if no lists exist yet")
+    assert refusal(mysql_hook, unjudged) is None  # a new store: nothing to protect yet
+    replace_date_rows(mysql_hook, "user_recommendations", "run_date", D1, recs(D1, 3, 1000))
+    publish_current(mysql_hook, D1, RECS)
+    # eval_days 0 (or any other reason the run could not be judged) never replaces judged lists.
+    assert refusal(mysql_hook, unjudged) == (
+        "unjudged: skipped: eval_days is 0; published only if no lists exist yet, and the lists of 2019-10-01 are "
+        "current")
+    withheld = replace(unjudged, status="withheld", quality_gate="withheld: ALS does not beat popularity")
+    assert refusal(mysql_hook, withheld) == "withheld: ALS does not beat popularity"
+    assert refusal(mysql_hook, replace(unjudged, status="published")) is None

@@ -45,13 +45,13 @@ def test_the_model_run_report_takes_the_chosen_model_metrics_and_untimed_trials(
 
 
 def test_an_unevaluated_run_reports_the_untuned_model():
-    run = model_run_report(D1, Settings(eval_days=0), {"status": "skipped: eval_days is 0"}, True,
-                           "published unjudged: skipped: eval_days is 0", SIZES, seconds=1.0)
+    run = model_run_report(D1, Settings(eval_days=0), {"status": "skipped: eval_days is 0"}, "unjudged",
+                           "unjudged: skipped: eval_days is 0", SIZES, seconds=1.0)
     assert (run.als_rank, run.als_alpha, run.tuning_trials, run.eval_users, run.als_ndcg_at_k) == (
         15, 1.0, 0, None, None)
     assert run.evaluation_json == {"status": "skipped: eval_days is 0"}
 
 
 def test_long_verdicts_are_cut_to_their_columns():
-    run = model_run_report(D1, Settings(), {"status": "x" * 300}, False, "withheld: " + "y" * 600, SIZES, 1.0)
+    run = model_run_report(D1, Settings(), {"status": "x" * 300}, "withheld", "withheld: " + "y" * 600, SIZES, 1.0)
     assert len(run.evaluation_status) == 255 and len(run.quality_gate) == 512 and run.status == "withheld"

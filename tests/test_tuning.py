@@ -55,12 +55,16 @@ def evaluation(als, popularity):
     (0.0, 0.0, 0.0, False),
 ])
 def test_quality_gate_needs_als_to_beat_popularity_by_the_margin(als, popularity, margin, publish):
-    passed, reason = quality_gate(evaluation(als, popularity), margin)
-    assert passed is publish
+    status, reason = quality_gate(evaluation(als, popularity), margin)
+    assert status == ("published" if publish else "withheld")
     assert reason.startswith("passed" if publish else "withheld")
     assert f"{als:.4f}" in reason and f"{popularity:.4f}" in reason
 
 
-def test_an_unevaluated_run_publishes_and_says_it_was_not_judged():
-    passed, reason = quality_gate({"status": "skipped: no training events before 2019-10-01"}, 0.1)
-    assert passed and reason == "published unjudged: skipped: no training events before 2019-10-01"
+def test_an_unevaluated_run_is_unjudged_never_passed():
+    """The gate fails closed: a run it cannot judge is not 'published' (the publish task lets it
+    stand only where no lists exist), whatever the Params that kept it from being judged."""
+    status, reason = quality_gate({"status": "skipped: no training events before 2019-10-01"}, 0.1)
+    assert status == "unjudged"
+    assert reason == "unjudged: skipped: no training events before 2019-10-01; published only if no lists exist yet"
+    assert quality_gate({"status": "skipped: eval_days is 0"}, 0.0)[0] == "unjudged"

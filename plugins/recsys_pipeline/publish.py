@@ -139,17 +139,31 @@ def rollback_current(hook: MySqlHook, max_age_days: int, tables: tuple[str, ...]
     return {"current": back_to.isoformat(), "previous": now.isoformat()}
 
 
+def refusal(hook: MySqlHook, run: ModelRunReport) -> str | None:
+    """Why the run's lists must not be published, or None. The gate fails closed: a withheld run
+    never publishes, and an unjudged one only when no lists exist yet (a new store's first run)."""
+    if run.status == "published":
+        return None
+    if run.status == "unjudged":
+        current = published_date(hook, "user_recommendations")
+        if current is None:
+            return None
+        return f"{run.quality_gate}, and the lists of {current} are current"
+    return run.quality_gate
+
+
 def publish_recommendations(run_date: str, params=None) -> dict:
     """The publish_recommendations task: load the date's recommendations and similar products
     into their per-date tables and make them the current ones (unless newer ones are current),
-    or skip the task, saying why, when the quality gate withheld them: the rows already in
-    MySQL then stay as they are."""
+    or skip the task, saying why, when the quality gate refused them (``refusal``): the rows
+    already in MySQL then stay as they are."""
     hook, day = mysql_hook(loads_files=True), date.fromisoformat(run_date)
     lake_root = Settings.from_params(params).lake_root
     run = read_lake_report(lake.model_run(lake_root, day), ModelRunReport)
-    if run.status != "published":
-        log.warning("QUALITY GATE: recommendations for %s are not published: %s", day, run.quality_gate)
-        raise AirflowSkipException(f"not published: {run.quality_gate}")
+    refused = refusal(hook, run)
+    if refused:
+        log.warning("QUALITY GATE: recommendations for %s are not published: %s", day, refused)
+        raise AirflowSkipException(f"not published: {refused}")
     result = {}
     for table, dataset in (("user_recommendations", lake.recommendations(lake_root, day)),
                            ("similar_products", lake.similar_products(lake_root, day))):

@@ -85,7 +85,7 @@ class ModelRunReport(Report):
 
     TABLE: ClassVar[str] = "model_runs"
     run_date: date
-    status: str  # published | withheld
+    status: str  # published | withheld | unjudged (recsys.tuning.quality_gate)
     quality_gate: str  # the verdict, with its figures
     evaluation_status: str
     als_rank: int
@@ -134,7 +134,7 @@ def metric_column(model: str, metric: str) -> str:
     return f"{model}_{metric}" if metric == "coverage" else f"{model}_{metric}_at_k"
 
 
-def model_run_report(run_date: date, settings: Settings, evaluation: dict, published: bool, verdict: str,
+def model_run_report(run_date: date, settings: Settings, evaluation: dict, status: str, verdict: str,
                      sizes: dict, seconds: float) -> ModelRunReport:
     """The report of a train_als run: ``evaluation`` as ``recommender.evaluate`` returns it,
     ``sizes`` the matrix's and the outputs' counts (users, products, interaction_pairs, als_users,
@@ -147,7 +147,7 @@ def model_run_report(run_date: date, settings: Settings, evaluation: dict, publi
     untimed = {**evaluation, "tuning": [{k: v for k, v in t.items() if k != "seconds"} for t in trials]}
     return ModelRunReport(
         run_date=run_date,
-        status="published" if published else "withheld",
+        status=status,
         quality_gate=verdict[:512],
         evaluation_status=evaluation["status"][:255],
         als_rank=chosen["rank"], als_reg_param=chosen["reg_param"], als_alpha=chosen["alpha"],

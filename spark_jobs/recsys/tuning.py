@@ -34,17 +34,23 @@ def tune(candidates: list[AlsParams], score: Callable[[AlsParams], dict], budget
     return best, best_metrics, trials
 
 
-def quality_gate(evaluation: dict, margin: float) -> tuple[bool, str]:
-    """Publish only when ALS beats global popularity's NDCG@K by ``margin`` (0.1 = 10 % better).
+PUBLISHED, WITHHELD, UNJUDGED = "published", "withheld", "unjudged"
 
-    A run that could not be evaluated (the first days of a store, say) has nothing to be judged
-    on: it publishes, and says so.
+
+def quality_gate(evaluation: dict, margin: float) -> tuple[str, str]:
+    """The run's status and the verdict, with its figures: ``published`` only when ALS beats
+    global popularity's NDCG@K by ``margin`` (0.1 = 10 % better), else ``withheld``.
+
+    A run that could not be evaluated (the first days of a store, ``eval_days`` 0) is
+    ``unjudged``: the gate fails closed, so its lists become current only where no lists exist
+    yet (the publish task decides, from MySQL); they never replace judged ones.
     """
     if evaluation.get("status") != "evaluated":
-        return True, f"published unjudged: {evaluation.get('status', 'not evaluated')}"
+        return UNJUDGED, (f"unjudged: {evaluation.get('status', 'not evaluated')}; "
+                          "published only if no lists exist yet")
     als, popular = evaluation["als"]["ndcg"], evaluation["popularity"]["ndcg"]
     needed = popular * (1.0 + margin)
     figures = f"ALS NDCG@K {als:.4f}, popularity {popular:.4f}, needed {needed:.4f} (margin {margin:.0%})"
     if als > needed:
-        return True, f"passed: {figures}"
-    return False, f"withheld: ALS does not beat popularity by the margin: {figures}"
+        return PUBLISHED, f"passed: {figures}"
+    return WITHHELD, f"withheld: ALS does not beat popularity by the margin: {figures}"
