@@ -88,3 +88,31 @@ def test_similar_products_are_the_nearest_by_cosine_never_the_product_itself(spa
         ranked = sorted(got[1000 + i])
         assert [p for _, p, _ in ranked] == expected
         assert np.allclose([s for _, _, s in ranked], np.sort(cosine)[::-1][:3], atol=1e-5)
+
+
+def test_a_catalogue_above_the_driver_bound_is_scored_in_chunks_and_gives_the_same_lists(spark, monkeypatch):
+    """No more than the bound of item factors reaches the driver at once; the lists are those
+    of scoring the whole catalogue together (exclusions in every chunk honoured)."""
+    from recsys import als
+
+    rng = np.random.default_rng(3)
+    items, users = rng.standard_normal((30, 4)).astype(np.float32), rng.standard_normal((12, 4)).astype(np.float32)
+    excluded = {u: [int(i) for i in rng.choice(30, 5, replace=False)] for u in range(12)}
+    factors = spark.createDataFrame([(i, items[i].tolist()) for i in range(30)], "id int, features array<float>")
+    queries = spark.createDataFrame([(u, users[u].tolist(), excluded[u]) for u in range(12)],
+                                    "user_idx int, features array<float>, exclude array<int>")
+    collected = []
+    real = als.factor_matrix
+    monkeypatch.setattr(als, "factor_matrix", lambda *a: collected.append(real(*a).shape[0]) or real(*a))
+    whole = sorted((r.user_idx, r.rank, r.item_idx) for r in als.top_k_over_items(queries, factors, 4, 5).collect())
+    assert collected == [30]
+    collected.clear()
+    chunked = als.top_k_over_items(queries, factors, 4, 5, max_bytes=7 * 4 * 4)  # 7 products' factors
+    assert sorted((r.user_idx, r.rank, r.item_idx) for r in chunked.collect()) == whole
+    assert collected == [7, 7, 7, 7, 2]
+    scores = users @ items.T
+    for u, products in excluded.items():
+        scores[u, products] = -np.inf
+    expected = sorted((u, rank + 1, int(i)) for u in range(12)
+                      for rank, i in enumerate(np.argsort(-scores[u], kind="stable")[:5]))
+    assert whole == expected

@@ -38,6 +38,8 @@ def test_json_round_trip_and_typing():
     ({"run_date": "2019-10-32"}, r"run_date '2019-10-32' is not a YYYY-MM-DD date"),
     ({"spark_driver_memory": "2 GB"}, r"spark_driver_memory '2 GB' does not match"),
     ({"windowdays": 3}, r"unknown Params \['windowdays'\]"),
+    ({"als_ranks": list(range(1, 11)), "als_alphas": list(range(1, 11)), "als_reg_params": [0.1, 0.2]},
+     r"the tuning grid als_ranks x als_reg_params x als_alphas has 200 points, more than 100"),
 ])
 def test_bad_or_contradicting_params_are_refused_naming_the_param(params, message):
     with pytest.raises(SettingsError, match=message):

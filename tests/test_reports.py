@@ -55,3 +55,17 @@ def test_an_unevaluated_run_reports_the_untuned_model():
 def test_long_verdicts_are_cut_to_their_columns():
     run = model_run_report(D1, Settings(), {"status": "x" * 300}, "withheld", "withheld: " + "y" * 600, SIZES, 1.0)
     assert len(run.evaluation_status) == 255 and len(run.quality_gate) == 512 and run.status == "withheld"
+
+
+def test_the_largest_grid_allowed_keeps_the_model_run_within_its_text_columns():
+    """Every trial is kept in evaluation_json (a TEXT column: 65,535 bytes); the grid's bound
+    keeps it there, long statuses and all."""
+    settings = Settings(als_ranks=tuple(range(491, 501)), als_reg_params=(98.123456789,),
+                        als_alphas=tuple(990.123456789 + i for i in range(10)))
+    trials = [{"rank": c.rank, "reg_param": c.reg_param, "alpha": c.alpha, "status": "skipped: time budget spent",
+               "ndcg": 0.123456789012345} for c in settings.als_candidates()]
+    evaluation = {"status": "evaluated", "tuning": trials, "chosen": settings.als_params().as_dict(),
+                  "split_date": D1, "test_users": 10**9}
+    row = model_run_report(D1, settings, evaluation, "withheld", "withheld", SIZES, 1.0).row()
+    assert len(trials) == 100
+    assert len(row["evaluation_json"].encode()) < 65_535 and len(row["params_json"].encode()) < 65_535

@@ -2,8 +2,12 @@
 
 Spark's ALS wants 32-bit integer ids, the store's ids are 64-bit: ``index_ids`` maps them to
 dense indices (kept with the model) and back. Top-K for every user is a block-wise product of
-user factors with broadcast item factors and a partial sort, not ``recommendForAllUsers``.
+user factors with broadcast item factors and a partial sort, not ``recommendForAllUsers``. The
+driver holds at most ``MAX_FACTOR_BYTES`` of item factors at once: a larger catalogue is scored
+chunk by chunk and the chunks' top-K merged.
 """
+
+from functools import reduce
 
 import numpy as np
 import pandas as pd
@@ -57,18 +61,56 @@ def canonical_order(indexed: DataFrame) -> DataFrame:
     return indexed.repartition(partitions, "user_idx").sortWithinPartitions("user_idx", "item_idx")
 
 
-def factor_matrix(factors: DataFrame, rank: int) -> np.ndarray:
-    """A model's (id, features) factors as a dense (max id + 1, rank) array (zeros if unseen)."""
+# Item factors collected to the driver and broadcast at once, at most (float32): 256 MB is 2.2
+# million products at rank 30. Nothing else in top-K grows with the catalogue on the driver.
+MAX_FACTOR_BYTES = 256 * 2**20
+
+
+def factor_matrix(factors: DataFrame, rank: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """A model's (id, features) factors with ``start <= id < stop`` as a dense array whose row i
+    is id ``start + i`` (zeros if unseen); all of them without ``stop``."""
+    if stop is not None:
+        factors = factors.where(F.col("id").between(start, stop - 1))
     rows = factors.collect()
-    matrix = np.zeros((max(r["id"] for r in rows) + 1, rank), dtype=np.float32)
+    if stop is None:
+        stop = max((r["id"] for r in rows), default=-1) + 1
+    matrix = np.zeros((stop - start, rank), dtype=np.float32)
     for r in rows:
-        matrix[r["id"]] = r["features"]
+        matrix[r["id"] - start] = r["features"]
     return matrix
 
 
 def item_factor_matrix(model: ALSModel) -> np.ndarray:
     """Item factors indexed by item_idx."""
     return factor_matrix(model.itemFactors, model.rank)
+
+
+def unit_rows(factors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(factors, axis=1, keepdims=True)
+    return np.divide(factors, norms, out=np.zeros_like(factors), where=norms > 0)
+
+
+def top_k_over_items(queries: DataFrame, item_factors: DataFrame, rank: int, k: int, unit: bool = False,
+                     max_bytes: int | None = None) -> DataFrame:
+    """``top_k`` of ``queries`` over the model's item factors (``unit``: scaled to length 1),
+    collecting at most ``max_bytes`` of factors to the driver at a time: a larger catalogue is
+    cut into chunks of item indices, each chunk's top-k is computed and kept (so its broadcast can
+    go), and the chunks' lists are merged by score, ties by lower item index, as ``top_k`` ranks."""
+    items = (item_factors.agg(F.max("id")).first()[0] or 0) + 1
+    chunk = max(k, (max_bytes or MAX_FACTOR_BYTES) // (4 * rank))
+    if items <= chunk:
+        matrix = factor_matrix(item_factors, rank, 0, items)
+        return top_k(queries, unit_rows(matrix) if unit else matrix, k)
+    partials = []
+    for start in range(0, items, chunk):
+        matrix = factor_matrix(item_factors, rank, start, min(items, start + chunk))
+        broadcast = queries.sparkSession.sparkContext.broadcast(unit_rows(matrix) if unit else matrix)
+        del matrix
+        partials.append(_top_k(queries, broadcast, k, offset=start).localCheckpoint())
+        broadcast.destroy()
+    order = Window.partitionBy("user_idx").orderBy(F.desc("score"), F.asc("item_idx"))
+    merged = reduce(DataFrame.unionByName, partials)
+    return merged.withColumn("rank", F.row_number().over(order).cast("int")).where(F.col("rank") <= k)
 
 
 def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -105,11 +147,15 @@ def top_k(user_factors: DataFrame, item_factors: np.ndarray, k: int) -> DataFram
     ``user_factors`` has (user_idx int, features array<float>, exclude array<int>).
     Returns (user_idx, item_idx, rank, score).
     """
-    spark = user_factors.sparkSession
-    items = spark.sparkContext.broadcast(item_factors)
-    k = min(k, item_factors.shape[0])
+    return _top_k(user_factors, user_factors.sparkSession.sparkContext.broadcast(item_factors), k)
+
+
+def _top_k(user_factors: DataFrame, items, k: int, offset: int = 0) -> DataFrame:
+    """``top_k`` over broadcast item factors whose row i is item index ``offset + i``."""
+    n_items = items.value.shape[0]
+    k = min(k, n_items)
     # Bound one block's score matrix to about 64 MB whatever the catalogue size.
-    block = max(1, 16_000_000 // max(1, item_factors.shape[0]))
+    block = max(1, 16_000_000 // max(1, n_items))
 
     def score_partition(batches):
         factors = items.value
@@ -118,7 +164,8 @@ def top_k(user_factors: DataFrame, item_factors: np.ndarray, k: int) -> DataFram
                 part = batch.iloc[start:start + block]
                 users = np.stack(part["features"].to_numpy()).astype(np.float32)
                 scores = users @ factors.T
-                excluded = [np.asarray(e if e is not None else [], dtype=np.int64) for e in part["exclude"]]
+                excluded = [np.asarray(e if e is not None else [], dtype=np.int64) - offset for e in part["exclude"]]
+                excluded = [e[(e >= 0) & (e < n_items)] for e in excluded]  # this chunk's items only
                 lengths = np.fromiter((len(e) for e in excluded), dtype=np.int64, count=len(excluded))
                 if lengths.sum():
                     scores[np.repeat(np.arange(len(part)), lengths), np.concatenate(excluded)] = -np.inf
@@ -128,7 +175,7 @@ def top_k(user_factors: DataFrame, item_factors: np.ndarray, k: int) -> DataFram
                 starts = np.searchsorted(rows, np.arange(len(part)))
                 yield pd.DataFrame({
                     "user_idx": part["user_idx"].to_numpy()[rows],
-                    "item_idx": cols.astype(np.int32),
+                    "item_idx": (cols + offset).astype(np.int32),
                     "rank": (np.arange(len(rows)) - starts[rows] + 1).astype(np.int32),
                     "score": values.astype(np.float64),
                 })
@@ -153,7 +200,7 @@ def recommend(model: ALSModel, users: DataFrame, items: DataFrame, k: int,
         factors = factors.join(excluded, "user_idx", "left")
     else:
         factors = factors.withColumn("exclude", F.lit(None).cast("array<int>"))
-    ranked = top_k(factors, item_factor_matrix(model), k)
+    ranked = top_k_over_items(factors, model.itemFactors, model.rank, k)
     return ranked.join(users, "user_idx").join(items, "item_idx").select(
         "user_id", "product_id", "rank", "score"
     )
@@ -165,16 +212,13 @@ def similar_products(model: ALSModel, items: DataFrame, k: int) -> DataFrame:
 
     Returns (product_id, similar_rank, similar_product_id, similarity).
     """
-    factors = item_factor_matrix(model)
-    norms = np.linalg.norm(factors, axis=1, keepdims=True)
-    unit = np.divide(factors, norms, out=np.zeros_like(factors), where=norms > 0)
     norm = F.sqrt(F.aggregate("features", F.lit(0.0), lambda acc, x: acc + x * x))
     queries = model.itemFactors.select(
         F.col("id").alias("user_idx"),
         F.transform("features", lambda x: F.when(norm > 0, x / norm).otherwise(0.0)).alias("features"),
         F.array(F.col("id")).alias("exclude"),  # a product is not its own substitute
     )
-    ranked = top_k(queries, unit, k)
+    ranked = top_k_over_items(queries, model.itemFactors, model.rank, k, unit=True)
     other = items.select(F.col("product_id").alias("similar_product_id"), F.col("item_idx").alias("other_idx"))
     return (
         ranked.join(items.withColumnRenamed("item_idx", "user_idx"), "user_idx")

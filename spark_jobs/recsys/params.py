@@ -22,6 +22,8 @@ from pathlib import Path
 INPUT, SCORING, MODEL, GATE, RESOURCES, TABLEAU = (
     "Input", "Scoring", "Model and tuning", "Quality gate", "Resources", "Tableau")
 SECTIONS = (INPUT, SCORING, MODEL, GATE, RESOURCES, TABLEAU)
+# Grid points tried at most in one run (each list may hold 10 values, but not all three at once).
+MAX_GRID_POINTS = 100
 
 
 class SettingsError(ValueError):
@@ -198,6 +200,10 @@ class Settings:
         if self.eval_days >= self.window_days:
             found.append(f"eval_days ({self.eval_days}) must be less than window_days ({self.window_days}): "
                          "ALS needs days to train on before the held-out ones")
+        grid = len(self.als_ranks) * len(self.als_reg_params) * len(self.als_alphas)
+        if grid > MAX_GRID_POINTS:
+            found.append(f"the tuning grid als_ranks x als_reg_params x als_alphas has {grid} points, more than "
+                         f"{MAX_GRID_POINTS}: every trial is kept in model_runs.evaluation_json, kept bounded")
         if self.weight_view + self.weight_cart + self.weight_purchase <= 0:
             found.append("weight_view, weight_cart and weight_purchase are all 0: every score would be 0")
         if self.run_date is not None:
