@@ -157,8 +157,8 @@ class Settings:
         pattern="^[0-9]+[kmgt]$")
     als_driver_memory: str = _param(
         "", RESOURCES, "train_als driver memory",
-        "Driver memory of train_als alone, which holds the item factors for top-K (empty: "
-        "spark_driver_memory).", pattern="^([0-9]+[kmgt])?$")
+        "Driver memory of train_als alone, which holds up to 256 MB of item factors at a time for top-K "
+        "(a larger catalogue is scored in chunks; empty: spark_driver_memory).", pattern="^([0-9]+[kmgt])?$")
     spark_executor_memory: str = _param(
         "", RESOURCES, "Executor memory",
         "Memory of each executor on a cluster (empty: the cluster's default; local mode has none).",
