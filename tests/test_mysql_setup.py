@@ -130,11 +130,11 @@ def test_the_setup_keeps_passwords_off_command_lines_sql_text_and_server_logs(pr
             "extra": {"unix_socket": str(mysql / "mysqld.sock")}}))
         monkeypatch.setenv("RECSYS_TABLEAU_PASSWORD", tool_password)
         assert create_reader(["--database", "recsys_test", "--user", "recsys_made", "--host", "127.0.0.1"]) == 0
-        cur.execute("SET GLOBAL general_log = 0")
-        if os.geteuid() == 0:  # the compose init logs in as MySQL's root, here by its socket as the OS root
+        if os.geteuid() == 0:  # the compose init logs in as MariaDB's root, here by its socket as the OS root
             run(["bash", "docker/mysql-init/01-tableau-reader.sh"],
-                {**env, "MYSQL_ROOT_PASSWORD": init_root_password, "RECSYS_TABLEAU_PASSWORD": init_password,
-                 "MYSQL_DATABASE": "recsys", "SOCKET": str(mysql / "mysqld.sock")})
+                {**env, "MARIADB_ROOT_PASSWORD": init_root_password, "RECSYS_TABLEAU_PASSWORD": init_password,
+                 "MARIADB_DATABASE": "recsys", "SOCKET": str(mysql / "mysqld.sock")})
+        cur.execute("SET GLOBAL general_log = 0")
     finally:
         watcher.stop()
 
@@ -158,8 +158,10 @@ def test_the_setup_keeps_passwords_off_command_lines_sql_text_and_server_logs(pr
         assert f"'{user}'@'127.0.0.1' IDENTIFIED BY PASSWORD '{native_hash(password)}'" in sql, user
     general = (mysql / "general.log").read_text()
     assert native_hash(tool_password) in general and native_hash(passwords["recsys"]) in general
+    if os.geteuid() == 0:
+        assert f"'recsys_tableau'@'%' IDENTIFIED BY PASSWORD '{native_hash(init_password)}'" in general
     for text in (sql, general, (mysql / "error.log").read_text(), (mysql / "install.log").read_text()):
-        assert not [s for s in [*passwords.values(), tool_password] if s in text]
+        assert not [s for s in [*passwords.values(), tool_password, init_password] if s in text]
 
     # Each account logs in with its password (the hashes are right) and has the rights it should.
     tcp = {"host": "127.0.0.1", "port": int((mysql / "port").read_text())}
