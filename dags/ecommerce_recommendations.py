@@ -11,7 +11,7 @@ personalised top-K product recommendations in MySQL, for Tableau.
 | 3 | `eda_summaries` | Spark: the date's KPIs, hourly activity, brands, categories, top customers |
 | 4 | `build_interactions` | Spark: decayed, weighted user x product scores over the window |
 | 5 | `train_als` | Spark: ALS tuned by NDCG@K on a time split, judged against popularity, refit |
-| 6 | `apply_schema`, `load_results` | MySQL schema migrations, then the per-date loads |
+| 6 | `apply_schema`, `load_summaries`, `load_model_run` | migrations, then the per-date loads (summaries first) |
 | 6 | `publish_recommendations` | the lists; skipped, saying why, when the quality gate refused them (see the README) |
 | 7 | `check_*` | row counts, keys and consistency of what landed; the lists served are not too old |
 | 8 | `tableau_refreshes`, `refresh_tableau` | refresh the Tableau extracts named in the Params, waiting for each job |
@@ -48,7 +48,7 @@ from recsys_pipeline.assets import CURRENT_RECOMMENDATIONS, DAILY_SUMMARIES
 from recsys_pipeline.migrations import apply_schema
 from recsys_pipeline.publish import check_list_freshness, publish_recommendations
 from recsys_pipeline.raw_input import RawInputSensor
-from recsys_pipeline.results import load_results
+from recsys_pipeline.results import load_model_run, load_summaries
 from recsys_pipeline.run_record import record_pipeline_run
 from recsys_pipeline.spark import spark_job
 from recsys_pipeline.sql_files import CHECKS_DIR
@@ -81,7 +81,8 @@ with DAG(
     checked_input = RawInputSensor(task_id="check_raw_input").output
     clean, eda, interactions, train = (spark_job(job) for job in (
         "clean_events", "eda_summaries", "build_interactions", "train_als"))
-    loaded = task(load_results)(checked_input["run_date"])
+    summaries_loaded = task(load_summaries)(checked_input["run_date"])
+    loaded = task(load_model_run)(checked_input["run_date"])
     published = task(publish_recommendations)(checked_input["run_date"])
 
     # The checks read what landed; a failed check is a data problem, not a fault to retry.
@@ -114,10 +115,11 @@ with DAG(
     checked_input >> [clean, schema]
     clean >> [eda, interactions]
     interactions >> train
-    [eda, train, schema] >> loaded
+    # A day's summaries land as soon as they are computed; a failed training leaves them in place.
+    [eda, schema] >> summaries_loaded >> [check_daily_summaries, check_model_run]
+    [train, schema] >> loaded
     loaded >> published >> [check_recommendations, check_recommendation_columns, check_similar_products,
                             check_model_run, list_freshness]
-    loaded >> check_daily_summaries
 
     # Tableau shows the day once everything that landed is checked (summaries also for a withheld
     # run); one mapped task per extract named in the Params, skipped without them.

@@ -13,7 +13,7 @@ from tests.helpers import drop_all_tables, snapshot, table_differences, write_ra
 from tests.spark_cluster import cluster_state, spark_standalone
 
 STEPS = ["check_raw_input", "clean_events", "eda_summaries", "build_interactions", "train_als",
-         "apply_schema", "load_results", "publish_recommendations",
+         "apply_schema", "load_summaries", "load_model_run", "publish_recommendations",
          "check_recommendations", "check_recommendation_columns",
          "check_similar_products", "check_daily_summaries", "check_model_run", "check_list_freshness",
          "tableau_refreshes", "refresh_tableau", "record_pipeline_run"]
@@ -31,8 +31,11 @@ def test_dag_shape_params_and_docs():
     assert dag.get_task("train_als").upstream_task_ids == {"build_interactions"}
     # Nothing starts before check_raw_input, which keeps runs from overlapping.
     assert [t.task_id for t in dag.tasks if not t.upstream_list] == ["check_raw_input"]
-    assert dag.get_task("load_results").upstream_task_ids == {
-        "check_raw_input", "eda_summaries", "train_als", "apply_schema"}
+    assert dag.get_task("load_model_run").upstream_task_ids == {"check_raw_input", "train_als", "apply_schema"}
+    # A day's summaries reach MySQL without waiting for training, and stay when it fails.
+    assert dag.get_task("load_summaries").upstream_task_ids == {"check_raw_input", "eda_summaries", "apply_schema"}
+    assert "train_als" not in dag.get_task("load_summaries").get_flat_relative_ids(upstream=True)
+    assert dag.get_task("check_daily_summaries").upstream_task_ids == {"load_summaries"}
     assert dag.get_task("check_recommendations").upstream_task_ids == {"publish_recommendations"}
     assert dag.get_task("check_model_run").trigger_rule == "none_failed"
     spark_tasks = [t for t in dag.tasks if t.task_type == "RecsysSparkSubmitOperator"]
@@ -244,7 +247,7 @@ def test_a_date_without_input_fails_at_the_first_step_and_loads_nothing(pipeline
     assert str(run.state) == "failed"
     assert states["check_raw_input"] == "failed"
     assert states["clean_events"] == "upstream_failed"
-    assert states["load_results"] == "upstream_failed"
+    assert states["load_summaries"] == states["load_model_run"] == "upstream_failed"
     assert states["record_pipeline_run"] == "failed"  # after recording that the run failed, and where
     assert tuple(mysql_hook.get_first("SELECT status, failed_tasks, rows_read FROM pipeline_runs "
                                       "WHERE run_date = '2019-10-09'")) == ("failed", "check_raw_input", None)

@@ -3,7 +3,21 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from recsys.eda import brand_daily, category_daily, daily_kpis, hourly_activity, top_customers
+from pyspark.sql import functions as F
+
+from recsys import lake
+from recsys.eda import (
+    brand_daily,
+    brand_event_facts,
+    category_daily,
+    customer_daily,
+    daily_kpis,
+    hourly_activity,
+    hourly_event_facts,
+    top_customers,
+)
+from recsys_pipeline.bulk_load import replace_date_from_files
+from recsys_pipeline.migrations import apply_migrations
 
 
 def day_events(spark):
@@ -35,8 +49,12 @@ def test_daily_kpis(spark):
         "events": 8, "views": 2, "carts": 2, "removals": 1, "purchases": 3, "active_users": 3,
         "buyers": 2, "sessions": 3, "products_seen": 2}
     assert k["revenue"] == Decimal("800.00")
-    assert k["view_to_cart_rate"] == 1.0
-    assert k["cart_to_purchase_rate"] == 1.5
+    # Sessions: s1 viewed, carted, bought; s2 viewed, carted, removed; s3 bought twice, no cart.
+    assert (k["sessions_viewed"], k["sessions_carted"], k["orders"]) == (2, 2, 2)
+    assert k["average_order_value"] == Decimal("400.00")  # 800 over two orders
+    assert k["view_to_cart_rate"] == 1.0  # both viewing sessions carted
+    assert k["cart_to_purchase_rate"] == 0.5  # s1 of the carting s1 and s2: a share, never 1.5
+    assert k["cart_abandonment_rate"] == 0.5  # s2
     assert round(k["buyer_conversion_rate"], 6) == round(2 / 3, 6)
 
 
@@ -58,3 +76,37 @@ def test_brands_categories_and_top_customers(spark):
     assert cats[("headphone", "view")] == (1, Decimal("50.00"), Decimal("50.00"))
     top = [(r.customer_rank, r.user_id, r.amount_spent) for r in top_customers(events).collect()]
     assert sorted(top) == [(1, 3, Decimal("750.00")), (2, 1, Decimal("50.00"))]
+
+
+def test_facts_hold_sums_and_counts_by_hour_brand_and_customer(spark):
+    events = day_events(spark)
+    hours = {(r.hour, r.event_type): (r.events, r.users, r.price_sum, r.price_count)
+             for r in hourly_event_facts(events).collect()}
+    assert hours[(18, "purchase")] == (2, 1, Decimal("750.00"), 2)
+    assert hours[(9, "view")] == (1, 1, Decimal("50.00"), 1)
+    assert sum(v[0] for v in hours.values()) == 8
+    brands = {(r.brand, r.event_type): (r.events, r.price_sum) for r in brand_event_facts(events).collect()}
+    assert brands[("apple", "view")] == (1, Decimal("700.00"))
+    assert brands[("sony", "purchase")] == (2, Decimal("100.00"))
+    customers = {r.user_id: (r.amount_spent, r.orders, r.items) for r in customer_daily(events).collect()}
+    assert customers == {1: (Decimal("50.00"), 1, 1), 3: (Decimal("750.00"), 1, 2)}
+
+
+def test_a_months_top_customer_who_is_never_a_days_top_100_is_exact_over_the_month(spark, mysql_hook, tmp_path):
+    """Each day 100 other buyers spend 50.00 once; buyer 7 spends 40.00 a day: never in a day's
+    top 100, but the month's top customer (120.00), which customer_daily gives in MySQL."""
+    apply_migrations(mysql_hook)
+    days = [date(2019, 10, d) for d in (1, 2, 3)]
+    for n, day in enumerate(days):
+        rows = [("purchase", 1000 * (n + 1) + i, Decimal("50.00"), f"s{n}-{i}") for i in range(100)]
+        rows += [("purchase", 7, Decimal("40.00"), f"s{n}-7")]
+        events = spark.createDataFrame(
+            rows, "event_type string, user_id long, price decimal(12,2), user_session string")
+        assert 7 not in {r.user_id for r in top_customers(events).collect()}
+        path = str(tmp_path / day.isoformat())
+        lake.write_load_files(customer_daily(events).select(F.lit(day).alias("run_date"), "*"), path)
+        assert replace_date_from_files(mysql_hook, "customer_daily", "run_date", day, path) == 101
+    top = mysql_hook.get_records(
+        "SELECT user_id, SUM(amount_spent), SUM(orders) FROM customer_daily WHERE run_date BETWEEN %s AND %s "
+        "GROUP BY user_id ORDER BY SUM(amount_spent) DESC, user_id LIMIT 2", parameters=(days[0], days[-1]))
+    assert [tuple(r) for r in top] == [(7, Decimal("120.00"), 3), (1000, Decimal("50.00"), 1)]

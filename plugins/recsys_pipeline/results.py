@@ -1,4 +1,9 @@
-"""Step 6: the run date's summaries, model run and data-quality figures into MySQL."""
+"""Step 6: the run date's summaries and data-quality figures, and its model run, into MySQL.
+
+Two tasks, so that a day's summaries reach MySQL as soon as they are computed and stay there
+when model training fails: ``load_summaries`` (after eda_summaries) and ``load_model_run``
+(after train_als).
+"""
 
 from datetime import date
 
@@ -10,24 +15,31 @@ from recsys_pipeline.mysql import mysql_hook
 from recsys_pipeline.report_rows import data_quality_rows, model_run_rows
 from recsys_pipeline.retry import with_retries
 
-# The EDA job's outputs, each loaded into the MySQL table of the same name.
-EDA_TABLES = ("daily_kpis", "hourly_activity", "brand_daily", "category_daily", "top_customers")
+# The EDA job's outputs (recsys.eda.SUMMARIES), each loaded into the MySQL table of the same name.
+EDA_TABLES = ("daily_kpis", "hourly_activity", "brand_daily", "category_daily", "top_customers",
+              "hourly_event_facts", "brand_event_facts", "customer_daily")
 
 
-def load_results(run_date: str, params=None) -> dict[str, int]:
-    """The load_results task: replace the run date's summaries, model run and data-quality
-    figures; returns rows per table. Each table is one unit, retried whole after a transient
-    fault."""
+def _replace_rows(hook, date_column: str, day: date, tables: dict[str, list[dict]]) -> dict[str, int]:
+    return {table: with_retries(lambda t=table, r=rows: replace_date_rows(hook, t, date_column, day, r),
+                                f"{table} {day}") for table, rows in tables.items()}
+
+
+def load_summaries(run_date: str, params=None) -> dict[str, int]:
+    """The load_summaries task: replace the run date's summaries and data-quality figures;
+    returns rows per table. Each table is one unit, retried whole after a transient fault."""
     hook, day = mysql_hook(loads_files=True), date.fromisoformat(run_date)
     lake_root = Settings.from_params(params).lake_root
     loaded = {}
     for table in EDA_TABLES:
         loaded[table] = with_retries(lambda t=table: replace_date_from_files(
             hook, t, "run_date", day, lake.eda(lake_root, t, day)), f"{table} {day}")
-    run = read_lake_report(lake.model_run(lake_root, day), ModelRunReport)
     cleaning = read_lake_report(lake.cleaning_report(lake_root, day), CleaningReport)
-    for date_column, tables in (("run_date", model_run_rows(run)), ("ingest_date", data_quality_rows(cleaning))):
-        for table, rows in tables.items():
-            loaded[table] = with_retries(lambda t=table, r=rows, c=date_column: replace_date_rows(
-                hook, t, c, day, r), f"{table} {day}")
-    return loaded
+    return {**loaded, **_replace_rows(hook, "ingest_date", day, data_quality_rows(cleaning))}
+
+
+def load_model_run(run_date: str, params=None) -> dict[str, int]:
+    """The load_model_run task: replace the run date's row of model_runs."""
+    hook, day = mysql_hook(), date.fromisoformat(run_date)
+    run = read_lake_report(lake.model_run(Settings.from_params(params).lake_root, day), ModelRunReport)
+    return _replace_rows(hook, "run_date", day, model_run_rows(run))

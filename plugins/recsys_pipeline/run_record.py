@@ -51,7 +51,7 @@ def task_rows(states: dict[str, tuple[str, float | None]], cleaning: CleaningRep
         "clean_events": (cleaning.rows_read, cleaning.rows_clean) if cleaning else (None, None),
         "build_interactions": (None, run.interaction_pairs) if run else (None, None),
         "train_als": (run.interaction_pairs, run.recommendation_rows + run.similar_rows) if run else (None, None),
-        "load_results": (None, loaded),
+        "load_summaries": (None, loaded),
         "publish_recommendations": (None, published),
     }
     return [{"task_id": task_id, "state": state, "task_seconds": seconds,
@@ -70,7 +70,7 @@ def record_pipeline_run(params=None, data_interval_start=None, ti=None, dag=None
                 if "clean_events" in succeeded else None)
     run = (read_lake_report(lake.model_run(settings.lake_root, run_date), ModelRunReport)
            if "train_als" in succeeded else None)
-    loaded = _rows_out(ti, "load_results", (*EDA_TABLES, ModelRunReport.TABLE, CleaningReport.TABLE))
+    loaded = _rows_out(ti, "load_summaries", (*EDA_TABLES, CleaningReport.TABLE))
     published = _rows_out(ti, "publish_recommendations", ("user_recommendations", "similar_products"))
     tasks = task_rows(states, cleaning, run, loaded, published)
     failed = sorted(t for t, (state, _) in states.items() if state == "failed")

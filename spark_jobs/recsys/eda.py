@@ -1,7 +1,9 @@
 """Daily summaries of clean events: the original notebook's EDA charts and Tableau dashboard, per date.
 
 Each function takes the clean events of one date and returns one small table whose columns are
-those of the MySQL table of the same name (without ``run_date``, which the job adds).
+those of the MySQL table of the same name (without ``run_date``, which the job adds). The
+``*_facts`` tables and ``customer_daily`` hold sums and counts only, so that Tableau adds them up
+exactly over any period (a week's price by brand, a month's top customers).
 """
 
 from pyspark.sql import DataFrame, Window
@@ -27,9 +29,26 @@ def _share(numerator: str, denominator: str):
     return F.when(F.col(denominator) > 0, F.round(F.col(numerator) / F.col(denominator), 6))
 
 
+def _session_funnel(events: DataFrame) -> DataFrame:
+    """Sessions that viewed, carted and purchased, and those that did two of them: shares of
+    sessions, never of events (on the real export many purchases have no cart event)."""
+    sessions = events.groupBy("user_session").agg(
+        *[F.max(_is(kind).cast("int")).alias(kind) for kind in ("view", "cart", "purchase")]
+    )
+    counted = (
+        ("sessions_viewed", F.col("view") == 1),
+        ("sessions_carted", F.col("cart") == 1),
+        ("orders", F.col("purchase") == 1),
+        ("_viewed_and_carted", (F.col("view") == 1) & (F.col("cart") == 1)),
+        ("_carted_and_purchased", (F.col("cart") == 1) & (F.col("purchase") == 1)),
+    )
+    return sessions.agg(*[F.coalesce(F.sum(c.cast("long")), F.lit(0).cast("long")).alias(name) for name, c in counted])
+
+
 def daily_kpis(events: DataFrame) -> DataFrame:
-    """Event counts by type, active users, buyers, sessions, revenue and funnel rates."""
-    return events.agg(
+    """Event counts by type, active users, buyers, sessions, revenue, orders (sessions with a
+    purchase: the export has no order id) and their average value, and the session funnel."""
+    totals = events.agg(
         F.count(F.lit(1)).alias("events"),
         _count("view").alias("views"),
         _count("cart").alias("carts"),
@@ -40,10 +59,15 @@ def daily_kpis(events: DataFrame) -> DataFrame:
         F.countDistinct("user_session").alias("sessions"),
         F.countDistinct("product_id").alias("products_seen"),
         _revenue().alias("revenue"),
-    ).select(
-        "*",
-        _share("carts", "views").alias("view_to_cart_rate"),
-        _share("purchases", "carts").alias("cart_to_purchase_rate"),
+    )
+    return totals.crossJoin(_session_funnel(events)).select(
+        *totals.columns,
+        "sessions_viewed", "sessions_carted", "orders",
+        F.when(F.col("orders") > 0, (F.col("revenue") / F.col("orders")).cast(PRICE_TYPE)).alias("average_order_value"),
+        _share("_viewed_and_carted", "sessions_viewed").alias("view_to_cart_rate"),
+        _share("_carted_and_purchased", "sessions_carted").alias("cart_to_purchase_rate"),
+        F.when(F.col("sessions_carted") > 0, F.round(1 - F.col("_carted_and_purchased") / F.col("sessions_carted"), 6))
+        .alias("cart_abandonment_rate"),
         _share("buyers", "active_users").alias("buyer_conversion_rate"),
     )
 
@@ -96,10 +120,42 @@ def top_customers(events: DataFrame, limit: int = 100) -> DataFrame:
     return top.withColumn("customer_rank", F.row_number().over(Window.orderBy(*order)))
 
 
+def hourly_event_facts(events: DataFrame) -> DataFrame:
+    """Per UTC hour and event type: events, users, and the price's sum and count (an average
+    over any period is sum / count)."""
+    return events.groupBy(F.hour("event_time").alias("hour"), "event_type").agg(
+        F.count(F.lit(1)).alias("events"),
+        F.countDistinct("user_id").alias("users"),
+        F.sum("price").cast(T.DecimalType(18, 2)).alias("price_sum"),
+        F.count("price").alias("price_count"),
+    )
+
+
+def brand_event_facts(events: DataFrame) -> DataFrame:
+    """Per brand and event type: events and the price's sum (price by brand for views, carts...)."""
+    return events.groupBy("brand", "event_type").agg(
+        F.count(F.lit(1)).alias("events"),
+        F.sum("price").cast(T.DecimalType(18, 2)).alias("price_sum"),
+    )
+
+
+def customer_daily(events: DataFrame) -> DataFrame:
+    """Every buyer of the date: amount spent, orders (sessions with a purchase) and items
+    bought, so that any period's top customers are exact."""
+    return events.where(_is("purchase")).groupBy("user_id").agg(
+        F.sum("price").cast(T.DecimalType(16, 2)).alias("amount_spent"),
+        F.countDistinct("user_session").alias("orders"),
+        F.count(F.lit(1)).alias("items"),
+    )
+
+
 SUMMARIES = {
     "daily_kpis": daily_kpis,
     "hourly_activity": hourly_activity,
     "brand_daily": brand_daily,
     "category_daily": category_daily,
     "top_customers": top_customers,
+    "hourly_event_facts": hourly_event_facts,
+    "brand_event_facts": brand_event_facts,
+    "customer_daily": customer_daily,
 }
