@@ -3,7 +3,7 @@
 Writes ``<lake_root>/eda/<table>/run_date=<run date>/`` for daily_kpis, hourly_activity,
 brand_daily, category_daily and top_customers. A day without events (an empty input the exporter
 marked complete) gets zero counts: its KPIs row, 24 hours of zeros and no brand, category or
-customer rows.
+customer rows. Hours of the day and days of the week are the store's (``store_time_zone``).
 
 An event that came in more than one day's files counts once (``recsys.lake.distinct_events``);
 the KPIs row says how many copies were set aside (``duplicate_events``), and the job fails unless
@@ -16,7 +16,7 @@ import sys
 from pyspark.sql import functions as F
 
 from recsys import lake
-from recsys.eda import SUMMARIES
+from recsys.eda import SUMMARIES, in_time_zone
 from recsys.jobs import job_arguments
 from recsys.reports import CleaningReport
 from recsys.session import get_spark
@@ -35,8 +35,9 @@ def main(argv: list[str]) -> None:
             raise ValueError(f"{lake.events(lake_root)}: no clean events dated {run_date}")
         print(f"no events on {run_date} (its input was empty and marked complete): every summary says zero")
     outputs = lake.StagedOutputs(spark, lake_root, "eda_summaries", run_date)
+    local = in_time_zone(day, job.settings.store_time_zone)
     for table, summarise in SUMMARIES.items():
-        summary = summarise(day).select(F.lit(run_date).alias("run_date"), "*")
+        summary = summarise(local).select(F.lit(run_date).alias("run_date"), "*")
         if table == "daily_kpis":
             summary = summary.withColumn("duplicate_events", F.lit(duplicates).cast("long"))
         lake.write_load_files(summary.coalesce(1), outputs.path(lake.eda(lake_root, table, run_date)))

@@ -35,9 +35,9 @@ def spark_job(name: str):
 def drop_all_tables(hook) -> None:
     conn = hook.get_conn()
     cur = conn.cursor()
-    cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")
-    for (table,) in cur.fetchall():
-        cur.execute(f"DROP TABLE `{table}`")
+    cur.execute("SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = DATABASE()")
+    for table, kind in cur.fetchall():
+        cur.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} `{table}`")
     conn.close()
 
 

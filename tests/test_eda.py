@@ -14,6 +14,7 @@ from recsys.eda import (
     daily_kpis,
     hourly_activity,
     hourly_event_facts,
+    in_time_zone,
     top_customers,
 )
 from recsys_pipeline.bulk_load import replace_date_from_files
@@ -50,7 +51,7 @@ def test_daily_kpis(spark):
         "buyers": 2, "sessions": 3, "products_seen": 2}
     assert k["revenue"] == Decimal("800.00")
     # Sessions: s1 viewed, carted, bought; s2 viewed, carted, removed; s3 bought twice, no cart.
-    assert (k["sessions_viewed"], k["sessions_carted"], k["orders"]) == (2, 2, 2)
+    assert (k["sessions_viewed"], k["sessions_carted"], k["orders"], k["sessions_abandoned"]) == (2, 2, 2, 1)
     assert k["average_order_value"] == Decimal("400.00")  # 800 over two orders
     assert k["view_to_cart_rate"] == 1.0  # both viewing sessions carted
     assert k["cart_to_purchase_rate"] == 0.5  # s1 of the carting s1 and s2: a share, never 1.5
@@ -80,10 +81,10 @@ def test_brands_categories_and_top_customers(spark):
 
 def test_facts_hold_sums_and_counts_by_hour_brand_and_customer(spark):
     events = day_events(spark)
-    hours = {(r.hour, r.event_type): (r.events, r.users, r.price_sum, r.price_count)
+    hours = {(r.day_of_week, r.hour, r.event_type): (r.events, r.users, r.price_sum, r.price_count)
              for r in hourly_event_facts(events).collect()}
-    assert hours[(18, "purchase")] == (2, 1, Decimal("750.00"), 2)
-    assert hours[(9, "view")] == (1, 1, Decimal("50.00"), 1)
+    assert hours[(2, 18, "purchase")] == (2, 1, Decimal("750.00"), 2)  # 1 October 2019: a Tuesday
+    assert hours[(2, 9, "view")] == (1, 1, Decimal("50.00"), 1)
     assert sum(v[0] for v in hours.values()) == 8
     brands = {(r.brand, r.event_type): (r.events, r.price_sum) for r in brand_event_facts(events).collect()}
     assert brands[("apple", "view")] == (1, Decimal("700.00"))
@@ -107,6 +108,16 @@ def test_a_months_top_customer_who_is_never_a_days_top_100_is_exact_over_the_mon
         lake.write_load_files(customer_daily(events).select(F.lit(day).alias("run_date"), "*"), path)
         assert replace_date_from_files(mysql_hook, "customer_daily", "run_date", day, path) == 101
     top = mysql_hook.get_records(
-        "SELECT user_id, SUM(amount_spent), SUM(orders) FROM customer_daily WHERE run_date BETWEEN %s AND %s "
+        "SELECT user_id, SUM(amount_spent), SUM(orders) FROM chart_customer_spend WHERE run_date BETWEEN %s AND %s "
         "GROUP BY user_id ORDER BY SUM(amount_spent) DESC, user_id LIMIT 2", parameters=(days[0], days[-1]))
     assert [tuple(r) for r in top] == [(7, Decimal("120.00"), 3), (1000, Decimal("50.00"), 1)]
+
+
+def test_hours_and_days_of_week_are_the_stores_wall_clock(spark):
+    """18:30 UTC on Tuesday 1 October is Wednesday 00:00 in Kolkata (UTC+5:30); 09:00 UTC is 14:30."""
+    local = in_time_zone(day_events(spark), "Asia/Kolkata")
+    hours = {(r.day_of_week, r.hour, r.event_type): r.events for r in hourly_event_facts(local).collect()}
+    assert hours == {(2, 14, "view"): 1, (2, 14, "cart"): 1, (2, 14, "purchase"): 1, (2, 23, "view"): 1,
+                     (2, 23, "cart"): 1, (2, 23, "remove_from_cart"): 1, (3, 0, "purchase"): 2}
+    assert {r.hour: r.purchases for r in hourly_activity(local).collect()}[0] == 2
+    assert {r.event_date for r in local.collect()} == {date(2019, 10, 1)}  # the date stays UTC's

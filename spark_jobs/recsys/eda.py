@@ -13,6 +13,16 @@ from pyspark.sql import types as T
 from recsys.schema import PRICE_TYPE
 
 
+def in_time_zone(events: DataFrame, time_zone: str) -> DataFrame:
+    """The events with ``event_time`` as the store's wall clock in ``time_zone`` (the sessions run
+    in UTC), so that hour of day and day of week are the store's; the event's date is kept."""
+    return events.withColumn("event_time", F.from_utc_timestamp("event_time", time_zone))
+
+
+def _iso_day_of_week(time: str):
+    return ((F.dayofweek(time) + 5) % 7 + 1).cast("tinyint")  # 1 = Monday ... 7 = Sunday
+
+
 def _is(event_type: str):
     return F.col("event_type") == event_type
 
@@ -41,6 +51,7 @@ def _session_funnel(events: DataFrame) -> DataFrame:
         ("orders", F.col("purchase") == 1),
         ("_viewed_and_carted", (F.col("view") == 1) & (F.col("cart") == 1)),
         ("_carted_and_purchased", (F.col("cart") == 1) & (F.col("purchase") == 1)),
+        ("sessions_abandoned", (F.col("cart") == 1) & (F.col("purchase") == 0)),
     )
     return sessions.agg(*[F.coalesce(F.sum(c.cast("long")), F.lit(0).cast("long")).alias(name) for name, c in counted])
 
@@ -62,18 +73,18 @@ def daily_kpis(events: DataFrame) -> DataFrame:
     )
     return totals.crossJoin(_session_funnel(events)).select(
         *totals.columns,
-        "sessions_viewed", "sessions_carted", "orders",
+        "sessions_viewed", "sessions_carted", "orders", "sessions_abandoned",
         F.when(F.col("orders") > 0, (F.col("revenue") / F.col("orders")).cast(PRICE_TYPE)).alias("average_order_value"),
         _share("_viewed_and_carted", "sessions_viewed").alias("view_to_cart_rate"),
         _share("_carted_and_purchased", "sessions_carted").alias("cart_to_purchase_rate"),
-        F.when(F.col("sessions_carted") > 0, F.round(1 - F.col("_carted_and_purchased") / F.col("sessions_carted"), 6))
-        .alias("cart_abandonment_rate"),
+        _share("sessions_abandoned", "sessions_carted").alias("cart_abandonment_rate"),
         _share("buyers", "active_users").alias("buyer_conversion_rate"),
     )
 
 
 def hourly_activity(events: DataFrame) -> DataFrame:
-    """Per UTC hour (all 24, zeros included): counts by type, active users, revenue."""
+    """Per hour of ``event_time``'s clock (all 24, zeros included): counts by type, active users,
+    revenue."""
     hours = events.sparkSession.range(24).select(F.col("id").cast("int").alias("hour"))
     per_hour = events.groupBy(F.hour("event_time").alias("hour")).agg(
         _count("view").alias("views"),
@@ -121,9 +132,11 @@ def top_customers(events: DataFrame, limit: int = 100) -> DataFrame:
 
 
 def hourly_event_facts(events: DataFrame) -> DataFrame:
-    """Per UTC hour and event type: events, users, and the price's sum and count (an average
-    over any period is sum / count)."""
-    return events.groupBy(F.hour("event_time").alias("hour"), "event_type").agg(
+    """Per day of week and hour (of ``event_time``'s clock: see ``in_time_zone``) and event type:
+    events, users, and the price's sum and count (an average over any period is sum / count)."""
+    return events.groupBy(
+        _iso_day_of_week("event_time").alias("day_of_week"), F.hour("event_time").alias("hour"), "event_type"
+    ).agg(
         F.count(F.lit(1)).alias("events"),
         F.countDistinct("user_id").alias("users"),
         F.sum("price").cast(T.DecimalType(18, 2)).alias("price_sum"),

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import typing
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date
@@ -96,6 +97,10 @@ class Settings:
         1, INPUT, "Event dates around the file's (days)",
         "Rows dated more than this many days before or after their file's date are quarantined as "
         "event_time_out_of_range (a clock or export fault, not a late row).", minimum=0, maximum=366)
+    store_time_zone: str = _param(
+        "UTC", INPUT, "Store time zone",
+        "IANA time zone of the store (e.g. Asia/Kolkata): the summaries' hour of day and day of week are "
+        "its wall clock; dates stay UTC.", minLength=1, maxLength=64)
     max_quarantine_share: float = _param(
         0.05, INPUT, "Quarantine limit",
         "Fail cleaning when a larger share of the day's rows is quarantined.", minimum=0, maximum=1)
@@ -204,6 +209,8 @@ class Settings:
         if grid > MAX_GRID_POINTS:
             found.append(f"the tuning grid als_ranks x als_reg_params x als_alphas has {grid} points, more than "
                          f"{MAX_GRID_POINTS}: every trial is kept in model_runs.evaluation_json, kept bounded")
+        if not _is_time_zone(self.store_time_zone):
+            found.append(f"store_time_zone {self.store_time_zone!r} is not an IANA time zone (e.g. Asia/Kolkata)")
         if self.weight_view + self.weight_cart + self.weight_purchase <= 0:
             found.append("weight_view, weight_cart and weight_purchase are all 0: every score would be 0")
         if self.run_date is not None:
@@ -253,6 +260,14 @@ class Settings:
         """The tuning grid, walked with the first values first, so a tight budget tries the defaults."""
         return [AlsParams(rank, reg_param, alpha, self.als_max_iter, self.als_blocks)
                 for rank in self.als_ranks for reg_param in self.als_reg_params for alpha in self.als_alphas]
+
+
+def _is_time_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return False
+    return True
 
 
 _JSON_TYPES = {int: "integer", float: "number", bool: "boolean", str: "string"}

@@ -13,6 +13,7 @@ SELECT
   (SELECT COALESCE(SUM(amount_spent), 0) FROM customer_daily WHERE run_date = k.run_date) = k.revenue AS customer_spend_adds_up,
   (SELECT COALESCE(SUM(items), 0) FROM customer_daily WHERE run_date = k.run_date) = k.purchases AS customer_items_add_up,
   k.views + k.carts + k.removals + k.purchases = k.events AS event_types_add_up,
-  GREATEST(k.sessions_viewed, k.sessions_carted, k.orders) <= k.sessions AS funnel_within_sessions
+  GREATEST(k.sessions_viewed, k.sessions_carted, k.orders) <= k.sessions AS funnel_within_sessions,
+  k.sessions_abandoned <= k.sessions_carted AS abandoned_within_carted
 FROM daily_kpis k
 WHERE k.run_date = '{{ run_date() }}'
