@@ -5,6 +5,10 @@ brand_daily, category_daily and top_customers. A day without events (an empty in
 marked complete) gets zero counts: its KPIs row, 24 hours of zeros and no brand, category or
 customer rows. Hours of the day and days of the week are the store's (``store_time_zone``).
 
+Late rows: when the run date's files hold events of other dates, those dates are summarised again
+from all their events (and only those dates); ``<lake_root>/reports/eda/run_date=<run date>/``
+lists the dates written, for load_summaries.
+
 An event that came in more than one day's files counts once (``recsys.lake.distinct_events``);
 the KPIs row says how many copies were set aside (``duplicate_events``), and the job fails unless
 copies read = events counted + copies set aside, and the copies read per ingest date are what
@@ -12,13 +16,14 @@ the cleaning reports say was written.
 """
 
 import sys
+from datetime import date
 
 from pyspark.sql import functions as F
 
 from recsys import lake
 from recsys.eda import SUMMARIES, in_time_zone
 from recsys.jobs import job_arguments
-from recsys.reports import CleaningReport
+from recsys.reports import CleaningReport, SummariesReport
 from recsys.session import get_spark
 
 
@@ -26,22 +31,44 @@ def main(argv: list[str]) -> None:
     job = job_arguments(__doc__.splitlines()[0], argv)
     lake_root, run_date = job.settings.lake_root, job.run_date
     spark = get_spark(f"eda_summaries {run_date}")
-    copies = lake.read_events(spark, lake_root).where(F.col("event_date") == F.lit(run_date)).cache()
-    day = lake.distinct_events(copies).cache()
-    duplicates = check_copies(spark, lake_root, run_date, copies, day)
-    if day.isEmpty():
-        cleaned = lake.read_report_if_any(spark, lake.cleaning_report(lake_root, run_date), CleaningReport)
-        if cleaned is None or cleaned.rows_read > 0:
-            raise ValueError(f"{lake.events(lake_root)}: no clean events dated {run_date}")
-        print(f"no events on {run_date} (its input was empty and marked complete): every summary says zero")
+    cleaned = lake.read_report_if_any(spark, lake.cleaning_report(lake_root, run_date), CleaningReport)
+    event_dates = dates_to_summarise(run_date, cleaned)
     outputs = lake.StagedOutputs(spark, lake_root, "eda_summaries", run_date)
+    for event_date in event_dates:
+        summarise_date(spark, job, event_date, cleaned if event_date == run_date else None, outputs)
+    lake.write_report(spark, outputs.path(lake.summaries_report(lake_root, run_date)),
+                      SummariesReport(run_date=run_date, event_dates=[d.isoformat() for d in event_dates]))
+    outputs.commit()
+
+
+def dates_to_summarise(run_date: date, cleaned: CleaningReport | None) -> list[date]:
+    """The run date, and every other date the run date's files brought clean rows of (late or
+    early rows): those summaries are stale now, and only those."""
+    brought = {date.fromisoformat(d) for d, rows in (cleaned.clean_rows_by_event_date if cleaned else {}).items()
+               if rows > 0}
+    return sorted(brought | {run_date})
+
+
+def summarise_date(spark, job, event_date: date, cleaned: CleaningReport | None, outputs) -> None:
+    """Every summary of ``event_date``, from all its events in the lake, staged in ``outputs``."""
+    lake_root = job.settings.lake_root
+    copies = lake.read_events(spark, lake_root).where(F.col("event_date") == F.lit(event_date)).cache()
+    day = lake.distinct_events(copies).cache()
+    duplicates = check_copies(spark, lake_root, event_date, copies, day)
+    if day.isEmpty():
+        if cleaned is None or cleaned.rows_read > 0:
+            raise ValueError(f"{lake.events(lake_root)}: no clean events dated {event_date}")
+        print(f"no events on {event_date} (its input was empty and marked complete): every summary says zero")
+    elif event_date != job.run_date:
+        print(f"{event_date}: summarised again, with the rows {job.run_date}'s files brought")
     local = in_time_zone(day, job.settings.store_time_zone)
     for table, summarise in SUMMARIES.items():
-        summary = summarise(local).select(F.lit(run_date).alias("run_date"), "*")
+        summary = summarise(local).select(F.lit(event_date).alias("run_date"), "*")
         if table == "daily_kpis":
             summary = summary.withColumn("duplicate_events", F.lit(duplicates).cast("long"))
-        lake.write_load_files(summary.coalesce(1), outputs.path(lake.eda(lake_root, table, run_date)))
-    outputs.commit()
+        lake.write_load_files(summary.coalesce(1), outputs.path(lake.eda(lake_root, table, event_date)))
+    copies.unpersist()
+    day.unpersist()
 
 
 def check_copies(spark, lake_root: str, run_date, copies, day) -> int:

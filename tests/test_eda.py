@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from pyspark.sql import functions as F
 
@@ -17,8 +18,11 @@ from recsys.eda import (
     in_time_zone,
     top_customers,
 )
+from recsys.params import Settings
+from recsys.reports import SummariesReport
 from recsys_pipeline.bulk_load import replace_date_from_files
 from recsys_pipeline.migrations import apply_migrations
+from tests.helpers import lake_files, spark_job, write_raw
 
 
 def day_events(spark):
@@ -121,3 +125,52 @@ def test_hours_and_days_of_week_are_the_stores_wall_clock(spark):
                      (2, 23, "cart"): 1, (2, 23, "remove_from_cart"): 1, (3, 0, "purchase"): 2}
     assert {r.hour: r.purchases for r in hourly_activity(local).collect()}[0] == 2
     assert {r.event_date for r in local.collect()} == {date(2019, 10, 1)}  # the date stays UTC's
+
+
+def test_a_late_row_summarises_its_day_again_and_only_then(spark, tmp_path, mysql_hook):
+    """2 October's first file has no rows of 1 October: 1 October's summaries stay as written.
+    Its corrected file brings a purchase made at 23:50 on 1 October: 1 October is summarised again,
+    from all its events, and the run's report lists both dates for load_summaries."""
+    raw, root = tmp_path / "raw", str(tmp_path / "lake")
+    row = "2019-10-0{d} {t} UTC,{kind},10,2053013555631882655,a.b,x,{price},{user},s{user}"
+    write_raw(raw, "2019-10-01", [row.format(d=1, t="10:00:00", kind="view", price="5.00", user=1),
+                                  row.format(d=1, t="11:00:00", kind="purchase", price="5.00", user=1)])
+    on_time = [row.format(d=2, t="09:00:00", kind="view", price="7.00", user=2)]
+    write_raw(raw, "2019-10-02", on_time)
+    base = ["--params", Settings(raw_root=str(raw), lake_root=root).to_json()]
+    clean, summarise = spark_job("clean_events"), spark_job("eda_summaries")
+    d1, d2 = date(2019, 10, 1), date(2019, 10, 2)
+
+    def d1_summaries():
+        return {p: b for p, b in lake_files(Path(root)).items() if p.startswith("eda") and "run_date=2019-10-01" in p}
+
+    for day in ("2019-10-01", "2019-10-02"):
+        clean.main(["--run-date", day, *base])
+        summarise.main(["--run-date", day, *base])
+        if day == "2019-10-01":
+            first = d1_summaries()
+    assert d1_summaries() == first  # not rewritten: 2 October's file had nothing of 1 October
+    assert lake.read_report(spark, lake.summaries_report(root, d2), SummariesReport).event_dates == ["2019-10-02"]
+
+    write_raw(raw, "2019-10-02", [*on_time, row.format(d=1, t="23:50:00", kind="purchase", price="7.00", user=2)])
+    clean.main(["--run-date", "2019-10-02", *base])
+    summarise.main(["--run-date", "2019-10-02", *base])
+    assert lake.read_report(spark, lake.summaries_report(root, d2), SummariesReport).event_dates == [
+        "2019-10-01", "2019-10-02"]
+    assert d1_summaries() != first
+
+    def kpis(day):
+        read = spark.read.option("header", True).option("sep", "\t").csv(lake.eda(root, "daily_kpis", day)).first()
+        return read.events, read.purchases, read.revenue, read.active_users
+
+    assert kpis(d1) == ("3", "2", "12.00", "2")  # 1 October with its late purchase
+    assert kpis(d2) == ("1", "0", "0.00", "1")
+
+    # load_summaries replaces both dates in MySQL.
+    from recsys_pipeline.results import load_summaries
+
+    apply_migrations(mysql_hook)
+    loaded = load_summaries("2019-10-02", {"raw_root": str(raw), "lake_root": root})
+    assert loaded["daily_kpis"] == 2 and loaded["customer_daily"] == 2  # user 1 on 1 Oct, user 2 on 1 Oct
+    rows = mysql_hook.get_records("SELECT run_date, events, purchases, revenue FROM daily_kpis ORDER BY run_date")
+    assert [tuple(r) for r in rows] == [(d1, 3, 2, Decimal("12.00")), (d2, 1, 0, Decimal("0.00"))]

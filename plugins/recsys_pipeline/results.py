@@ -9,7 +9,7 @@ from datetime import date
 
 from recsys import lake
 from recsys.params import Settings
-from recsys.reports import CleaningReport, ModelRunReport
+from recsys.reports import CleaningReport, ModelRunReport, SummariesReport
 from recsys_pipeline.bulk_load import read_lake_report, replace_date_from_files, replace_date_rows
 from recsys_pipeline.mysql import mysql_hook
 from recsys_pipeline.report_rows import data_quality_rows, model_run_rows
@@ -26,14 +26,18 @@ def _replace_rows(hook, date_column: str, day: date, tables: dict[str, list[dict
 
 
 def load_summaries(run_date: str, params=None) -> dict[str, int]:
-    """The load_summaries task: replace the run date's summaries and data-quality figures;
-    returns rows per table. Each table is one unit, retried whole after a transient fault."""
+    """The load_summaries task: replace the summaries of every date eda_summaries wrote (the run
+    date's, and those of dates its files brought late rows of) and the run date's data-quality
+    figures; returns rows per table. Each table and date is one unit, retried whole after a
+    transient fault."""
     hook, day = mysql_hook(loads_files=True), date.fromisoformat(run_date)
     lake_root = Settings.from_params(params).lake_root
-    loaded = {}
-    for table in EDA_TABLES:
-        loaded[table] = with_retries(lambda t=table: replace_date_from_files(
-            hook, t, "run_date", day, lake.eda(lake_root, t, day)), f"{table} {day}")
+    summarised = read_lake_report(lake.summaries_report(lake_root, day), SummariesReport)
+    loaded = dict.fromkeys(EDA_TABLES, 0)
+    for event_date in map(date.fromisoformat, summarised.event_dates):
+        for table in EDA_TABLES:
+            loaded[table] += with_retries(lambda t=table, e=event_date: replace_date_from_files(
+                hook, t, "run_date", e, lake.eda(lake_root, t, e)), f"{table} {event_date}")
     cleaning = read_lake_report(lake.cleaning_report(lake_root, day), CleaningReport)
     return {**loaded, **_replace_rows(hook, "ingest_date", day, data_quality_rows(cleaning))}
 

@@ -24,6 +24,10 @@ def cleaning_report(lake: str, ingest_date: date) -> str:
     return f"{lake}/reports/cleaning/ingest_date={ingest_date.isoformat()}"
 
 
+def summaries_report(lake: str, run_date: date) -> str:
+    return f"{lake}/reports/eda/run_date={run_date.isoformat()}"
+
+
 def eda(lake: str, table: str, run_date: date) -> str:
     return f"{lake}/eda/{table}/run_date={run_date.isoformat()}"
 

@@ -80,6 +80,15 @@ class CleaningReport(Report):
 
 
 @dataclass(frozen=True)
+class SummariesReport(Report):
+    """Which event dates the eda_summaries job of a run date summarised (lake only): its own and
+    those its files brought late or early rows of, each recomputed whole."""
+
+    run_date: date
+    event_dates: list[str]
+
+
+@dataclass(frozen=True)
 class ModelRunReport(Report):
     """What the train_als job chose, measured and decided for one run date."""
 
