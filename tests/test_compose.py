@@ -240,7 +240,8 @@ def test_the_tableau_account_is_made_by_root_at_initialisation_with_no_password_
     code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
     # SELECT on the pipeline's database, nothing else; root's password in an option file that is a pipe.
     assert "GRANT SELECT ON" in code and "CREATE USER ON" not in code and "ALL" not in code
-    assert '--defaults-extra-file=<(printf ' in code and '"$MARIADB_ROOT_PASSWORD")' in code
+    assert '--defaults-extra-file=<(printf ' in code and '"$root_pw")' in code
+    assert "root_pw=${MARIADB_ROOT_PASSWORD//" in code  # escaped for the option file
     assert not re.search(r"\s(-p|--password)", code)
     # Tableau's password reaches the server as its hash only (test_mysql_setup runs the script).
     assert code.count("IDENTIFIED BY PASSWORD '%s'") == 2 and "IDENTIFIED BY '" not in code

@@ -174,3 +174,9 @@ def test_a_late_row_summarises_its_day_again_and_only_then(spark, tmp_path, mysq
     assert loaded["daily_kpis"] == 2 and loaded["customer_daily"] == 2  # user 1 on 1 Oct, user 2 on 1 Oct
     rows = mysql_hook.get_records("SELECT run_date, events, purchases, revenue FROM daily_kpis ORDER BY run_date")
     assert [tuple(r) for r in rows] == [(d1, 3, 2, Decimal("12.00")), (d2, 1, 0, Decimal("0.00"))]
+
+    # The file corrected again, without the late row: 1 October is summarised again without it.
+    write_raw(raw, "2019-10-02", on_time)
+    clean.main(["--run-date", "2019-10-02", *base])
+    summarise.main(["--run-date", "2019-10-02", *base])
+    assert kpis(d1) == ("2", "1", "5.00", "1")

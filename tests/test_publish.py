@@ -171,9 +171,12 @@ def test_the_quality_gate_fails_closed_an_unjudged_run_publishes_only_where_no_l
     assert refusal(mysql_hook, unjudged) is None  # a new store: nothing to protect yet
     replace_date_rows(mysql_hook, "user_recommendations", "run_date", D1, recs(D1, 3, 1000))
     publish_current(mysql_hook, D1, RECS)
+    assert refusal(mysql_hook, unjudged) is None  # its own rerun, while it is the only generation
+    replace_date_rows(mysql_hook, "user_recommendations", "run_date", D2, recs(D2, 3, 2000))
+    publish_current(mysql_hook, D2, RECS)
     # eval_days 0 (or any other reason the run could not be judged) never replaces judged lists.
     assert refusal(mysql_hook, unjudged) == (
-        "unjudged: skipped: eval_days is 0; published only if no lists exist yet, and the lists of 2019-10-01 are "
+        "unjudged: skipped: eval_days is 0; published only if no lists exist yet, and the lists of 2019-10-02 are "
         "current")
     withheld = replace(unjudged, status="withheld", quality_gate="withheld: ALS does not beat popularity")
     assert refusal(mysql_hook, withheld) == "withheld: ALS does not beat popularity"

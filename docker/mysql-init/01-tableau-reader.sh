@@ -27,6 +27,9 @@ native_hash() {
   printf "$(printf '%s' "$first" | sed 's/../\\x&/g')" | sha1sum | cut -c1-40 | tr 'a-f' 'A-F' | sed 's/^/*/'
 }
 hash=$(printf '%s' "$RECSYS_TABLEAU_PASSWORD" | native_hash)
+# An option file reads \ and " in a quoted value as escapes: escape them in root's password.
+root_pw=${MARIADB_ROOT_PASSWORD//\\/\\\\}
+root_pw=${root_pw//\"/\\\"}
 db=${MARIADB_DATABASE:-recsys}
 db=${db//_/\\_}  # in a GRANT, _ is a wildcard
 # SOCKET: the entrypoint's, when it sources this file; else the client's default, the server's socket.
@@ -34,7 +37,7 @@ printf "CREATE USER IF NOT EXISTS 'recsys_tableau'@'%%' IDENTIFIED BY PASSWORD '
 ALTER USER 'recsys_tableau'@'%%' IDENTIFIED BY PASSWORD '%s';
 GRANT SELECT ON \`%s\`.* TO 'recsys_tableau'@'%%';
 " "$hash" "$hash" "$db" |
-  mariadb --defaults-extra-file=<(printf '[client]\nuser=root\npassword="%s"\n' "$MARIADB_ROOT_PASSWORD") \
+  mariadb --defaults-extra-file=<(printf '[client]\nuser=root\npassword="%s"\n' "$root_pw") \
     --protocol=socket -hlocalhost ${SOCKET:+"--socket=$SOCKET"}
 echo "recsys_tableau@%: SELECT on ${MARIADB_DATABASE:-recsys}"
 )

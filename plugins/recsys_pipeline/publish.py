@@ -141,12 +141,15 @@ def rollback_current(hook: MySqlHook, max_age_days: int, tables: tuple[str, ...]
 
 def refusal(hook: MySqlHook, run: ModelRunReport) -> str | None:
     """Why the run's lists must not be published, or None. The gate fails closed: a withheld run
-    never publishes, and an unjudged one only when no lists exist yet (a new store's first run)."""
+    never publishes, and an unjudged one only when no lists exist yet (a new store's first run,
+    or a rerun of it while its lists are the only ones ever published)."""
     if run.status == "published":
         return None
     if run.status == "unjudged":
         current = published_date(hook, "user_recommendations")
-        if current is None:
+        # A rerun of a new store's first date replaces its own lists, never judged ones.
+        if current is None or (current == run.run_date and published_date(hook, "user_recommendations", "previous")
+                               is None):
             return None
         return f"{run.quality_gate}, and the lists of {current} are current"
     return run.quality_gate

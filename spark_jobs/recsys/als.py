@@ -62,21 +62,25 @@ def canonical_order(indexed: DataFrame) -> DataFrame:
 
 
 # Item factors collected to the driver and broadcast at once, at most (float32): 256 MB is 2.2
-# million products at rank 30. Nothing else in top-K grows with the catalogue on the driver.
+# million products at rank 30. Nothing else in top-K grows with the catalogue on the driver. A
+# chunk's top-K is checkpointed so its broadcast can go: losing an executor then fails the job
+# (the task's retry reruns it) rather than recomputing the chunk.
 MAX_FACTOR_BYTES = 256 * 2**20
 
 
 def factor_matrix(factors: DataFrame, rank: int, start: int = 0, stop: int | None = None) -> np.ndarray:
     """A model's (id, features) factors with ``start <= id < stop`` as a dense array whose row i
-    is id ``start + i`` (zeros if unseen); all of them without ``stop``."""
+    is id ``start + i`` (zeros if unseen); all of them without ``stop``. Collected as Arrow
+    columns, so the driver holds about the array's own size, not a Python object per value."""
     if stop is not None:
         factors = factors.where(F.col("id").between(start, stop - 1))
-    rows = factors.collect()
+    table = factors.select("id", "features").toArrow()
+    ids = table.column("id").to_numpy().astype(np.int64)
+    values = table.column("features").combine_chunks().flatten().to_numpy().astype(np.float32, copy=False)
     if stop is None:
-        stop = max((r["id"] for r in rows), default=-1) + 1
+        stop = int(ids.max()) + 1 if len(ids) else 0
     matrix = np.zeros((stop - start, rank), dtype=np.float32)
-    for r in rows:
-        matrix[r["id"] - start] = r["features"]
+    matrix[ids - start] = values.reshape(len(ids), rank)
     return matrix
 
 
@@ -86,8 +90,9 @@ def item_factor_matrix(model: ALSModel) -> np.ndarray:
 
 
 def unit_rows(factors: np.ndarray) -> np.ndarray:
+    """The rows scaled to length 1 (zero rows stay zero), in place."""
     norms = np.linalg.norm(factors, axis=1, keepdims=True)
-    return np.divide(factors, norms, out=np.zeros_like(factors), where=norms > 0)
+    return np.divide(factors, norms, out=factors, where=norms > 0)
 
 
 def top_k_over_items(queries: DataFrame, item_factors: DataFrame, rank: int, k: int, unit: bool = False,

@@ -179,8 +179,8 @@ def distinct_events(events):
 
 
 def duplicate_copies(events) -> int:
-    """How many rows of ``events`` repeat an event already counted (measured by grouping, apart
-    from ``distinct_events``, so that the two can be checked against each other)."""
+    """How many rows of ``events`` repeat an event already counted (what ``distinct_events``
+    sets aside)."""
     from pyspark.sql import functions as F
 
     from recsys.schema import CLEAN_EVENTS

@@ -8,17 +8,10 @@
 ALTER TABLE daily_kpis ADD COLUMN sessions_abandoned BIGINT NOT NULL DEFAULT 0
   COMMENT 'sessions with a cart event and no purchase';
 
--- The hour facts by the store's day of week too (in a store's time zone one UTC date spans two).
-ALTER TABLE hourly_event_facts
-  ADD COLUMN day_of_week TINYINT UNSIGNED NOT NULL DEFAULT 1 COMMENT '1 = Monday, in the store''s time zone' AFTER run_date,
-  DROP PRIMARY KEY,
-  ADD PRIMARY KEY (run_date, day_of_week, hour, event_type);
-
 -- "Average purchase activity over the hour for the whole month": purchases per date and hour of
--- the store's day.
+-- the store's day, all 24 hours with their zeros (so that an average divides by every day).
 CREATE OR REPLACE VIEW chart_purchases_by_hour AS
-SELECT run_date, hour, SUM(events) AS purchases, SUM(price_sum) AS revenue
-FROM hourly_event_facts WHERE event_type = 'purchase' GROUP BY run_date, hour;
+SELECT run_date, hour, purchases, revenue FROM hourly_activity;
 
 -- "Average revenue by day of week": revenue per date and the store's day of week (1 = Monday).
 CREATE OR REPLACE VIEW chart_revenue_by_day_of_week AS
