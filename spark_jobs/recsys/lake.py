@@ -176,14 +176,3 @@ def distinct_events(events):
     from recsys.schema import CLEAN_EVENTS
 
     return events.select(*CLEAN_EVENTS.fieldNames()).repartition("user_id", "product_id").dropDuplicates()
-
-
-def duplicate_copies(events) -> int:
-    """How many rows of ``events`` repeat an event already counted (what ``distinct_events``
-    sets aside)."""
-    from pyspark.sql import functions as F
-
-    from recsys.schema import CLEAN_EVENTS
-
-    copies = events.groupBy(*CLEAN_EVENTS.fieldNames()).count().where(F.col("count") > 1)
-    return copies.agg(F.coalesce(F.sum(F.col("count") - 1), F.lit(0))).first()[0]
