@@ -14,6 +14,7 @@ personalised top-K product recommendations in MySQL, for Tableau.
 | 6 | `apply_schema`, `load_summaries`, `load_model_run` | migrations, then the per-date loads (summaries first) |
 | 6 | `publish_recommendations` | the lists; skipped, saying why, when the quality gate refused them (see the README) |
 | 7 | `check_*` | row counts, keys and consistency of what landed; the lists served are not too old |
+| 8 | `render_report` | the run's HTML report over the window, from the MySQL views (its path is in the log) |
 | 8 | `tableau_refreshes`, `refresh_tableau` | refresh the Tableau extracts named in the Params, waiting for each job |
 | 9 | `record_pipeline_run` | the run's outcome and each task's state, time and rows into `pipeline_runs` |
 
@@ -48,6 +49,7 @@ from recsys_pipeline.assets import CURRENT_RECOMMENDATIONS, DAILY_SUMMARIES
 from recsys_pipeline.migrations import apply_schema
 from recsys_pipeline.publish import check_list_freshness, publish_recommendations
 from recsys_pipeline.raw_input import RawInputSensor
+from recsys_pipeline.report import render_report
 from recsys_pipeline.results import load_model_run, load_summaries
 from recsys_pipeline.run_record import record_pipeline_run
 from recsys_pipeline.spark import spark_job
@@ -121,10 +123,12 @@ with DAG(
     loaded >> published >> [check_recommendations, check_recommendation_columns, check_similar_products,
                             check_model_run, list_freshness]
 
-    # Tableau shows the day once everything that landed is checked (summaries also for a withheld
-    # run); one mapped task per extract named in the Params, skipped without them.
+    # The report and Tableau show the day once everything that landed is checked (summaries also
+    # for a withheld run); one mapped refresh per extract named in the Params, skipped without them.
+    checked = [t for t in dag.tasks if not t.downstream_list]
+    checked >> task(render_report, trigger_rule="none_failed")(checked_input["run_date"]).operator
     extracts = task(tableau_refreshes, trigger_rule="none_failed")()
-    [t for t in dag.tasks if not t.downstream_list and t is not extracts.operator] >> extracts
+    checked >> extracts.operator
     TableauOperator.partial(
         task_id="refresh_tableau", method="refresh", match_with="name", blocking_refresh=True,
         tableau_conn_id=config.TABLEAU_CONN_ID,

@@ -10,9 +10,10 @@ mkdir -p "$LOCAL"
 
 # --- system packages -------------------------------------------------------------------------
 # pkg-config + libmariadb-dev build mysqlclient; mariadb-server gives a private MySQL server
-# when no external one is configured; OpenBLAS/LAPACK make Spark ALS use native BLAS.
+# when no external one is configured; OpenBLAS/LAPACK make Spark ALS use native BLAS; the tests
+# open the run's HTML report in headless chromium.
 need=()
-for pkg in pkg-config libmariadb-dev mariadb-server mariadb-client libopenblas0-pthread liblapack3; do
+for pkg in pkg-config libmariadb-dev mariadb-server mariadb-client libopenblas0-pthread liblapack3 chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)

@@ -24,3 +24,7 @@ if ! recsys-run-dag $dates --conf '{"eval_days": 1, "als_reg_params": [0.005], "
 fi
 grep -E "^ecommerce_recommendations " "$log"
 AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING recsys-show-results
+report=$(ls "$RECSYS_LAKE_ROOT"/reports/html/run_date=*/recsys_report.html 2>/dev/null | tail -1)
+if [ -n "$report" ]; then
+  echo -e "\nThe last run's report (any browser opens it, no network needed): $report"
+fi

@@ -16,7 +16,7 @@ STEPS = ["check_raw_input", "clean_events", "eda_summaries", "build_interactions
          "apply_schema", "load_summaries", "load_model_run", "publish_recommendations",
          "check_recommendations", "check_recommendation_columns",
          "check_similar_products", "check_daily_summaries", "check_model_run", "check_list_freshness",
-         "tableau_refreshes", "refresh_tableau", "record_pipeline_run"]
+         "render_report", "tableau_refreshes", "refresh_tableau", "record_pipeline_run"]
 TABLEAU = {"tableau_refreshes", "refresh_tableau"}  # skipped in these runs: no Tableau connection
 
 
@@ -55,7 +55,9 @@ def test_dag_shape_params_and_docs():
     # Tableau refreshes once every check has passed (or was skipped with a withheld publish).
     assert dag.get_task("tableau_refreshes").upstream_task_ids == {t.task_id for t in checks}
     assert dag.get_task("tableau_refreshes").trigger_rule == "none_failed"
-    assert dag.get_task("record_pipeline_run").upstream_task_ids == {"refresh_tableau"}
+    assert dag.get_task("render_report").upstream_task_ids == {"check_raw_input"} | {t.task_id for t in checks}
+    assert dag.get_task("render_report").trigger_rule == "none_failed"
+    assert dag.get_task("record_pipeline_run").upstream_task_ids == {"refresh_tableau", "render_report"}
 
 
 def test_no_task_shares_a_name_with_another_function():
@@ -237,6 +239,29 @@ def test_a_backfill_through_the_scheduler_then_a_rerun_on_a_spark_cluster_leaves
     after = snapshot(mysql_hook)
     for table in ("user_recommendations", "similar_products"):
         assert after[table] == before[table]
+
+    # Each run's report is in the lake; the last date's draws the window's events as MySQL has them.
+    reports = sorted(Path(pipeline_env["lake_root"]).glob("reports/html/run_date=*/recsys_report.html"))
+    assert [p.parent.name for p in reports] == [f"run_date={d}" for d in (d1, d2, d3)]
+    assert f'id="kpi-events"><td>events</td><td>{kpis[0][1] + kpis[1][1]:,}</td>' in reports[-1].read_text()
+
+    # A training that fails (its driver cannot start in 1 MB) fails the run; the date's summaries,
+    # computed and loaded meanwhile, land and stay, and the model's row is left as it was.
+    summary_tables = ("daily_kpis", "hourly_event_facts", "brand_event_facts", "customer_daily")
+    for table in summary_tables:
+        mysql_hook.run(f"DELETE FROM {table} WHERE run_date = %s", parameters=(d2,))
+    failing = dag.partial_subset(task_ids=["check_raw_input", "eda_summaries", "train_als", "apply_schema",
+                                           "load_summaries", "check_daily_summaries", "load_model_run"],
+                                 include_upstream=False, include_downstream=False)
+    failing.get_task("check_raw_input") >> [failing.get_task("eda_summaries"), failing.get_task("train_als")]
+    run = failing.test(run_conf={**pipeline_env, "run_date": d2.isoformat(), "als_driver_memory": "1m"})
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert str(run.state) == "failed" and states["train_als"] == "failed"
+    assert states["load_model_run"] == "upstream_failed"
+    assert states["load_summaries"] == states["check_daily_summaries"] == "success"
+    failed = snapshot(mysql_hook)
+    assert {table: failed[table] for table in (*summary_tables, "model_runs")} == {
+        table: after[table] for table in (*summary_tables, "model_runs")}
 
 
 @pytest.mark.e2e

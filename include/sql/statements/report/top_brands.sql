@@ -1,0 +1,4 @@
+-- The window's ten brands with the most purchases, or revenue ({measure}).
+SELECT brand, SUM(purchases) AS purchases, SUM(revenue) AS revenue
+FROM chart_brand_purchases WHERE run_date BETWEEN %(start)s AND %(end)s
+GROUP BY brand ORDER BY {measure} DESC, brand LIMIT 10

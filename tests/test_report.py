@@ -1,0 +1,158 @@
+"""The run's HTML report: drawn from the views in the real MySQL for a small hand-made store,
+opened in headless Chromium (every chart drew, no script error), and its numbers checked against
+answers computed by hand."""
+
+import json
+import re
+import shutil
+import subprocess
+from datetime import date
+from decimal import Decimal
+from html.parser import HTMLParser
+
+import pytest
+
+from recsys_pipeline.bulk_load import replace_date_rows
+from recsys_pipeline.migrations import apply_migrations
+from recsys_pipeline.report import render_report, report_path
+
+D1, D2, D3 = date(2019, 10, 1), date(2019, 10, 2), date(2019, 10, 3)
+
+
+def with_defaults(hook, table: str, rows: list[dict]) -> list[dict]:
+    """Rows completed with a zero or empty value for every NOT NULL column they leave out."""
+    required = hook.get_records(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = DATABASE() "
+        "AND table_name = %s AND is_nullable = 'NO' AND column_default IS NULL", parameters=(table,))
+    zero = {"varchar": "", "text": "", "datetime": "2019-10-03 00:00:00"}
+    return [{**{c: zero.get(t, 0) for c, t in required}, **row} for row in rows]
+
+
+def store(hook):
+    """Three dates. By hand: AOV = (800 + 100) / (2 + 2) = 225.00; cart abandonment = (1 + 1) / (4 + 1)
+    = 0.4; the window's top customer is user 7 (60 + 60 = 120.00), never first on a day (100 on
+    1 Oct by user 1, 110 on 2 Oct by user 2)."""
+    apply_migrations(hook)
+    kpis = {D1: ("800.00", 2, 4, 1, 3), D2: ("100.00", 2, 1, 1, 5), D3: ("0.00", 0, 0, 0, 2)}
+    customers = {D1: [(1, "100.00"), (7, "60.00")], D2: [(2, "110.00"), (7, "60.00")], D3: []}
+    brands = {D1: [("apple", "purchase", 2, "800.00"), ("café", "view", 3, "90.00")],
+              D2: [("sony", "purchase", 2, "100.00"), ("apple", "view", 1, "700.00")], D3: [("lg", "view", 1, "5.00")]}
+    for day in (D1, D2, D3):
+        revenue, orders, carted, abandoned, users = kpis[day]
+        replace_date_rows(hook, "daily_kpis", "run_date", day, with_defaults(hook, "daily_kpis", [{
+            "run_date": day, "revenue": Decimal(revenue), "orders": orders, "purchases": orders,
+            "sessions_viewed": carted + 2, "sessions_carted": carted, "sessions_abandoned": abandoned,
+            "active_users": users, "events": 10}]))
+        replace_date_rows(hook, "customer_daily", "run_date", day, [
+            {"run_date": day, "user_id": u, "amount_spent": Decimal(a), "orders": 1, "items": 1}
+            for u, a in customers[day]])
+        replace_date_rows(hook, "brand_event_facts", "run_date", day, [
+            {"run_date": day, "brand": b, "event_type": t, "events": n, "price_sum": Decimal(p)}
+            for b, t, n, p in brands[day]])
+        replace_date_rows(hook, "hourly_activity", "run_date", day, with_defaults(hook, "hourly_activity", [
+            {"run_date": day, "hour": h, "purchases": 2 if (day, h) == (D1, 9) else 0} for h in range(24)]))
+        replace_date_rows(hook, "hourly_event_facts", "run_date", day, [
+            {"run_date": day, "day_of_week": day.isoweekday(), "hour": 9, "event_type": t, "events": n, "users": 1,
+             "price_sum": Decimal(p), "price_count": n} for _, t, n, p in brands[day]])
+        replace_date_rows(hook, "category_daily", "run_date", day, with_defaults(hook, "category_daily", [
+            {"run_date": day, "category_code": "electronics.audio.headphone", "category": "electronics",
+             "sub_category": "audio", "product_type": "headphone", "event_type": "view", "events": 2,
+             "price_sum": Decimal("40.00"), "price_max": Decimal("25.00")},
+            {"run_date": day, "category_code": "electronics.smartphone", "category": "electronics",
+             "sub_category": "smartphone", "product_type": "smartphone", "event_type": "purchase", "events": 1,
+             "price_sum": Decimal("500.00"), "price_max": Decimal("500.00")}]))
+        replace_date_rows(hook, "data_quality_daily", "ingest_date", day, with_defaults(hook, "data_quality_daily", [
+            {"ingest_date": day, "files": 1, "rows_read": 12, "rows_clean": 10, "rows_quarantined": 2}]))
+        replace_date_rows(hook, "data_quality_reasons", "ingest_date", day, [
+            {"ingest_date": day, "reason": "bad_price", "rows_quarantined": 2}])
+    for day, status, als in ((D2, "published", 0.31), (D3, "withheld", 0.12)):
+        replace_date_rows(hook, "model_runs", "run_date", day, with_defaults(hook, "model_runs", [{
+            "run_date": day, "status": status, "evaluation_status": "evaluated", "top_k": 10, "als_ndcg_at_k": als,
+            "popularity_ndcg_at_k": 0.2, "category_popularity_ndcg_at_k": 0.15,
+            "quality_gate": f"{status}: ALS {als} against popularity 0.2"}]))
+
+
+def params(tmp_path) -> dict:
+    return {"lake_root": str(tmp_path / "lake"), "window_days": 3, "eval_days": 1, "store_time_zone": "UTC"}
+
+
+@pytest.fixture
+def report(mysql_hook, tmp_path, caplog):
+    store(mysql_hook)
+    with caplog.at_level("INFO", logger="recsys_pipeline.report"):
+        path = render_report("2019-10-03", params(tmp_path))
+    assert path == report_path(str(tmp_path / "lake"), D3)
+    assert f"the run's report (2019-10-01 to 2019-10-03) is at {path}" in caplog.text  # the task's log says where
+    return path
+
+
+class ChartContents(HTMLParser):
+    """Per chart element (data-chart="..."), the classes of the elements drawn inside it."""
+
+    def __init__(self):
+        super().__init__()
+        self.charts, self.stack, self.errors = {}, [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id") == "script-errors":
+            self.errors = attrs
+        chart = attrs.get("data-chart") or (self.stack[-1][1] if self.stack else None)
+        if tag not in ("br", "img", "input", "meta", "link", "path", "rect", "line", "circle", "use", "stop"):
+            self.stack.append((tag, chart))
+        if chart:
+            self.charts.setdefault(chart, []).append(f"{tag}.{attrs.get('class') or ''}")
+
+    def handle_endtag(self, tag):
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                break
+
+
+def test_every_chart_draws_in_headless_chromium_without_a_script_error(report, tmp_path):
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is missing: make setup installs it"
+    result = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000",
+         "--enable-logging=stderr", "--v=0", f"--user-data-dir={tmp_path / 'chromium'}", "--dump-dom",
+         f"file://{report}"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    console_errors = [line for line in result.stderr.splitlines() if "CONSOLE" in line and "Uncaught" in line]
+    assert console_errors == []
+    page = ChartContents()
+    page.feed(result.stdout)
+    assert "hidden" in page.errors  # the error box stays hidden: no chart raised
+    assert 'id="script-errors" hidden=""></div>' in result.stdout
+    expected = {"purchases_by_hour", "revenue_by_day_of_week", "users_by_day", "users_over_window",
+                "revenue_over_window", "top_brands_by_purchases", "top_brands_by_revenue", "top_customers",
+                "price_by_product_type", "price_by_brand", "max_price_by_category", "price_by_hour",
+                "session_funnel", "data_quality", "model_evaluation"}
+    assert set(page.charts) == expected
+    for chart, elements in page.charts.items():
+        assert "svg.main-svg" in elements, f"{chart}: plotly drew no svg"
+        marks = [e for e in elements if re.search(r"\.(point|slice|js-line)\b", e)]
+        assert marks, f"{chart}: no bar, line, point or slice drawn"
+
+
+def test_the_reports_numbers_are_the_hand_computed_answers(report):
+    text = open(report, encoding="utf-8").read()
+    # Readable without JavaScript: the window's figures and each chart's numbers are in tables.
+    assert re.search(r'id="kpi-average_order_value"><td>[^<]*</td><td>225\.00</td>', text)
+    assert re.search(r'id="kpi-cart_abandonment"><td>[^<]*</td><td>0\.4000</td>', text)
+    assert 'id="kpi-events"><td>events</td><td>30</td>' in text
+    customers = text.split('id="section-top_customers"')[1].split("</section>")[0]
+    assert re.findall(r"<tr><td class=\"text\">(\d+)</td><td>([\d.,]+)</td>", customers) == [
+        ("7", "120.00"), ("2", "110.00"), ("1", "100.00")]
+    # The chart draws the same numbers: the top customers' bars.
+    figure = re.search(r'Plotly\.newPlot\(\s*"top_customers",\s*(\[.*?\]),\s*\{', text, re.S).group(1)
+    bars = json.loads(figure)[0]
+    assert (bars["y"], bars["x"]) == (["7", "2", "1"], [120.0, 110.0, 100.0])
+    assert "café" in text  # a brand's name as it is
+    assert "<script src=" not in text and "https://" not in text.split("<body>")[1]  # nothing fetched
+
+
+def test_a_rerun_writes_the_same_bytes(report, tmp_path):
+    first = open(report, "rb").read()
+    render_report("2019-10-03", params(tmp_path))
+    assert open(report, "rb").read() == first
