@@ -15,6 +15,7 @@ personalised top-K product recommendations in MySQL, for Tableau.
 | 6 | `publish_recommendations` | the lists; skipped, saying why, when the quality gate refused them (see the README) |
 | 7 | `check_*` | row counts, keys and consistency of what landed; the lists served are not too old |
 | 8 | `render_report` | the run's HTML report over the window, from the MySQL views (its path is in the log) |
+| 8 | `write_tableau_extract` | with the Param `tableau_hyper_extract`: the views as a `.hyper` file for Desktop |
 | 8 | `tableau_refreshes`, `refresh_tableau` | refresh the Tableau extracts named in the Params, waiting for each job |
 | 9 | `record_pipeline_run` | the run's outcome and each task's state, time and rows into `pipeline_runs` |
 
@@ -29,6 +30,9 @@ resources) hold every knob; each Spark job receives them all as one JSON documen
 `recsys_mysql` (the results database) and, optionally, `recsys_smtp` (failure e-mails to
 `$RECSYS_ALERT_EMAIL_TO`; every failure also logs one `RECSYS ALERT` line) and `recsys_tableau_server`
 (the Tableau site whose extracts are refreshed; without it the refresh is skipped, saying so).
+
+**Outputs besides MySQL**: each run's HTML report, `<lake_root>/reports/html/run_date=<date>/recsys_report.html`,
+and with `tableau_hyper_extract` the extract `<lake_root>/tableau/recsys_views.hyper`.
 
 **Assets**: `recsys_daily_summaries` (when the date's summaries are checked) and
 `recsys_current_recommendations` (when newly published lists are checked): schedule a downstream
@@ -55,6 +59,7 @@ from recsys_pipeline.run_record import record_pipeline_run
 from recsys_pipeline.spark import spark_job
 from recsys_pipeline.sql_files import CHECKS_DIR
 from recsys_pipeline.tableau import tableau_refreshes
+from recsys_pipeline.tableau_extract import write_tableau_extract
 from recsys_pipeline.templates import MACROS, RUN_DATE
 
 with DAG(
@@ -127,6 +132,7 @@ with DAG(
     # for a withheld run); one mapped refresh per extract named in the Params, skipped without them.
     checked = [t for t in dag.tasks if not t.downstream_list]
     checked >> task(render_report, trigger_rule="none_failed")(checked_input["run_date"]).operator
+    checked >> task(write_tableau_extract, trigger_rule="none_failed")().operator
     extracts = task(tableau_refreshes, trigger_rule="none_failed")()
     checked >> extracts.operator
     TableauOperator.partial(

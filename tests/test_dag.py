@@ -16,8 +16,9 @@ STEPS = ["check_raw_input", "clean_events", "eda_summaries", "build_interactions
          "apply_schema", "load_summaries", "load_model_run", "publish_recommendations",
          "check_recommendations", "check_recommendation_columns",
          "check_similar_products", "check_daily_summaries", "check_model_run", "check_list_freshness",
-         "render_report", "tableau_refreshes", "refresh_tableau", "record_pipeline_run"]
-TABLEAU = {"tableau_refreshes", "refresh_tableau"}  # skipped in these runs: no Tableau connection
+         "render_report", "write_tableau_extract", "tableau_refreshes", "refresh_tableau", "record_pipeline_run"]
+# Skipped in these runs: no Tableau connection, no .hyper extract asked for.
+TABLEAU = {"tableau_refreshes", "refresh_tableau", "write_tableau_extract"}
 
 
 def test_dag_shape_params_and_docs():
@@ -56,8 +57,10 @@ def test_dag_shape_params_and_docs():
     assert dag.get_task("tableau_refreshes").upstream_task_ids == {t.task_id for t in checks}
     assert dag.get_task("tableau_refreshes").trigger_rule == "none_failed"
     assert dag.get_task("render_report").upstream_task_ids == {"check_raw_input"} | {t.task_id for t in checks}
-    assert dag.get_task("render_report").trigger_rule == "none_failed"
-    assert dag.get_task("record_pipeline_run").upstream_task_ids == {"refresh_tableau", "render_report"}
+    assert dag.get_task("write_tableau_extract").upstream_task_ids == {t.task_id for t in checks}
+    assert {dag.get_task(t).trigger_rule for t in ("render_report", "write_tableau_extract")} == {"none_failed"}
+    assert dag.get_task("record_pipeline_run").upstream_task_ids == {
+        "refresh_tableau", "render_report", "write_tableau_extract"}
 
 
 def test_no_task_shares_a_name_with_another_function():
@@ -227,9 +230,12 @@ def test_a_backfill_through_the_scheduler_then_a_rerun_on_a_spark_cluster_leaves
     rejudge = dag.partial_subset(task_ids=rejudged, include_upstream=False, include_downstream=False)
     rejudge.get_task("check_raw_input") >> rejudge.get_task("train_als")  # the steps left out joined them
     run = rejudge.test(run_conf={**pipeline_env, "run_date": d2.isoformat(), "quality_margin": 100.0,
-                                 "als_alphas": [10.0]})
+                                 "als_alphas": [10.0], "tableau_hyper_extract": True})
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
     assert str(run.state) == "success" and states["publish_recommendations"] == "skipped"
+    # Asked for, the .hyper extract is written (tests/test_tableau_extract.py checks its contents).
+    assert states["write_tableau_extract"] == "success"
+    assert (Path(pipeline_env["lake_root"]) / "tableau" / "recsys_views.hyper").stat().st_size > 0
     assert states["check_model_run"] == "success" and states["check_recommendations"] == "skipped"
     status, gate = mysql_hook.get_first("SELECT status, quality_gate FROM model_runs WHERE run_date = %s",
                                         parameters=(d2,))

@@ -8,13 +8,15 @@ plotly.js inlined, and the file replaces the date's report in the lake only once
 
 import html
 import logging
+import tempfile
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from recsys.params import Settings
 from recsys_pipeline.mysql import mysql_hook
 from recsys_pipeline.sql_files import STATEMENTS_DIR, read_sql
-from recsys_pipeline.storage import filesystem_for
+from recsys_pipeline.storage import put_file
 
 log = logging.getLogger(__name__)
 
@@ -119,14 +121,11 @@ def report_html(data: dict[str, list[dict]], start: date, end: date, time_zone: 
 
 
 def write_report(text: str, destination: str) -> None:
-    """Replace the file at destination whole: written beside it under a staging name, then moved."""
-    filesystem, path = filesystem_for(destination)
-    folder, name = path.rsplit("/", 1)
-    filesystem.create_dir(folder, recursive=True)
-    staging = f"{folder}/_staging_{name}"
-    with filesystem.open_output_stream(staging) as out:
-        out.write(text.encode("utf-8"))
-    filesystem.move(staging, path)
+    """Replace the file at destination whole (``storage.put_file``)."""
+    with tempfile.TemporaryDirectory(prefix="recsys-report-") as work:
+        built = Path(work) / "report.html"
+        built.write_text(text, encoding="utf-8")
+        put_file(str(built), destination)
 
 
 def render_report(run_date: str, params=None) -> str:

@@ -186,6 +186,10 @@ class Settings:
     tableau_timeout_minutes: float = _param(
         60.0, TABLEAU, "Refresh timeout (minutes)",
         "How long each refresh job may stay pending on Tableau before its task fails.", minimum=1, maximum=1440)
+    tableau_hyper_extract: bool = _param(
+        False, TABLEAU, "Write a .hyper extract",
+        "Once the checks pass, write every chart_, sheet_ and report_ view into "
+        "<lake_root>/tableau/recsys_views.hyper for Tableau Desktop (Desktop 2022.4.1 or later).")
 
     def __post_init__(self):
         problems = []
