@@ -58,8 +58,7 @@ from recsys_pipeline.results import load_model_run, load_summaries
 from recsys_pipeline.run_record import record_pipeline_run
 from recsys_pipeline.spark import spark_job
 from recsys_pipeline.sql_files import CHECKS_DIR
-from recsys_pipeline.tableau import tableau_refreshes
-from recsys_pipeline.tableau_extract import write_tableau_extract
+from recsys_pipeline.tableau import tableau_refreshes, write_tableau_extract
 from recsys_pipeline.templates import MACROS, RUN_DATE
 
 with DAG(
@@ -128,11 +127,13 @@ with DAG(
     loaded >> published >> [check_recommendations, check_recommendation_columns, check_similar_products,
                             check_model_run, list_freshness]
 
-    # The report and Tableau show the day once everything that landed is checked (summaries also
-    # for a withheld run); one mapped refresh per extract named in the Params, skipped without them.
+    # The report and the .hyper extract show what MySQL holds once every other task is done, even
+    # after a failed training (the day's summaries landed); the Tableau refreshes only once
+    # everything that landed is checked (summaries also for a withheld run), one mapped refresh per
+    # extract named in the Params, skipped without them.
     checked = [t for t in dag.tasks if not t.downstream_list]
-    checked >> task(render_report, trigger_rule="none_failed")(checked_input["run_date"]).operator
-    checked >> task(write_tableau_extract, trigger_rule="none_failed")().operator
+    checked >> task(render_report, trigger_rule="all_done")(RUN_DATE).operator
+    checked >> task(write_tableau_extract, trigger_rule="all_done")().operator
     extracts = task(tableau_refreshes, trigger_rule="none_failed")()
     checked >> extracts.operator
     TableauOperator.partial(

@@ -12,9 +12,10 @@ from html.parser import HTMLParser
 
 import pytest
 
+from recsys import lake
 from recsys_pipeline.bulk_load import replace_date_rows
 from recsys_pipeline.migrations import apply_migrations
-from recsys_pipeline.report import render_report, report_path
+from recsys_pipeline.report import render_report
 
 D1, D2, D3 = date(2019, 10, 1), date(2019, 10, 2), date(2019, 10, 3)
 
@@ -81,7 +82,7 @@ def report(mysql_hook, tmp_path, caplog):
     store(mysql_hook)
     with caplog.at_level("INFO", logger="recsys_pipeline.report"):
         path = render_report("2019-10-03", params(tmp_path))
-    assert path == report_path(str(tmp_path / "lake"), D3)
+    assert path == lake.html_report(str(tmp_path / "lake"), D3)
     assert f"the run's report (2019-10-01 to 2019-10-03) is at {path}" in caplog.text  # the task's log says where
     return path
 
@@ -139,7 +140,7 @@ def test_the_reports_numbers_are_the_hand_computed_answers(report):
     text = open(report, encoding="utf-8").read()
     # Readable without JavaScript: the window's figures and each chart's numbers are in tables.
     assert re.search(r'id="kpi-average_order_value"><td>[^<]*</td><td>225\.00</td>', text)
-    assert re.search(r'id="kpi-cart_abandonment"><td>[^<]*</td><td>0\.4000</td>', text)
+    assert re.search(r'id="kpi-cart_abandonment"><td>[^<]*</td><td>40\.0%</td>', text)
     assert 'id="kpi-events"><td>events</td><td>30</td>' in text
     customers = text.split('id="section-top_customers"')[1].split("</section>")[0]
     assert re.findall(r"<tr><td class=\"text\">(\d+)</td><td>([\d.,]+)</td>", customers) == [
@@ -156,3 +157,41 @@ def test_a_rerun_writes_the_same_bytes(report, tmp_path):
     first = open(report, "rb").read()
     render_report("2019-10-03", params(tmp_path))
     assert open(report, "rb").read() == first
+
+
+def test_a_weekdays_average_revenue_counts_the_stores_dates_not_the_utc_dates(mysql_hook):
+    """In Asia/Kolkata (UTC+5:30), UTC Tuesday 1 Oct 20:00 is Wednesday 2 Oct 01:30 at the store:
+    Wednesday's revenue comes from two UTC dates but is one store date. By hand: Tuesday 100 over
+    1 date, Wednesday 30 + 50 = 80 over 1 date (2 if UTC dates were counted), Thursday 0 over 1."""
+    from recsys_pipeline.report import report_data
+
+    apply_migrations(mysql_hook)
+    hours = {D1: [(2, 10, "purchase", "100.00"), (3, 1, "purchase", "30.00")],  # UTC 1 Oct: store Tue, Wed
+             D2: [(3, 10, "purchase", "50.00"), (4, 1, "view", "5.00")]}  # UTC 2 Oct: store Wed, Thu
+    for day, rows in hours.items():
+        replace_date_rows(mysql_hook, "hourly_event_facts", "run_date", day, [
+            {"run_date": day, "day_of_week": dow, "hour": hour, "event_type": kind, "events": 1, "users": 1,
+             "price_sum": Decimal(price), "price_count": 1} for dow, hour, kind, price in rows])
+    rows = report_data(mysql_hook, D1, D2)["revenue_by_day_of_week"]
+    assert [(r["day_name"], r["days"], r["revenue"], r["average_revenue"]) for r in rows] == [
+        ("Tuesday", 1, Decimal("100.00"), Decimal("100.000000")),
+        ("Wednesday", 1, Decimal("80.00"), Decimal("80.000000")), ("Thursday", 1, 0, 0)]
+
+
+def test_an_empty_window_renders_saying_so_and_a_date_without_summaries_is_skipped(mysql_hook, tmp_path):
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    apply_migrations(mysql_hook)
+    with pytest.raises(AirflowSkipException, match="MySQL holds no summaries of 2019-10-03"):
+        render_report("2019-10-03", params(tmp_path))
+    with pytest.raises(AirflowSkipException, match="check_raw_input did not resolve the run date"):
+        render_report("None", params(tmp_path))
+    assert not (tmp_path / "lake").exists()
+    replace_date_rows(mysql_hook, "daily_kpis", "run_date", D3, with_defaults(mysql_hook, "daily_kpis", [
+        {"run_date": D3, "revenue": Decimal("0.00")}]))  # a day without events
+    text = open(render_report("2019-10-03", params(tmp_path)), encoding="utf-8").read()
+    # Every chart but the three per date, which draw the date with its zeros; the funnel too.
+    assert text.count("No data in the window.") == 12
+    assert "No data in the window." in text.split('id="section-session_funnel"')[1].split("</section>")[0]
+    assert 'id="kpi-dates_with_events"><td>dates with events</td><td>0</td>' in text
+    assert 'id="kpi-average_order_value"><td>average order value</td><td>none</td>' in text

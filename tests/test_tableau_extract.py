@@ -8,10 +8,11 @@ from decimal import Decimal
 import pytest
 from tableauhyperapi import Connection, HyperProcess, SqlType, Telemetry
 
+from recsys import lake
 from recsys_pipeline import tableau_extract
 from recsys_pipeline.bulk_load import replace_date_rows
 from recsys_pipeline.migrations import apply_migrations
-from recsys_pipeline.tableau_extract import ViewColumn, extract_path, hyper_type, write_hyper_extract
+from recsys_pipeline.tableau_extract import ViewColumn, hyper_type, write_hyper_extract
 
 D1, D2, D3 = date(2019, 10, 1), date(2019, 10, 2), date(2019, 10, 3)
 
@@ -64,7 +65,7 @@ def test_every_view_is_a_table_with_the_rows_mysql_has(mysql_hook, tmp_path, mon
     mysql_hook.run("CREATE VIEW report_brands AS SELECT DISTINCT brand FROM brand_event_facts")
     mysql_hook.run("CREATE VIEW internal_brands AS SELECT brand FROM brand_event_facts")
     path = tmp_path / "lake" / "tableau" / "recsys_views.hyper"
-    assert extract_path(str(tmp_path / "lake")) == str(path)
+    assert lake.tableau_extract(str(tmp_path / "lake")) == str(path)
 
     written = write_hyper_extract(mysql_hook, str(path))
 
@@ -110,7 +111,9 @@ def test_a_second_write_replaces_the_extract(mysql_hook, tmp_path):
     facts(mysql_hook)
     path = tmp_path / "out" / "views.hyper"
     first = write_hyper_extract(mysql_hook, str(path))
-    assert write_hyper_extract(mysql_hook, str(path)) == first  # the same rows, not twice as many
+    write_hyper_extract(mysql_hook, str(path))
+    [[[again]]] = query_extract(path, tmp_path, 'SELECT COUNT(*) FROM "Extract".sheet_price_by_brand')
+    assert again == first["sheet_price_by_brand"] == 7  # the same rows in the file, not twice as many
     replace_date_rows(mysql_hook, "brand_event_facts", "run_date", D3, [
         {"run_date": D3, "brand": b, "event_type": "view", "events": 1, "price_sum": Decimal("1.00")}
         for b in ("lg", "sony")])
@@ -153,6 +156,37 @@ def test_no_views_or_an_unmappable_column_write_nothing(mysql_hook, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_a_failed_copy_into_place_leaves_the_previous_extract_and_no_staging_file(mysql_hook, tmp_path, monkeypatch):
+    from pyarrow import fs
+
+    facts(mysql_hook)
+    path = tmp_path / "out" / "views.hyper"
+    write_hyper_extract(mysql_hook, str(path))
+    before = path.read_bytes()
+
+    real_copy = fs.copy_files
+
+    def copy_then_fail(source, destination, **kwargs):
+        real_copy(source, destination, **kwargs)  # the staged copy is there, the rename never comes
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr(fs, "copy_files", copy_then_fail)
+    with pytest.raises(OSError, match="the disk went away"):
+        write_hyper_extract(mysql_hook, str(path))
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_an_unsigned_bigint_column_round_trips(mysql_hook, tmp_path):
+    apply_migrations(mysql_hook)
+    mysql_hook.run("CREATE VIEW report_big AS SELECT CAST(18446744073709551615 AS UNSIGNED) AS n, "
+                   "CAST(NULL AS UNSIGNED) AS missing")
+    path = tmp_path / "views.hyper"
+    write_hyper_extract(mysql_hook, str(path))
+    [rows] = query_extract(path, tmp_path, 'SELECT n, missing FROM "Extract".report_big')
+    assert rows == [[Decimal("18446744073709551615"), None]]
+
+
 def column(data_type, column_type=None, precision=None, scale=None):
     return ViewColumn("chart_x", "c", data_type, column_type or data_type, precision, scale, True)
 
@@ -184,14 +218,14 @@ def test_an_unmappable_type_names_the_view_and_the_column():
 def test_the_task_writes_the_extract_into_the_lake_only_when_the_param_asks(mysql_hook, tmp_path, caplog):
     from airflow.sdk.exceptions import AirflowSkipException
 
-    from recsys_pipeline.tableau_extract import write_tableau_extract
+    from recsys_pipeline.tableau import write_tableau_extract
 
     facts(mysql_hook)
     lake = tmp_path / "lake"
     with pytest.raises(AirflowSkipException, match="tableau_hyper_extract is off"):
         write_tableau_extract({"lake_root": str(lake)})
     assert not lake.exists()
-    with caplog.at_level("INFO", logger="recsys_pipeline.tableau_extract"):
+    with caplog.at_level("INFO", logger="recsys_pipeline.tableau"):
         path = write_tableau_extract({"lake_root": str(lake), "tableau_hyper_extract": True})
     assert path == str(lake / "tableau" / "recsys_views.hyper")
     assert f"the Tableau extract is at {path}: " in caplog.text and "sheet_price_by_brand 7 rows" in caplog.text

@@ -9,10 +9,13 @@ plotly.js inlined, and the file replaces the date's report in the lake only once
 import html
 import logging
 import tempfile
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from airflow.sdk.exceptions import AirflowSkipException
+
+from recsys import lake
 from recsys.params import Settings
 from recsys_pipeline.mysql import mysql_hook
 from recsys_pipeline.sql_files import STATEMENTS_DIR, read_sql
@@ -42,10 +45,6 @@ td.text { text-align: left; } #script-errors { background: #fdd; padding: 1em; }
 """
 
 
-def report_path(lake_root: str, run_date: date) -> str:
-    return f"{lake_root}/reports/html/run_date={run_date.isoformat()}/recsys_report.html"
-
-
 def report_data(hook, start: date, end: date) -> dict[str, list[dict]]:
     """Every query's rows (as dicts) over the dates from start to end."""
     window = {"start": start, "end": end}
@@ -54,6 +53,8 @@ def report_data(hook, start: date, end: date) -> dict[str, list[dict]]:
     conn = hook.get_conn()
     try:
         cursor, data = conn.cursor(), {}
+        # One snapshot for every chart, so they agree even if a date loads meanwhile.
+        cursor.execute(read_sql("session/consistent_snapshot.sql"))
         for name, sql in statements.items():
             cursor.execute(sql, window)
             columns = [c[0] for c in cursor.description]
@@ -68,7 +69,9 @@ def _counted(value):
     return int(value) if isinstance(value, Decimal) and value.as_tuple().exponent >= 0 else value
 
 
-def _cell(value) -> str:
+def _cell(value, percent: bool = False) -> str:
+    if percent and value is not None:
+        return f"<td>{value:.1%}</td>"
     if isinstance(value, Decimal | float):
         return f"<td>{value:,.2f}</td>" if abs(value) >= 1 or value == 0 else f"<td>{value:.4f}</td>"
     if isinstance(value, int):
@@ -83,13 +86,14 @@ def _table(columns: list[str], rows: list[list], css: str = "") -> str:
 
 
 def _kpis(kpis: dict) -> str:
-    rows = [("dates with events", kpis["days"]), ("events", kpis["events"]), ("revenue", kpis["revenue"]),
-            ("orders (sessions with a purchase)", kpis["orders"]),
-            ("average order value", kpis["average_order_value"]),
-            ("cart abandonment (carted sessions without a purchase)", kpis["cart_abandonment_rate"]),
-            ("user-days (daily active users added up)", kpis["user_days"])]
+    rows = [("dates with events", kpis["days"], False), ("events", kpis["events"], False),
+            ("revenue", kpis["revenue"], False), ("orders (sessions with a purchase)", kpis["orders"], False),
+            ("average order value", kpis["average_order_value"], False),
+            ("cart abandonment (carted sessions without a purchase)", kpis["cart_abandonment_rate"], True),
+            ("user-days (daily active users added up)", kpis["user_days"], False)]
     body = "".join(f'<tr id="kpi-{html.escape(name.split(" (")[0].replace(" ", "_"))}"><td>{html.escape(name)}</td>'
-                   f'{_cell(value) if value is not None else "<td>none</td>"}</tr>' for name, value in rows)
+                   f'{_cell(value, percent) if value is not None else "<td>none</td>"}</tr>'
+                   for name, value, percent in rows)
     return f'<table class="kpis"><tbody>{body}</tbody></table>'
 
 
@@ -128,13 +132,20 @@ def write_report(text: str, destination: str) -> None:
         put_file(str(built), destination)
 
 
-def render_report(run_date: str, params=None) -> str:
-    """The render_report task: the report over the window ending at the run date; returns (and
-    logs) where it is."""
+def render_report(run_date: str | None, params=None) -> str:
+    """The render_report task: the report over the window ending at the run date, drawn from what
+    MySQL holds once the run's other tasks are done, whatever their outcome (a failed training
+    leaves the day's summaries to show); skipped when the date has no summaries in MySQL. Returns
+    (and logs) where it is."""
+    if run_date in (None, "", "None"):
+        raise AirflowSkipException("no report: check_raw_input did not resolve the run date")
     settings, end = Settings.from_params(params), date.fromisoformat(run_date)
-    start = end - timedelta(days=settings.window_days - 1)
-    data = report_data(mysql_hook(), start, end)
-    destination = report_path(settings.lake_root, end)
+    hook = mysql_hook()
+    if not hook.get_first(read_sql("results/date_summarised.sql"), parameters=(end,)):
+        raise AirflowSkipException(f"no report: MySQL holds no summaries of {end}")
+    start = lake.window_start(end, settings.window_days)
+    data = report_data(hook, start, end)
+    destination = lake.html_report(settings.lake_root, end)
     write_report(report_html(data, start, end, settings.store_time_zone), destination)
     log.info("the run's report (%s to %s) is at %s", start, end, destination)
     return destination

@@ -102,7 +102,8 @@ def top_brands(rows: list[dict], measure: str) -> Chart:
     figure = go.Figure(go.Bar(x=[number(r[measure]) for r in rows], y=[r["brand"] for r in rows], orientation="h"))
     return Chart(f"top_brands_by_{measure}", f"Top 10 brands in terms of {label}",
                  f"The window's ten brands with the most {label}.",
-                 _layout(figure, xaxis_title=label, yaxis_autorange="reversed"), ["brand", "purchases", "revenue"],
+                 _layout(figure, xaxis_title=label, yaxis_type="category", yaxis_autorange="reversed"),
+                 ["brand", "purchases", "revenue"],
                  [[r["brand"], r["purchases"], r["revenue"]] for r in rows])
 
 
@@ -180,7 +181,7 @@ def session_funnel(kpis: dict) -> Chart:
     return Chart("session_funnel", "Session funnel",
                  "Sessions over the window that viewed, carted and purchased. Purchases often come without a cart "
                  "event in this store's export, so the purchased stage may exceed the carted one.",
-                 _layout(figure), ["stage", "sessions"], [[s, n] for s, n in stages])
+                 _layout(figure), ["stage", "sessions"], [[s, n] for s, n in stages] if stages[0][1] else [])
 
 
 def data_quality(days: list[dict], reasons: list[dict]) -> Chart:

@@ -5,14 +5,12 @@ Tableau Server: they open one file and find every chart_, sheet_ and report_ vie
 puts it in place of the previous extract in one rename, so a failure leaves the last good one.
 """
 
-import logging
 import os
 import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import NamedTuple
 
-from airflow.sdk.exceptions import AirflowSkipException
 from MySQLdb.cursors import SSCursor
 from tableauhyperapi import (
     Connection,
@@ -26,8 +24,6 @@ from tableauhyperapi import (
     Telemetry,
 )
 
-from recsys.params import Settings
-from recsys_pipeline.mysql import mysql_hook
 from recsys_pipeline.sql_files import read_sql
 from recsys_pipeline.storage import put_file
 
@@ -61,26 +57,6 @@ class ViewColumn(NamedTuple):
     precision: int | None
     scale: int | None
     nullable: bool
-
-
-log = logging.getLogger(__name__)
-
-
-def write_tableau_extract(params=None) -> str:
-    """The write_tableau_extract task: the extract at its place in the lake when the Param
-    tableau_hyper_extract asks for it (skipped otherwise); returns (and logs) where it is."""
-    settings = Settings.from_params(params)
-    if not settings.tableau_hyper_extract:
-        raise AirflowSkipException("no .hyper extract written: the Param tableau_hyper_extract is off")
-    destination = extract_path(settings.lake_root)
-    rows = write_hyper_extract(mysql_hook(), destination)
-    log.info("the Tableau extract is at %s: %s", destination, ", ".join(f"{v} {n} rows" for v, n in rows.items()))
-    return destination
-
-
-def extract_path(lake_root: str) -> str:
-    """Where the extract is written by default: beside the lake's other outputs."""
-    return f"{lake_root}/tableau/recsys_views.hyper"
 
 
 def hyper_type(column: ViewColumn) -> SqlType:
@@ -136,7 +112,7 @@ def _copy_views(hook, path: str, log_dir: str) -> dict[str, int]:
     conn = hook.get_conn()
     try:
         # One snapshot for all the views, so the extract's tables agree even if a day loads meanwhile.
-        conn.cursor().execute(read_sql("tableau/snapshot.sql"))
+        conn.cursor().execute(read_sql("session/consistent_snapshot.sql"))
         views = _view_columns(conn)
         if not views:
             # An empty extract would replace a good one (a database without the migrations, say).
@@ -162,9 +138,15 @@ def _copy_view(conn, extract: Connection, table: TableDefinition, columns: list[
     extract.catalog.create_table(table)
     narrowed = [(i, c, Decimal(10) ** (HYPER_MAX_PRECISION - c.scale)) for i, c in enumerate(columns)
                 if c.data_type.lower() == "decimal" and c.precision > HYPER_MAX_PRECISION]
+    # An unsigned BIGINT becomes NUMERIC(20, 0), whose Inserter takes Decimals, not the ints MySQL sends.
+    as_decimal = {i for i, c in enumerate(columns)
+                  if c.data_type.lower() == "bigint" and "unsigned" in c.column_type.lower()}
     written = 0
     with Inserter(extract, table) as inserter:
         for batch in read_batches(conn, columns[0].view, [c.name for c in columns]):
+            if as_decimal:
+                batch = [tuple(Decimal(v) if i in as_decimal and v is not None else v for i, v in enumerate(row))
+                         for row in batch]
             for i, column, bound in narrowed:
                 if any(row[i] is not None and abs(row[i]) >= bound for row in batch):
                     raise ValueError(f"view {column.view}, column {column.name}: a value has more than "

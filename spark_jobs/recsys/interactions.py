@@ -5,7 +5,7 @@ counts of views, carts and purchases, each event weighted by 0.5 ** (age_days / 
 its age measured from a reference time (the newest event, as in the original notebook).
 """
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -18,7 +18,7 @@ from recsys.params import Settings
 def window_events(events: DataFrame, end: date, days: int) -> DataFrame:
     """The lake's events whose event_date lies in the ``days`` days ending at ``end`` (inclusive),
     each once (``recsys.lake.distinct_events``)."""
-    start = end - timedelta(days=days - 1)
+    start = lake.window_start(end, days)
     return lake.distinct_events(events.where(F.col("event_date").between(F.lit(start), F.lit(end))))
 
 

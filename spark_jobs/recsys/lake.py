@@ -4,7 +4,12 @@ Every path is a URI or a local path under the lake root (``file:``, ``hdfs:``, `
 work); per-date outputs sit in their own directory so a rerun replaces exactly that date.
 """
 
-from datetime import date
+from datetime import date, timedelta
+
+
+def window_start(end: date, days: int) -> date:
+    """The first date of the ``days`` dates ending at ``end`` (inclusive)."""
+    return end - timedelta(days=days - 1)
 
 
 def events(lake: str) -> str:
@@ -50,6 +55,16 @@ def similar_products(lake: str, run_date: date) -> str:
 
 def model_run(lake: str, run_date: date) -> str:
     return f"{lake}/model_runs/run_date={run_date.isoformat()}"
+
+
+def html_report(lake: str, run_date: date) -> str:
+    """The run's HTML report (written by the Airflow worker, recsys_pipeline.report)."""
+    return f"{lake}/reports/html/run_date={run_date.isoformat()}/recsys_report.html"
+
+
+def tableau_extract(lake: str) -> str:
+    """The .hyper extract of the Tableau views, whole history (recsys_pipeline.tableau_extract)."""
+    return f"{lake}/tableau/recsys_views.hyper"
 
 
 def hadoop_path(spark, path: str):
