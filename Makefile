@@ -11,7 +11,10 @@ DEMO_USERS ?= 10000
 DEMO_PRODUCTS ?= 3000
 DEMO_EVENTS ?= 180000
 
-.PHONY: setup setup-python demo test unit lint bench mysql-stop clean
+# The benchmark's store: small (about a minute in all), 1m or 10m events over 30 days.
+SCALE ?= small
+
+.PHONY: setup setup-python demo test unit lint bench bench-components mysql-stop clean
 
 setup: setup-python  ## install system and Python packages, Airflow's database, a reachable MySQL
 	$(ENV) && bash scripts/mysql_server.sh ensure
@@ -28,7 +31,10 @@ test: setup  ## the whole test suite (unit, MySQL integration, end-to-end throug
 unit: setup-python  ## the tests that need no database (local Spark and Airflow only): about 3 minutes
 	$(ENV) && RECSYS_TASK_RETRIES=0 python -m pytest -m unit $(PYTEST_ARGS)
 
-bench: setup  ## benchmarks: generator, cleaning vs DuckDB, ALS and top-K vs implicit, MySQL loads vs insert_rows
+bench: setup  ## the daily run at SCALE through Airflow, with its peers: .local/bench/$(SCALE)/report.{json,md}
+	$(ENV) && python benchmarks/bench_daily.py --scale $(SCALE)
+
+bench-components: setup  ## each part alone at 1 and 10 million rows: generator, cleaning, ALS configurations, loads
 	$(ENV) && python benchmarks/bench_generator.py
 	$(ENV) && python benchmarks/bench_cleaning.py
 	$(ENV) && python benchmarks/bench_als.py

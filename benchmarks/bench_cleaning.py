@@ -62,13 +62,13 @@ def run_spark(raw: Path, lake: Path, master: str, driver_memory: str) -> tuple[f
     return seconds, report
 
 
-def run_duckdb(raw: Path, out: Path, threads: int) -> tuple[float, dict]:
+def run_duckdb(raw: Path, out: Path, threads: int, day: date = DAY) -> tuple[float, dict]:
     import duckdb
 
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     script = (Path(__file__).with_name("clean_duckdb.sql").read_text()
-              .replace("{raw}", str(raw / DAY.isoformat() / "*.csv")).replace("{out}", str(out)))
+              .replace("{raw}", str(raw / day.isoformat() / "*.csv")).replace("{out}", str(out)))
     con = duckdb.connect()
     con.execute(f"SET threads = {threads}")
     started = time.perf_counter()

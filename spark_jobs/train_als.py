@@ -12,13 +12,15 @@ makes them current only when no lists exist yet.
 
 import sys
 import time
+from dataclasses import replace
+from datetime import date
 
 from pyspark.sql import functions as F
 
 from recsys import als, lake
 from recsys.interactions import window_events
 from recsys.jobs import job_arguments
-from recsys.params import AlsParams
+from recsys.params import AlsParams, Settings
 from recsys.recommender import evaluate, fit_and_recommend
 from recsys.reports import model_run_report
 from recsys.session import get_spark
@@ -30,6 +32,12 @@ def main(argv: list[str]) -> None:
     settings, run_date = job.settings, job.run_date
     spark = get_spark(f"train_als {run_date}")
     started = time.monotonic()
+    matrix = spark.read.parquet(lake.interactions(settings.lake_root, run_date)).cache()
+    pairs = matrix.count()
+    # One engine for the tuning and the refit, chosen on the window's matrix (the largest fitted).
+    settings = replace(settings, als_engine=als.resolve_engine(settings.als_engine, pairs))
+    print(f"ALS engine: {settings.als_engine} (Param als_engine {job.settings.als_engine}; {pairs:,} non-zeros, "
+          f"auto fits on the driver up to {als.IMPLICIT_MAX_NON_ZEROS:,})", flush=True)
 
     evaluation = {"status": "skipped: eval_days is 0"}
     if settings.eval_days > 0:
@@ -39,17 +47,16 @@ def main(argv: list[str]) -> None:
     status, verdict = quality_gate(evaluation, settings.quality_margin)
     chosen = AlsParams(**evaluation["chosen"]) if "chosen" in evaluation else settings.als_params()
 
-    matrix = spark.read.parquet(lake.interactions(settings.lake_root, run_date)).cache()
     sizes = {
         "users": matrix.select("user_id").distinct().count(),
         "products": matrix.select("product_id").distinct().count(),
-        "interaction_pairs": matrix.count(),
+        "interaction_pairs": pairs,
         "als_users": 0, "als_products": 0, "recommendation_rows": 0, "recommendation_rows_by_source": {},
         "similar_rows": 0,
     }
     outputs = lake.StagedOutputs(spark, settings.lake_root, "train_als", run_date)
     if status != WITHHELD:  # an unjudged run's lists are written: the publish task decides on them
-        sizes.update(refit_and_write(job, chosen, matrix, outputs))
+        sizes.update(refit_and_write(settings, run_date, chosen, matrix, outputs))
     else:
         # Loud on purpose: the run succeeds, but its lists must not replace the published ones.
         banner = "=" * 80
@@ -62,15 +69,19 @@ def main(argv: list[str]) -> None:
     print(f"model run: {report}")
 
 
-def refit_and_write(job, chosen: AlsParams, matrix, outputs: lake.StagedOutputs) -> dict:
+def refit_and_write(settings: Settings, run_date: date, chosen: AlsParams, matrix,
+                    outputs: lake.StagedOutputs) -> dict:
     """Fit the chosen parameters on the whole window; save the model, its id maps, everyone's
     top-K and the similar products; return the counts for the run report."""
-    settings, run_date = job.settings, job.run_date
+    started = time.monotonic()
+    print(f"refit: ALS {chosen.as_dict()} on the window's matrix ...", flush=True)
     fitted = fit_and_recommend(matrix, settings, chosen)
     model_dir = outputs.path(lake.model_dir(settings.lake_root, run_date))
-    fitted.model.write().save(f"{model_dir}/als")
+    als.save(fitted.model, f"{model_dir}/als")
     fitted.users.write.parquet(f"{model_dir}/user_index")
     fitted.items.write.parquet(f"{model_dir}/item_index")
+    print(f"refit: model saved after {time.monotonic() - started:.1f} s; writing everyone's top-{settings.top_k} ...",
+          flush=True)
 
     recs = fitted.recommendations.select(
         F.lit(run_date).alias("run_date"), "user_id", F.col("rank").alias("rec_rank"),
@@ -78,6 +89,8 @@ def refit_and_write(job, chosen: AlsParams, matrix, outputs: lake.StagedOutputs)
     ).cache()
     lake.write_load_files(recs, outputs.path(lake.recommendations(settings.lake_root, run_date)))
     by_source = {r.source: r["count"] for r in recs.groupBy("source").count().collect()}
+    print(f"refit: {sum(by_source.values()):,} recommendation rows written {by_source} after "
+          f"{time.monotonic() - started:.1f} s; similar products ...", flush=True)
     similar = als.similar_products(fitted.model, fitted.items, settings.top_k).select(
         F.lit(run_date).alias("run_date"), "*"
     ).cache()

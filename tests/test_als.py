@@ -1,8 +1,9 @@
 """ALS: id maps, exact top-K over factors, and recommendations on an obvious structure."""
 
 import numpy as np
+import pytest
 
-from recsys.als import dense_index, top_k, top_k_rows
+from recsys.als import IMPLICIT_MAX_NON_ZEROS, DriverFactors, dense_index, resolve_engine, top_k, top_k_rows
 from recsys.params import AlsParams, Settings
 from recsys.recommender import fit_and_recommend
 
@@ -47,7 +48,8 @@ def test_top_k_rows_equals_a_full_sort_with_ties_exclusions_and_odd_shapes():
             assert np.array_equal(values[rows == r], scores[r, expected])
 
 
-def test_each_user_gets_the_missing_item_of_their_group_and_thin_users_get_popularity(spark):
+@pytest.mark.parametrize("engine", ["spark", "implicit"])
+def test_each_user_gets_the_missing_item_of_their_group_and_thin_users_get_popularity(spark, engine):
     rows = []
     groups = {range(1, 9): [101, 102, 103], range(11, 19): [201, 202, 203]}
     for users, products in groups.items():
@@ -59,8 +61,11 @@ def test_each_user_gets_the_missing_item_of_their_group_and_thin_users_get_popul
     matrix = spark.createDataFrame(
         rows, "user_id long, product_id long, purchases int, purchases_decayed double, score double"
     ).selectExpr("*", "0.0 AS carts_decayed", "0.0 AS views_decayed")
-    model = AlsParams(rank=4, reg_param=0.01, alpha=10.0, max_iter=10, blocks=2)
-    fitted = fit_and_recommend(matrix, Settings(top_k=1), model)
+    # A regularisation both engines generalise with on 16 users (implicit's is not scaled by each
+    # user's and item's ratings as MLlib's is: at 0.01 it learns the seen pairs by heart).
+    model = AlsParams(rank=4, reg_param=0.1, alpha=10.0, max_iter=10, blocks=2)
+    fitted = fit_and_recommend(matrix, Settings(top_k=1, als_engine=engine), model)
+    assert isinstance(fitted.model, DriverFactors) == (engine == "implicit")
     recs = {r.user_id: (r.product_id, r.source) for r in fitted.recommendations.collect()}
     for users, products in groups.items():
         for u in users:
@@ -68,13 +73,14 @@ def test_each_user_gets_the_missing_item_of_their_group_and_thin_users_get_popul
     assert recs[99][1] == "popular" and recs[99][0] != 101
 
 
-def test_similar_products_are_the_nearest_by_cosine_never_the_product_itself(spark):
+@pytest.mark.parametrize("engine", ["spark", "implicit"])
+def test_similar_products_are_the_nearest_by_cosine_never_the_product_itself(spark, engine):
     from recsys.als import fit, item_factor_matrix, similar_products
 
     rng = np.random.default_rng(1)
     rows = [(u, int(i), float(rng.random()) + 0.5) for u in range(40) for i in rng.choice(30, 6, replace=False)]
     model = fit(spark.createDataFrame(rows, "user_idx int, item_idx int, score double"),
-                AlsParams(rank=5, reg_param=0.005, alpha=1.0, max_iter=5, blocks=2))
+                AlsParams(rank=5, reg_param=0.005, alpha=1.0, max_iter=5, blocks=2), engine)
     items = spark.createDataFrame([(1000 + i, i) for i in range(30)], "product_id long, item_idx int")
     got = {}
     for r in similar_products(model, items, 3).collect():
@@ -116,3 +122,21 @@ def test_a_catalogue_above_the_driver_bound_is_scored_in_chunks_and_gives_the_sa
     expected = sorted((u, rank + 1, int(i)) for u in range(12)
                       for rank, i in enumerate(np.argsort(-scores[u], kind="stable")[:5]))
     assert whole == expected
+
+
+def test_auto_fits_on_the_driver_while_the_matrix_fits_it():
+    assert resolve_engine("auto", IMPLICIT_MAX_NON_ZEROS) == "implicit"
+    assert resolve_engine("auto", IMPLICIT_MAX_NON_ZEROS + 1) == "spark"
+    assert resolve_engine("spark", 10) == "spark" and resolve_engine("implicit", 10**12) == "implicit"
+
+
+def test_the_driver_engine_saves_its_factors_as_mllib_lays_them_out(spark, tmp_path):
+    from recsys.als import fit, save
+
+    ratings = spark.createDataFrame([(u, i, 1.0) for u in range(5) for i in range(4) if (u + i) % 2],
+                                    "user_idx int, item_idx int, score double")
+    model = fit(ratings, AlsParams(rank=3, reg_param=0.01, alpha=1.0, max_iter=3, blocks=2), "implicit")
+    save(model, str(tmp_path / "als"))
+    users = spark.read.parquet(str(tmp_path / "als" / "userFactors")).orderBy("id").collect()
+    assert [r.id for r in users] == [0, 1, 2, 3, 4] and all(len(r.features) == 3 for r in users)
+    assert spark.read.parquet(str(tmp_path / "als" / "itemFactors")).count() == 4

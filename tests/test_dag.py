@@ -176,6 +176,8 @@ def test_a_backfill_through_the_scheduler_then_a_rerun_on_a_spark_cluster_leaves
                                 parameters=(d3,))[0] == 0
     status, users, rows, als_ndcg, popularity_ndcg, category_ndcg, published, gate, trials, alpha, evaluation = runs[d2]
     assert status == "evaluated" and published == "published" and gate.startswith("passed")
+    engines = {json.loads(r[0])["als_engine"] for r in mysql_hook.get_records("SELECT params_json FROM model_runs")}
+    assert engines == {"implicit"}  # auto: these matrices fit the driver
     tried = {t["alpha"]: t["ndcg"] for t in json.loads(evaluation)["tuning"]}
     assert trials == 2 and tried[alpha] == max(tried.values()) == als_ndcg  # the best alpha was refit
     assert als_ndcg > popularity_ndcg > 0  # the generated users have tastes ALS can learn
@@ -225,13 +227,14 @@ def test_a_backfill_through_the_scheduler_then_a_rerun_on_a_spark_cluster_leaves
 
     # Judged again with a margin no model can meet, as a user clears train_als and what follows
     # (the lake keeps the day's cleaned events and interactions): the run succeeds, says why,
-    # and the published lists stay.
+    # and the published lists stay. This time MLlib fits (the runs above fitted on the driver,
+    # als_engine auto with a small matrix), so both engines run through Airflow and spark-submit.
     dag = load_dag()
     rejudged = ["check_raw_input", "train_als", *dag.get_task("train_als").get_flat_relative_ids(upstream=False)]
     rejudge = dag.partial_subset(task_ids=rejudged, include_upstream=False, include_downstream=False)
     rejudge.get_task("check_raw_input") >> rejudge.get_task("train_als")  # the steps left out joined them
     run = rejudge.test(run_conf={**pipeline_env, "run_date": d2.isoformat(), "quality_margin": 100.0,
-                                 "als_alphas": [10.0], "tableau_hyper_extract": True})
+                                 "als_alphas": [10.0], "tableau_hyper_extract": True, "als_engine": "spark"})
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
     assert str(run.state) == "success" and states["publish_recommendations"] == "skipped"
     # Asked for, the .hyper extract is written (tests/test_tableau_extract.py checks its contents).
@@ -241,6 +244,8 @@ def test_a_backfill_through_the_scheduler_then_a_rerun_on_a_spark_cluster_leaves
     status, gate = mysql_hook.get_first("SELECT status, quality_gate FROM model_runs WHERE run_date = %s",
                                         parameters=(d2,))
     assert status == "withheld" and gate.startswith("withheld: ALS does not beat popularity by the margin")
+    assert json.loads(mysql_hook.get_first("SELECT params_json FROM model_runs WHERE run_date = %s",
+                                           parameters=(d2,))[0])["als_engine"] == "spark"
     assert mysql_hook.get_first("SELECT state FROM pipeline_run_tasks WHERE run_date = %s AND "
                                 "task_id = 'publish_recommendations'", parameters=(d2,))[0] == "skipped"
     after = snapshot(mysql_hook)

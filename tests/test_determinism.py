@@ -8,6 +8,7 @@ be made independent of it, or a rerun could not leave exactly the same tables.
 from datetime import datetime, timedelta
 
 import numpy as np
+import pytest
 from pyspark.sql import functions as F
 
 from recsys.interactions import interaction_matrix
@@ -33,9 +34,10 @@ def random_events(spark, seed=3, n=4000):
     return spark.createDataFrame(rows, "user_id long, product_id long, event_type string, event_time timestamp")
 
 
-def test_scores_popularity_recommendations_and_metrics_do_not_depend_on_row_order(spark):
+@pytest.mark.parametrize("engine", ["spark", "implicit"])
+def test_scores_popularity_recommendations_and_metrics_do_not_depend_on_row_order(spark, engine):
     events = random_events(spark).cache()
-    settings = Settings(top_k=5)
+    settings = Settings(top_k=5, als_engine=engine)
     model = AlsParams(rank=6, reg_param=0.005, alpha=1.0, max_iter=5, blocks=2)
     results = []
     for seed, partitions in [(None, None), (1, 7)]:

@@ -34,9 +34,17 @@ def test_the_budget_stops_the_search_but_one_candidate_is_always_scored():
         return {"ndcg": candidate.rank / 100}
 
     candidates = grid([5, 10, 20]).als_candidates()
-    best, _, trials = tune(candidates, slow_score, budget_seconds=150, clock=lambda: now[0])
+    lines = []
+    best, _, trials = tune(candidates, slow_score, budget_seconds=150, clock=lambda: now[0], progress=lines.append)
     assert [t["status"] for t in trials] == ["scored", "scored", "skipped: time budget spent"]
     assert best.rank == 10 and trials[1]["seconds"] == 100.0
+    # The task's log says where the search is: each trial with its NDCG and the budget left.
+    assert lines == [
+        "tuning trial 1 of 3: rank 5, regParam 0.005, alpha 1.0: NDCG@K 0.0500 in 100.0 s (best so far 0.0500); "
+        "50 s of the budget left",
+        "tuning trial 2 of 3: rank 10, regParam 0.005, alpha 1.0: NDCG@K 0.1000 in 100.0 s (best so far 0.1000); "
+        "0 s of the budget left",
+        "tuning: the 150 s budget is spent after trial 2 of 3; the rest are skipped"]
     now[0] = 0.0
     best, _, trials = tune(candidates, slow_score, budget_seconds=0, clock=lambda: now[0])
     assert best.rank == 5 and [t["status"] for t in trials].count("scored") == 1

@@ -9,6 +9,7 @@ date, and a reader never sees a half-loaded date.
 import logging
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -78,6 +79,7 @@ def replace_date_from_files(hook: MySqlHook, table: str, date_column: str, run_d
     Returns the rows loaded; raises LoadError (and rolls back) when MySQL's count or warnings
     show that not every row landed intact.
     """
+    started = time.monotonic()
     with local_part_files(dataset, ".csv") as parts, transaction(hook) as cur:
         cur.execute(read_sql("load/replace_date.sql", table=table, date_column=date_column), (run_date,))
         expected = loaded = 0
@@ -99,7 +101,9 @@ def replace_date_from_files(hook: MySqlHook, table: str, date_column: str, run_d
                 f"{table} {run_date}: Spark wrote {expected} rows, LOAD DATA took {loaded}, "
                 f"the table holds {in_table}"
             )
-    log.info("%s %s: %d rows loaded", table, run_date, loaded)
+    seconds = time.monotonic() - started
+    log.info("%s %s: %d rows loaded in %.1f s (%.0f rows/s)", table, run_date, loaded, seconds,
+             loaded / seconds if seconds else 0)
     return loaded
 
 

@@ -1,5 +1,13 @@
 """Implicit-feedback ALS on the interaction matrix, and top-K over its factors.
 
+Two engines fit the same model (confidence 1 + alpha x score, preference 1 for every pair seen):
+Spark MLlib's ALS on the executors, or the ``implicit`` library on the driver, which trains
+several times faster (no per-iteration jobs and shuffles) while the matrix fits the driver's
+memory. Both give factors as ``(id, features)`` DataFrames, so everything after the fit
+is shared. They differ in regularisation: MLlib scales regParam by each user's and item's number
+of ratings, implicit does not, so the same regParam is a different model; the tuning and the
+quality gate judge each by NDCG@K all the same.
+
 Spark's ALS wants 32-bit integer ids, the store's ids are 64-bit: ``index_ids`` maps them to
 dense indices (kept with the model) and back. Top-K for every user is a block-wise product of
 user factors with broadcast item factors and a partial sort, not ``recommendForAllUsers``. The
@@ -7,10 +15,13 @@ driver holds at most ``MAX_FACTOR_BYTES`` of item factors at once: a larger cata
 chunk by chunk and the chunks' top-K merged.
 """
 
+import os
+from dataclasses import dataclass
 from functools import reduce
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
@@ -25,13 +36,42 @@ def dense_index(ids: DataFrame, id_col: str, index_col: str) -> DataFrame:
     )
 
 
-def fit(indexed: DataFrame, params: AlsParams) -> ALSModel:
-    """Fit implicit ALS on (user_idx, item_idx, score).
+# auto's bound for fitting on the driver: a 50-million-pair matrix takes about 0.6 GB there as
+# scipy CSR (4-byte values and indices) plus the factors; above it Spark's ALS spreads the work.
+IMPLICIT_MAX_NON_ZEROS = 50_000_000
+ENGINES = ("spark", "implicit")
 
-    ``params.blocks`` user and item blocks (Spark's default is 10): with more than 2, Spark adds
-    the blocks' partial sums in the order their tasks finish, so factors differ in the last bits
-    from run to run; with 2 the addition is commutative and a rerun gives identical factors.
-    """
+
+def resolve_engine(wanted: str, non_zeros: int) -> str:
+    """The engine that fits: ``wanted`` unless it is ``auto``, which picks implicit while the
+    matrix fits the driver (``IMPLICIT_MAX_NON_ZEROS``)."""
+    if wanted in ENGINES:
+        return wanted
+    return "implicit" if non_zeros <= IMPLICIT_MAX_NON_ZEROS else "spark"
+
+
+@dataclass
+class DriverFactors:
+    """A model fitted on the driver, shaped like MLlib's ALSModel where the pipeline reads it."""
+    rank: int
+    userFactors: DataFrame  # noqa: N815 (ALSModel's names)
+    itemFactors: DataFrame  # noqa: N815
+
+
+def fit(indexed: DataFrame, params: AlsParams, engine: str = "spark") -> ALSModel | DriverFactors:
+    """Fit implicit ALS on (user_idx, item_idx, score) with ``engine`` (``auto``: ``resolve_engine``)."""
+    if engine not in ENGINES:
+        engine = resolve_engine(engine, indexed.count())
+    if engine == "implicit":
+        return _fit_on_driver(indexed, params)
+    return _fit_spark(indexed, params)
+
+
+def _fit_spark(indexed: DataFrame, params: AlsParams) -> ALSModel:
+    """MLlib's ALS. ``params.blocks`` user and item blocks (Spark's default is 10): with more than
+    2, Spark adds the blocks' partial sums in the order their tasks finish, so factors differ in
+    the last bits from run to run; with 2 the addition is commutative and a rerun gives identical
+    factors."""
     als = ALS(
         rank=params.rank,
         regParam=params.reg_param,
@@ -48,6 +88,54 @@ def fit(indexed: DataFrame, params: AlsParams) -> ALSModel:
         ratingCol="score",
     )
     return als.fit(canonical_order(indexed))
+
+
+def _fit_on_driver(indexed: DataFrame, params: AlsParams) -> DriverFactors:
+    """The implicit library's ALS on the driver, with MLlib's confidence (1 + alpha x score, given
+    to implicit as the matrix's values with its own alpha at 1) and exact least squares (Cholesky,
+    as MLlib) rather than its conjugate-gradient default. Each user's and item's solve reads only
+    the other side's factors, so the thread count does not change a bit of the result; BLAS runs
+    one thread (its threaded sums could)."""
+    from implicit.cpu.als import AlternatingLeastSquares
+    from scipy.sparse import csr_matrix
+    from threadpoolctl import threadpool_limits
+
+    if params.nonnegative:
+        raise ValueError("the implicit engine has no non-negative ALS: use als_engine spark")
+    table = indexed.select("user_idx", "item_idx", "score").toArrow()
+    users, items = (table.column(c).to_numpy().astype(np.int32) for c in ("user_idx", "item_idx"))
+    confidence = (1.0 + params.alpha * table.column("score").to_numpy()).astype(np.float32)
+    shape = (int(users.max()) + 1 if len(users) else 0, int(items.max()) + 1 if len(items) else 0)
+    user_items = csr_matrix((confidence, (users, items)), shape=shape)
+    user_items.sort_indices()  # each user's solve adds its items up in item order, whatever the read order
+    with threadpool_limits(1, "blas"):  # before the model exists: it checks the BLAS threads
+        model = AlternatingLeastSquares(factors=params.rank, regularization=params.reg_param, alpha=1.0,
+                                        iterations=params.max_iter, use_cg=False, random_state=params.seed,
+                                        num_threads=os.cpu_count() or 1)
+        model.fit(user_items, show_progress=False)
+    spark = indexed.sparkSession
+    return DriverFactors(params.rank, _factor_frame(spark, model.user_factors),
+                         _factor_frame(spark, model.item_factors))
+
+
+def _factor_frame(spark, factors: np.ndarray) -> DataFrame:
+    """(id int, features array<float>) rows of a factor matrix, as MLlib's models hold them."""
+    factors = np.ascontiguousarray(factors, dtype=np.float32)
+    n, rank = factors.shape
+    features = pa.ListArray.from_arrays(pa.array(np.arange(0, n * rank + 1, rank, dtype=np.int32)),
+                                        pa.array(factors.reshape(-1)))
+    table = pa.table({"id": pa.array(np.arange(n, dtype=np.int32)), "features": features})
+    return spark.createDataFrame(table, "id int, features array<float>")
+
+
+def save(model: ALSModel | DriverFactors, path: str) -> None:
+    """The model under ``path``: MLlib's own format, or the driver's factors as Parquet in the
+    same userFactors/itemFactors layout."""
+    if isinstance(model, DriverFactors):
+        model.userFactors.write.parquet(f"{path}/userFactors")
+        model.itemFactors.write.parquet(f"{path}/itemFactors")
+    else:
+        model.write().save(path)
 
 
 def canonical_order(indexed: DataFrame) -> DataFrame:
@@ -84,7 +172,7 @@ def factor_matrix(factors: DataFrame, rank: int, start: int = 0, stop: int | Non
     return matrix
 
 
-def item_factor_matrix(model: ALSModel) -> np.ndarray:
+def item_factor_matrix(model: ALSModel | DriverFactors) -> np.ndarray:
     """Item factors indexed by item_idx."""
     return factor_matrix(model.itemFactors, model.rank)
 
@@ -189,7 +277,7 @@ def _top_k(user_factors: DataFrame, items, k: int, offset: int = 0) -> DataFrame
     return user_factors.mapInPandas(score_partition, schema)
 
 
-def recommend(model: ALSModel, users: DataFrame, items: DataFrame, k: int,
+def recommend(model: ALSModel | DriverFactors, users: DataFrame, items: DataFrame, k: int,
               exclude: DataFrame | None) -> DataFrame:
     """Top-k (user_id, product_id, rank, score) for the model's users, in store ids.
 
@@ -211,7 +299,7 @@ def recommend(model: ALSModel, users: DataFrame, items: DataFrame, k: int,
     )
 
 
-def similar_products(model: ALSModel, items: DataFrame, k: int) -> DataFrame:
+def similar_products(model: ALSModel | DriverFactors, items: DataFrame, k: int) -> DataFrame:
     """For each product, the k products whose ALS item factors are closest by cosine
     similarity (the original notebook's substitute and supplementary products).
 

@@ -139,6 +139,11 @@ class Settings:
         "Implicit-feedback confidence scales to try (the first: the untuned default).",
         minItems=1, maxItems=10, items={"minimum": 0, "maximum": 1000})
     als_max_iter: int = _param(10, MODEL, "ALS iterations", "ALS iterations per fit.", minimum=1, maximum=100)
+    als_engine: str = _param(
+        "auto", MODEL, "ALS engine",
+        "Who fits ALS: spark (MLlib, on the executors), implicit (the implicit library on the Spark driver, "
+        "several times faster while the matrix fits there) or auto (implicit while the matrix has at most 50 million "
+        "non-zeros, which fit the driver; Spark above).", enum=["auto", "spark", "implicit"])
     tuning_budget_minutes: float = _param(
         30.0, MODEL, "Tuning budget (minutes)",
         "Stop trying grid points after this long (the first is always tried).", minimum=0, maximum=1440)
@@ -358,4 +363,6 @@ def _schema_problems(name: str, value, schema: dict) -> list[str]:
         problems.append(f"{name} is longer than {schema['maxLength']} characters")
     if "pattern" in schema and not re.search(schema["pattern"], value):
         problems.append(f"{name} {value!r} does not match {schema['pattern']}")
+    if "enum" in schema and value not in schema["enum"]:
+        problems.append(f"{name} must be one of {', '.join(schema['enum'])}, got {value!r}")
     return problems

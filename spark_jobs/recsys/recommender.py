@@ -20,7 +20,7 @@ from recsys.tuning import tune
 
 @dataclass
 class Fitted:
-    model: ALSModel
+    model: ALSModel | als.DriverFactors
     users: DataFrame  # (user_id, user_idx)
     items: DataFrame  # (product_id, item_idx)
     recommendations: DataFrame  # (user_id, product_id, rank, score, source)
@@ -40,7 +40,7 @@ def fit_and_recommend(matrix: DataFrame, settings: Settings, als_params: AlsPara
     indexed = train.join(users, "user_id").join(items, "product_id").select(
         "user_idx", "item_idx", "score"
     )
-    model = als.fit(indexed, als_params)
+    model = als.fit(indexed, als_params, settings.als_engine)
     exclude = purchased_pairs(matrix) if settings.exclude_purchased else None
     wanted = (for_users if for_users is not None else matrix).select("user_id").distinct()
     personal_users = users.join(wanted, "user_id")

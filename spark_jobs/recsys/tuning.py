@@ -12,17 +12,22 @@ from recsys.params import AlsParams
 
 
 def tune(candidates: list[AlsParams], score: Callable[[AlsParams], dict], budget_seconds: float,
-         clock: Callable[[], float] = time.monotonic) -> tuple[AlsParams, dict, list[dict]]:
+         clock: Callable[[], float] = time.monotonic,
+         progress: Callable[[str], None] = lambda line: print(line, flush=True)) -> tuple[AlsParams, dict, list[dict]]:
     """Score candidates in order until the budget is spent (the first is always scored).
 
     ``score`` returns a metrics dict with ``ndcg``. Returns the best candidate (the earliest on
-    a tie), its metrics and one trial record per candidate, skipped ones included.
+    a tie), its metrics and one trial record per candidate, skipped ones included. Each trial
+    says where the search is on ``progress`` (the task's log), since one can take minutes.
     """
     started = clock()
     best, best_metrics, trials = None, None, []
-    for candidate in candidates:
+    for number, candidate in enumerate(candidates, 1):
         trial = {"rank": candidate.rank, "reg_param": candidate.reg_param, "alpha": candidate.alpha}
         if best is not None and clock() - started >= budget_seconds:
+            if trials[-1]["status"] == "scored":
+                progress(f"tuning: the {budget_seconds:.0f} s budget is spent after trial {number - 1} of "
+                         f"{len(candidates)}; the rest are skipped")
             trials.append({**trial, "status": "skipped: time budget spent"})
             continue
         begun = clock()
@@ -31,6 +36,10 @@ def tune(candidates: list[AlsParams], score: Callable[[AlsParams], dict], budget
                        "seconds": round(clock() - begun, 1)})
         if best is None or metrics["ndcg"] > best_metrics["ndcg"]:
             best, best_metrics = candidate, metrics
+        left = max(0.0, budget_seconds - (clock() - started))
+        progress(f"tuning trial {number} of {len(candidates)}: rank {candidate.rank}, regParam {candidate.reg_param}, "
+                 f"alpha {candidate.alpha}: NDCG@K {metrics['ndcg']:.4f} in {trials[-1]['seconds']:.1f} s "
+                 f"(best so far {best_metrics['ndcg']:.4f}); {left:.0f} s of the budget left")
     return best, best_metrics, trials
 
 

@@ -1,0 +1,344 @@
+"""Benchmark: the daily run at store scale, on this machine, in one report.
+
+    make bench SCALE=small|1m|10m        (python benchmarks/bench_daily.py --scale small)
+
+Generates a store at the scale (once; reused), cleans every day but the last into a lake (once,
+in one Spark session; reused), then runs the DAG's daily run for the last date through Airflow
+(``dag.test``, the DAG's default Params) into the test database, sampling memory every half
+second. Then, in the same run, the peers: the last day's cleaning in DuckDB with the same rules,
+ALS training and top-K with `implicit` on the run's own matrix and parameters, and the run's
+recommendations loaded with ``MySqlHook.insert_rows``. Writes ``.local/bench/<scale>/report.json``
+and ``report.md``:
+
+    {"scale", "machine", "stages": [{"task", "seconds", "rows_in", "rows_out", "peak_rss_mb",
+     "peak_machine_mb"}], "peers": [{"name", "ours_s", "peer_s", "ratio"}], "sizes": {...}}
+
+``peak_rss_mb`` is the largest resident memory of this process and its children (the Spark driver
+of a Spark task; the worker itself for the others) while the task ran; ``peak_machine_mb`` the
+machine's used memory (total less available) then. A ratio is ours over the peer: below 1 is faster.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one BLAS thread per Spark task, as in the jobs
+
+START = date(2019, 10, 1)
+
+
+@dataclass(frozen=True)
+class Scale:
+    events: int
+    days: int
+    users: int
+    products: int
+
+
+SCALES = {
+    "small": Scale(events=200_000, days=10, users=5_000, products=2_000),
+    "1m": Scale(events=1_000_000, days=30, users=50_000, products=10_000),
+    "10m": Scale(events=10_000_000, days=30, users=500_000, products=100_000),
+}
+
+
+class MemorySampler(threading.Thread):
+    """(time, RSS of this process and its children, machine's used memory) every ``every`` seconds."""
+
+    def __init__(self, every: float = 0.5):
+        super().__init__(daemon=True)
+        self.every, self.samples, self._done = every, [], threading.Event()
+
+    def run(self):
+        me = psutil.Process()
+        while not self._done.is_set():
+            rss = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    rss += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            vm = psutil.virtual_memory()
+            self.samples.append((datetime.now(UTC), rss / 2**20, (vm.total - vm.available) / 2**20))
+            self._done.wait(self.every)
+
+    def stop(self):
+        self._done.set()
+        self.join()
+
+    def peak(self, start: datetime, end: datetime) -> tuple[float | None, float | None]:
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        if not inside:
+            return None, None
+        return round(max(s[1] for s in inside)), round(max(s[2] for s in inside))
+
+
+def timed(fn):
+    started = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - started
+
+
+def prepare(workdir: Path, scale: Scale) -> tuple[Path, Path, list[date], float]:
+    """The raw files (generated once) and a lake with every day but the last cleaned (once, in a
+    process of its own, so that its Spark driver is gone before the daily run is measured)."""
+    from recsys_tools.generate_events import generate
+
+    raw, lake_root = workdir / "raw", workdir / "lake"
+    dates = [START + timedelta(days=i) for i in range(scale.days)]
+    if not (raw / "_GENERATED").exists():
+        generate(raw, START, scale.days, users=scale.users, products=scale.products, events=scale.events, seed=12)
+        (raw / "_GENERATED").touch()
+    history_s = 0.0
+    if not (lake_root / "_HISTORY_CLEANED").exists():
+        _, history_s = timed(lambda: subprocess.run(
+            [sys.executable, __file__, "--clean-history", str(raw), str(lake_root),
+             *(d.isoformat() for d in dates[:-1])], check=True))
+        (lake_root / "_HISTORY_CLEANED").touch()
+    return raw, lake_root, dates, history_s
+
+
+def clean_history(raw: str, lake_root: str, dates: list[str]) -> None:
+    """Every date's cleaning by the job's own main(), in one Spark session (no JVM start per date)."""
+    from recsys.params import Settings
+    from recsys.session import get_spark
+
+    get_spark("bench history", "local[*]", {"spark.driver.memory": "8g", "spark.ui.enabled": "false"})
+    clean = _job("clean_events")
+    settings = Settings(raw_root=raw, lake_root=lake_root)
+    for day in dates:
+        _, seconds = timed(lambda d=day: clean.main(["--run-date", d, "--params", settings.to_json()]))
+        print(f"history: cleaned {day} in {seconds:.1f} s", flush=True)
+
+
+def _job(name: str):
+    import importlib.util
+
+    from recsys_pipeline.config import SPARK_JOBS_DIR
+
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", SPARK_JOBS_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def daily_run(raw: Path, lake_root: Path, day: date) -> tuple[list[dict], float]:
+    """The DAG's run for ``day`` through Airflow; each task's seconds, rows and peak memory."""
+    from recsys_pipeline.mysql import mysql_hook
+    from recsys_tools.run_dag import load_dag
+
+    sampler = MemorySampler()
+    sampler.start()
+    run, seconds = timed(lambda: load_dag().test(run_conf={
+        "run_date": day.isoformat(), "raw_root": str(raw), "lake_root": str(lake_root), "input_wait_minutes": 1.0}))
+    sampler.stop()
+    if str(run.state) != "success":
+        failed = [ti.task_id for ti in run.get_task_instances() if str(ti.state) not in ("success", "skipped")]
+        raise SystemExit(f"the daily run for {day} failed: {failed}")
+    recorded = {r[0]: r[1:] for r in mysql_hook().get_records(
+        "SELECT task_id, state, task_seconds, rows_in, rows_out FROM pipeline_run_tasks WHERE run_date = %s",
+        parameters=(day,))}
+    stages = []
+    for ti in sorted(run.get_task_instances(), key=lambda t: (t.start_date or datetime.max.replace(tzinfo=UTC))):
+        if str(ti.state) != "success" or ti.task_id in [s["task"] for s in stages]:
+            continue
+        state, task_s, rows_in, rows_out = recorded.get(ti.task_id, (None, None, None, None))
+        peak_rss, peak_machine = sampler.peak(ti.start_date, ti.end_date)
+        task_s = task_s if task_s is not None else (ti.end_date - ti.start_date).total_seconds()
+        stages.append({"task": ti.task_id, "seconds": round(task_s, 1), "rows_in": rows_in, "rows_out": rows_out,
+                       "rows_per_s": round((rows_in or rows_out or 0) / task_s) if task_s else None,
+                       "peak_rss_mb": peak_rss, "peak_machine_mb": peak_machine})
+    overall = sampler.peak(sampler.samples[0][0], sampler.samples[-1][0]) if sampler.samples else (None, None)
+    stages.append({"task": "whole run", "seconds": round(seconds, 1), "rows_in": None, "rows_out": None,
+                   "rows_per_s": None, "peak_rss_mb": overall[0], "peak_machine_mb": overall[1]})
+    return stages, seconds
+
+
+def sizes_of(lake_root: Path, day: date) -> dict:
+    from recsys import lake
+    from recsys.params import Settings
+    from recsys.reports import ModelRunReport
+    from recsys_pipeline.bulk_load import read_lake_report
+
+    run = read_lake_report(lake.model_run(str(lake_root), day), ModelRunReport)
+    window = {lake.window_start(day, run.window_days) + timedelta(days=i) for i in range(run.window_days)}
+    clean = 0
+    for report in (lake_root / "reports" / "cleaning").glob("ingest_date=*/part-*"):
+        by_date = json.loads(report.read_text())["clean_rows_by_event_date"]
+        clean += sum(n for d, n in by_date.items() if date.fromisoformat(d) in window)
+    return {"events_in_window": clean, "users": run.users, "products": run.products,
+            "non_zeros": run.interaction_pairs, "als_users": run.als_users,
+            "recommendations_written": run.recommendation_rows, "similar_products_written": run.similar_rows,
+            "tuning_trials": run.tuning_trials, "tuning_seconds": run.tuning_seconds,
+            "als": {"rank": run.als_rank, "reg_param": run.als_reg_param, "alpha": run.als_alpha,
+                    "max_iter": run.als_max_iter},
+            "als_engine": run.params_json["als_engine"],
+            "status": run.status, "als_ndcg_at_k": run.als_ndcg_at_k,
+            "popularity_ndcg_at_k": run.popularity_ndcg_at_k,
+            "default_params": Settings().als_params().as_dict()}
+
+
+def peer_cleaning(raw: Path, day: date, ours_s: float, workdir: Path) -> dict:
+    import bench_cleaning
+
+    duck_s, counts = bench_cleaning.run_duckdb(raw, workdir / "duckdb", os.cpu_count(), day)
+    return {"name": f"cleaning one day ({counts['rows_read']:,} rows) vs DuckDB, same rules", "ours_s": ours_s,
+            "peer_s": round(duck_s, 2)}
+
+
+def peers_als(spark, lake_root: Path, day: date, sizes: dict) -> list[dict]:
+    """Our ALS fit and top-K against implicit's, on the run's matrix with the run's parameters."""
+    import numpy as np
+    from implicit.als import AlternatingLeastSquares
+    from scipy.sparse import csr_matrix
+    from threadpoolctl import threadpool_limits
+
+    from recsys import als, lake
+    from recsys.interactions import training_subset
+    from recsys.params import AlsParams, Settings
+
+    settings = Settings()
+    matrix = spark.read.parquet(lake.interactions(str(lake_root), day))
+    train = training_subset(matrix, settings.min_user_products, settings.min_product_users).cache()
+    users = als.dense_index(train, "user_id", "user_idx").cache()
+    items = als.dense_index(train, "product_id", "item_idx").cache()
+    ratings = als.canonical_order(train.join(users, "user_id").join(items, "product_id")
+                                  .select("user_idx", "item_idx", "score")).cache()
+    local = ratings.toPandas()
+    params = AlsParams(**sizes["als"], blocks=settings.als_blocks)
+    model, fit_s = timed(lambda: als.fit(ratings, params, sizes["als_engine"]))
+    factors = model.userFactors.selectExpr("id AS user_idx", "features", "CAST(NULL AS array<int>) AS exclude")
+    _, top_s = timed(lambda: als.top_k(factors, als.item_factor_matrix(model), settings.top_k)
+                     .write.format("noop").mode("overwrite").save())
+    n_users, n_items = int(local.user_idx.max()) + 1, int(local.item_idx.max()) + 1
+    user_items = csr_matrix((local.score.to_numpy(np.float32), (local.user_idx, local.item_idx)),
+                            shape=(n_users, n_items))
+    peer = AlternatingLeastSquares(factors=params.rank, regularization=params.reg_param, alpha=params.alpha,
+                                   iterations=params.max_iter, random_state=42, num_threads=os.cpu_count())
+    with threadpool_limits(1, "blas"):
+        _, peer_fit_s = timed(lambda: peer.fit(user_items, show_progress=False))
+        _, peer_top_s = timed(lambda: peer.recommend(np.arange(n_users), user_items, N=settings.top_k,
+                                                     filter_already_liked_items=False))
+    shape = f"{n_users:,} x {n_items:,}, {len(local):,} non-zeros, rank {params.rank}, {params.max_iter} iterations"
+    return [{"name": f"ALS training, engine {sizes['als_engine']} ({shape}) vs implicit", "ours_s": round(fit_s, 2),
+             "peer_s": round(peer_fit_s, 2)},
+            {"name": f"top-{settings.top_k} for {n_users:,} users vs implicit recommend", "ours_s": round(top_s, 2),
+             "peer_s": round(peer_top_s, 2)}]
+
+
+def peer_load(lake_root: Path, day: date, max_peer_rows: int) -> dict:
+    """The run's recommendations loaded again by the pipeline's path, and by insert_rows."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    from recsys import lake
+    from recsys_pipeline.bulk_load import replace_date_from_files
+    from recsys_pipeline.mysql import mysql_hook
+
+    hook, folder = mysql_hook(loads_files=True), lake.recommendations(str(lake_root), day)
+    rows_loaded, ours_s = timed(lambda: replace_date_from_files(hook, "user_recommendations", "run_date", day, folder))
+    columns, rows = ["run_date", "user_id", "rec_rank", "product_id", "score", "source"], []
+    for part in sorted(Path(folder).glob("part-*.csv")):
+        table = csv.read_csv(part, parse_options=csv.ParseOptions(delimiter="\t"),
+                             convert_options=csv.ConvertOptions(column_types={"run_date": pa.string()}))
+        rows.extend(zip(*(table.column(c).to_pylist() for c in columns), strict=True))
+        if len(rows) >= max_peer_rows:
+            break
+    scratch = date(1999, 1, 1)  # a date of its own, removed after
+    rows = [(scratch.isoformat(), *row[1:]) for row in rows[:max_peer_rows]]
+    hook.run("DELETE FROM user_recommendations WHERE run_date = %s", parameters=(scratch,))
+    _, peer_s = timed(lambda: hook.insert_rows("user_recommendations", rows, target_fields=columns))
+    hook.run("DELETE FROM user_recommendations WHERE run_date = %s", parameters=(scratch,))
+    # The peer's time scaled to the same rows (it is linear in rows: one INSERT per 1,000 rows).
+    return {"name": f"MySQL load of {rows_loaded:,} recommendation rows vs insert_rows "
+                    f"(measured on {len(rows):,} rows, scaled)",
+            "ours_s": round(ours_s, 2), "peer_s": round(peer_s * rows_loaded / len(rows), 2)}
+
+
+def machine() -> dict:
+    vm = psutil.virtual_memory()
+    return {"host": platform.node(), "cpus": os.cpu_count(), "memory_gb": round(vm.total / 2**30, 1),
+            "cpu": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                         if line.startswith("model name")), platform.processor()),
+            "os": platform.platform(), "python": platform.python_version(),
+            "measured_at": datetime.now(UTC).isoformat()}
+
+
+def markdown(report: dict) -> str:
+    m, s = report["machine"], report["sizes"]
+    lines = [f"# Daily run benchmark: scale {report['scale']}", "",
+             f"Machine: {m['cpus']} cores ({m['cpu']}), {m['memory_gb']} GB, {m['os']}; measured {m['measured_at']}.",
+             f"Store: {report['store']['events']:,} events over {report['store']['days']} days, "
+             f"{report['store']['users']:,} users, {report['store']['products']:,} products; history cleaned "
+             f"in {report['history_seconds']:.0f} s (reused when 0).", "",
+             f"Window: {s['events_in_window']:,} events, {s['users']:,} users, {s['products']:,} products, "
+             f"{s['non_zeros']:,} non-zeros; {s['recommendations_written']:,} recommendations and "
+             f"{s['similar_products_written']:,} similar products written; ALS ({s['als_engine']}) {s['als']}, "
+             f"{s['tuning_trials']} tuning trials in {s['tuning_seconds']:.0f} s; gate: {s['status']} "
+             f"(NDCG@K ALS {s['als_ndcg_at_k']}, popularity {s['popularity_ndcg_at_k']}).", "",
+             "| stage | seconds | rows in | rows out | rows/s | peak RSS MB | machine used MB |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for st in report["stages"]:
+        cells = [st["task"], f"{st['seconds']:.1f}", *(f"{st[k]:,}" if st[k] else "" for k in
+                                                        ("rows_in", "rows_out", "rows_per_s", "peak_rss_mb",
+                                                         "peak_machine_mb"))]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| peer comparison | ours s | peer s | ours / peer |", "|---|---:|---:|---:|"]
+    lines += [f"| {p['name']} | {p['ours_s']:.2f} | {p['peer_s']:.2f} | {p['ratio']:.2f} |" for p in report["peers"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=SCALES, default="small")
+    parser.add_argument("--peer-load-rows", type=int, default=200_000,
+                        help="rows insert_rows loads (its time is scaled to the run's rows)")
+    parser.add_argument("--clean-history", nargs="+", metavar=("RAW LAKE", "DATE"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.clean_history:
+        return clean_history(args.clean_history[0], args.clean_history[1], args.clean_history[2:])
+    if not os.environ.get("RECSYS_TEST_MYSQL_CONN"):
+        sys.exit("RECSYS_TEST_MYSQL_CONN is not set: run `make bench` (or source scripts/env.sh)")
+    # The test database: the benchmark never touches the demo's tables.
+    os.environ["AIRFLOW_CONN_RECSYS_MYSQL"] = os.environ["RECSYS_TEST_MYSQL_CONN"]
+    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"  # task logs stay in Airflow's log folder
+    from recsys.session import get_spark
+    from recsys_pipeline.config import LOCAL_DIR
+
+    scale, workdir = SCALES[args.scale], LOCAL_DIR / "bench" / args.scale
+    workdir.mkdir(parents=True, exist_ok=True)
+    raw, lake_root, dates, history_s = prepare(workdir, scale)
+    day = dates[-1]
+    print(f"daily run for {day} through Airflow ...", flush=True)
+    stages, _ = daily_run(raw, lake_root, day)
+    sizes = sizes_of(lake_root, day)
+    print("peers ...", flush=True)
+    spark = get_spark(f"bench {args.scale}", "local[*]", {"spark.driver.memory": "8g", "spark.ui.enabled": "false"})
+    spark.sparkContext.setLogLevel("ERROR")
+    cleaning_s = next(s["seconds"] for s in stages if s["task"] == "clean_events")
+    peers = [peer_cleaning(raw, day, cleaning_s, workdir), *peers_als(spark, lake_root, day, sizes),
+             peer_load(lake_root, day, args.peer_load_rows)]
+    for peer in peers:
+        peer["ratio"] = round(peer["ours_s"] / peer["peer_s"], 2) if peer["peer_s"] else None
+    report = {"scale": args.scale, "machine": machine(), "store": scale.__dict__,
+              "history_seconds": round(history_s, 1), "stages": stages, "peers": peers, "sizes": sizes}
+    (workdir / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    (workdir / "report.md").write_text(markdown(report))
+    print(markdown(report))
+    print(f"written: {workdir / 'report.json'}, {workdir / 'report.md'}")
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
