@@ -3,7 +3,9 @@
     make bench SCALE=small|1m|10m        (python benchmarks/bench_daily.py --scale small)
 
 Generates a store at the scale (once; reused), cleans every day but the last into a lake (once,
-in one Spark session; reused), then runs the DAG's daily run for the last date through Airflow
+in one Spark session; reused), runs the DAG for the day before the last (once, unmeasured: a
+daily run follows one, whose published model its tuning starts from), then runs the DAG's daily
+run for the last date through Airflow
 (``dag.test``, the DAG's default Params) into the test database, sampling memory every half
 second. Then, in the same run, the peers: the last day's cleaning in DuckDB with the same rules,
 ALS training and top-K with `implicit` on the run's own matrix and parameters, and the run's
@@ -92,8 +94,10 @@ def timed(fn):
 
 def prepare(workdir: Path, scale: Scale) -> tuple[Path, Path, list[date], float]:
     """The raw files (generated once) and a lake with every day but the last cleaned (once, in a
-    process of its own, so that its Spark driver is gone before the daily run is measured)."""
+    process of its own, so that its Spark driver is gone before the daily run is measured) and the
+    day before the last run through the DAG (once)."""
     from recsys_tools.generate_events import generate
+    from recsys_tools.run_dag import load_dag
 
     raw, lake_root = workdir / "raw", workdir / "lake"
     dates = [START + timedelta(days=i) for i in range(scale.days)]
@@ -106,6 +110,13 @@ def prepare(workdir: Path, scale: Scale) -> tuple[Path, Path, list[date], float]
             [sys.executable, __file__, "--clean-history", str(raw), str(lake_root),
              *(d.isoformat() for d in dates[:-1])], check=True))
         (lake_root / "_HISTORY_CLEANED").touch()
+    if not (lake_root / "_PREVIOUS_DAY_RUN").exists():
+        print(f"the day before, {dates[-2]}, through Airflow (unmeasured) ...", flush=True)
+        run = load_dag().test(run_conf={"run_date": dates[-2].isoformat(), "raw_root": str(raw),
+                                        "lake_root": str(lake_root), "input_wait_minutes": 1.0})
+        if str(run.state) != "success":
+            raise SystemExit(f"the run for {dates[-2]} failed")
+        (lake_root / "_PREVIOUS_DAY_RUN").touch()
     return raw, lake_root, dates, history_s
 
 
@@ -181,6 +192,7 @@ def sizes_of(lake_root: Path, day: date) -> dict:
             "non_zeros": run.interaction_pairs, "als_users": run.als_users,
             "recommendations_written": run.recommendation_rows, "similar_products_written": run.similar_rows,
             "tuning_trials": run.tuning_trials, "tuning_seconds": run.tuning_seconds,
+            "tuning_search": run.evaluation_json.get("search"),
             "als": {"rank": run.als_rank, "reg_param": run.als_reg_param, "alpha": run.als_alpha,
                     "max_iter": run.als_max_iter},
             "als_engine": run.params_json["als_engine"],
@@ -285,7 +297,8 @@ def markdown(report: dict) -> str:
              f"Window: {s['events_in_window']:,} events, {s['users']:,} users, {s['products']:,} products, "
              f"{s['non_zeros']:,} non-zeros; {s['recommendations_written']:,} recommendations and "
              f"{s['similar_products_written']:,} similar products written; ALS ({s['als_engine']}) {s['als']}, "
-             f"{s['tuning_trials']} tuning trials in {s['tuning_seconds']:.0f} s; gate: {s['status']} "
+             f"{s['tuning_trials']} tuning trials in {s['tuning_seconds']:.0f} s ({s['tuning_search']}); "
+             f"gate: {s['status']} "
              f"(NDCG@K ALS {s['als_ndcg_at_k']}, popularity {s['popularity_ndcg_at_k']}).", "",
              "| stage | seconds | rows in | rows out | rows/s | peak RSS MB | machine used MB |",
              "|---|---:|---:|---:|---:|---:|---:|"]

@@ -22,9 +22,9 @@ from recsys.interactions import window_events
 from recsys.jobs import job_arguments
 from recsys.params import AlsParams, Settings
 from recsys.recommender import evaluate, fit_and_recommend
-from recsys.reports import model_run_report
+from recsys.reports import ModelRunReport, model_run_report
 from recsys.session import get_spark
-from recsys.tuning import WITHHELD, quality_gate
+from recsys.tuning import PUBLISHED, WITHHELD, quality_gate, search_space
 
 
 def main(argv: list[str]) -> None:
@@ -41,8 +41,10 @@ def main(argv: list[str]) -> None:
 
     evaluation = {"status": "skipped: eval_days is 0"}
     if settings.eval_days > 0:
+        candidates, search = search_space(settings, last_published(spark, settings, run_date))
+        print(f"tuning: {search}", flush=True)
         events = window_events(lake.read_events(spark, settings.lake_root), run_date, settings.window_days)
-        evaluation = evaluate(events, run_date, settings)
+        evaluation = {**evaluate(events, run_date, settings, candidates), "search": search}
     print(f"evaluation: {evaluation}")
     status, verdict = quality_gate(evaluation, settings.quality_margin)
     chosen = AlsParams(**evaluation["chosen"]) if "chosen" in evaluation else settings.als_params()
@@ -67,6 +69,21 @@ def main(argv: list[str]) -> None:
     lake.write_report(spark, outputs.path(lake.model_run(settings.lake_root, run_date)), report)
     outputs.commit()
     print(f"model run: {report}")
+
+
+# How far back the last published run is looked for (each look reads one small report).
+LOOK_BACK_RUNS = 30
+
+
+def last_published(spark, settings: Settings, run_date: date) -> AlsParams | None:
+    """The ALS parameters of the newest run before ``run_date`` whose lists were published: where
+    today's tuning starts (the same answer on a rerun or a backfill of the date)."""
+    earlier = [d for d in lake.model_run_dates(spark, settings.lake_root) if d < run_date][-LOOK_BACK_RUNS:]
+    for day in reversed(earlier):
+        run = lake.read_report(spark, lake.model_run(settings.lake_root, day), ModelRunReport)
+        if run.status == PUBLISHED:
+            return replace(settings.als_params(), rank=run.als_rank, reg_param=run.als_reg_param, alpha=run.als_alpha)
+    return None
 
 
 def refit_and_write(settings: Settings, run_date: date, chosen: AlsParams, matrix,

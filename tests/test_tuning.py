@@ -1,9 +1,12 @@
 """Choosing ALS parameters by NDCG within a time budget, and the quality gate."""
 
+from dataclasses import replace
+from datetime import date
+
 import pytest
 
 from recsys.params import Settings
-from recsys.tuning import quality_gate, tune
+from recsys.tuning import quality_gate, search_space, tune
 
 
 def grid(ranks) -> Settings:
@@ -76,3 +79,42 @@ def test_an_unevaluated_run_is_unjudged_never_passed():
     assert status == "unjudged"
     assert reason == "unjudged: skipped: no training events before 2019-10-01; published only if no lists exist yet"
     assert quality_gate({"status": "skipped: eval_days is 0"}, 0.0)[0] == "unjudged"
+
+
+def points(candidates) -> list[tuple]:
+    return [(c.rank, c.reg_param, c.alpha) for c in candidates]
+
+
+def test_tuning_starts_from_the_last_published_run_and_tries_its_neighbours_one_list_at_a_time():
+    settings = Settings(als_ranks=[10, 20, 30], als_reg_params=[0.01, 0.1], als_alphas=[1.0, 10.0])
+    last = replace(settings.als_params(), rank=20, reg_param=0.1, alpha=1.0)
+    candidates, search = search_space(settings, last)
+    assert points(candidates) == [(20, 0.1, 1.0), (10, 0.1, 1.0), (30, 0.1, 1.0), (20, 0.01, 1.0), (20, 0.1, 10.0)]
+    assert search == ("neighbours of the last published run's rank 20, regParam 0.1, alpha 1.0: "
+                      "5 of the grid's 12 points")
+    # The whole grid, in order: on demand, before any published run, or when the grid moved away.
+    grid = points(settings.als_candidates())
+    assert len(grid) == 12
+    off_grid = "the last published run's (25, 0.1, 1.0) is off the grid"
+    for wanted, run, why in [(replace(settings, tuning_search="full_grid"), last, "Param tuning_search"),
+                             (settings, None, "no published run before"), (settings, replace(last, rank=25), off_grid)]:
+        candidates, search = search_space(wanted, run)
+        assert (points(candidates), search) == (grid, f"full grid ({why})")
+
+
+def test_the_last_published_run_is_read_from_the_lake_before_the_run_date_only(spark, tmp_path):
+    from recsys import lake
+    from tests.helpers import evaluated_run, spark_job
+
+    train_als, lake_root = spark_job("train_als"), str(tmp_path / "lake")
+    settings = Settings(lake_root=lake_root)
+    runs = {date(2019, 10, 1): ("published", 30), date(2019, 10, 2): ("withheld", 15),
+            date(2019, 10, 3): ("published", 15)}
+    for day, (status, rank) in runs.items():
+        run = replace(evaluated_run(settings), run_date=day, status=status, als_rank=rank)
+        lake.write_report(spark, lake.model_run(lake_root, day), run)
+    found = {day: train_als.last_published(spark, settings, day) for day in
+             (date(2019, 10, 1), date(2019, 10, 3), date(2019, 10, 4))}
+    assert found[date(2019, 10, 1)] is None  # nothing before the first
+    assert found[date(2019, 10, 3)].rank == 30  # 2 October was withheld; 3 October is the run itself
+    assert (found[date(2019, 10, 4)].rank, found[date(2019, 10, 4)].alpha) == (15, 10.0)

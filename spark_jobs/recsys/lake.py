@@ -67,6 +67,15 @@ def tableau_extract(lake: str) -> str:
     return f"{lake}/tableau/recsys_views.hyper"
 
 
+def model_run_dates(spark, lake: str) -> list[date]:
+    """The dates with a model run in the lake, oldest first."""
+    jvm_path, fs = hadoop_path(spark, f"{lake}/model_runs")
+    if not fs.exists(jvm_path):
+        return []
+    names = [s.getPath().getName() for s in fs.listStatus(jvm_path) if s.isDirectory()]
+    return sorted(date.fromisoformat(n.removeprefix("run_date=")) for n in names if n.startswith("run_date="))
+
+
 def hadoop_path(spark, path: str):
     """``path`` as a Hadoop Path and the file system it names (local, HDFS, S3...)."""
     jvm_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path)

@@ -144,6 +144,11 @@ class Settings:
         "Who fits ALS: spark (MLlib, on the executors), implicit (the implicit library on the Spark driver, "
         "several times faster while the matrix fits there) or auto (implicit while the matrix has at most 50 million "
         "non-zeros, which fit the driver; Spark above).", enum=["auto", "spark", "implicit"])
+    tuning_search: str = _param(
+        "neighbours", MODEL, "Tuning search",
+        "neighbours: the last published run's parameters and the grid points one step from them (one list "
+        "at a time), a few fits a day; full_grid: every grid point in order (the first run, or on demand).",
+        enum=["neighbours", "full_grid"])
     tuning_budget_minutes: float = _param(
         30.0, MODEL, "Tuning budget (minutes)",
         "Stop trying grid points after this long (the first is always tried).", minimum=0, maximum=1440)

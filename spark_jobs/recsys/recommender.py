@@ -53,7 +53,7 @@ def fit_and_recommend(matrix: DataFrame, settings: Settings, als_params: AlsPara
     return Fitted(model, users, items, recommendations)
 
 
-def evaluate(events: DataFrame, end: date, settings: Settings) -> dict:
+def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[AlsParams] | None = None) -> dict:
     """Train on the events before the last ``eval_days`` days up to ``end``, test on those days.
 
     Relevant items are the products a user carted or purchased in the test days; only users
@@ -61,7 +61,7 @@ def evaluate(events: DataFrame, end: date, settings: Settings) -> dict:
     grid by NDCG@K within the tuning budget. Returns the chosen parameters, every trial, metrics
     for the chosen ALS (with its fallback) and for two baselines, global popularity and
     popularity within the user's favourite category, or ``status`` saying why there was nothing
-    to test.
+    to test. ``candidates`` (default: the whole grid) are the points tuned, in order.
     """
     split = end - timedelta(days=settings.eval_days - 1)
     train_events = events.where(F.col("event_date") < F.lit(split))
@@ -86,7 +86,7 @@ def evaluate(events: DataFrame, end: date, settings: Settings) -> dict:
         fitted = fit_and_recommend(train, settings, candidate, for_users=test_users)
         return ranking_metrics(fitted.recommendations, relevant, settings.top_k, catalogue)
 
-    chosen, als_metrics, trials = tune(settings.als_candidates(), score, settings.tuning_budget_seconds)
+    chosen, als_metrics, trials = tune(candidates or settings.als_candidates(), score, settings.tuning_budget_seconds)
     exclude = purchased_pairs(train) if settings.exclude_purchased else None
     popular = recommend_popular(test_users, popular_products(train), settings.top_k, exclude)
     product_category = train_events.groupBy("product_id").agg(

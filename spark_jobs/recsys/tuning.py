@@ -8,7 +8,7 @@ value of each list first, so with a tight time budget the defaults are what gets
 import time
 from collections.abc import Callable
 
-from recsys.params import AlsParams
+from recsys.params import AlsParams, Settings
 
 
 def tune(candidates: list[AlsParams], score: Callable[[AlsParams], dict], budget_seconds: float,
@@ -41,6 +41,35 @@ def tune(candidates: list[AlsParams], score: Callable[[AlsParams], dict], budget
                  f"alpha {candidate.alpha}: NDCG@K {metrics['ndcg']:.4f} in {trials[-1]['seconds']:.1f} s "
                  f"(best so far {best_metrics['ndcg']:.4f}); {left:.0f} s of the budget left")
     return best, best_metrics, trials
+
+
+def search_space(settings: Settings, last: AlsParams | None) -> tuple[list[AlsParams], str]:
+    """The candidates to score today and how they were chosen. ``neighbours`` learns from earlier
+    days: the last published run's parameters first, then the grid points one step from them
+    along one list at a time (each list's order, lower neighbour first), so a 2 x 2 x 2 grid costs
+    4 fits instead of 8 and a drifting optimum is followed day by day. Without such a run, or
+    when its point is no longer on the grid, or with ``full_grid``: every grid point, in order."""
+    grid = settings.als_candidates()
+
+    def point(p: AlsParams) -> tuple:
+        return p.rank, p.reg_param, p.alpha
+
+    by_point = {point(c): c for c in grid}
+    if settings.tuning_search == "full_grid":
+        return grid, "full grid (Param tuning_search)"
+    if last is None or point(last) not in by_point:
+        why = "no published run before" if last is None else f"the last published run's {point(last)} is off the grid"
+        return grid, f"full grid ({why})"
+    axes = (settings.als_ranks, settings.als_reg_params, settings.als_alphas)
+    here = point(last)
+    chosen = [by_point[here]]
+    for axis, values in enumerate(axes):
+        at = values.index(here[axis])
+        for step in (-1, 1):
+            if 0 <= at + step < len(values):
+                chosen.append(by_point[tuple(values[at + step] if a == axis else v for a, v in enumerate(here))])
+    return chosen, (f"neighbours of the last published run's rank {last.rank}, regParam {last.reg_param}, "
+                    f"alpha {last.alpha}: {len(chosen)} of the grid's {len(grid)} points")
 
 
 PUBLISHED, WITHHELD, UNJUDGED = "published", "withheld", "unjudged"
