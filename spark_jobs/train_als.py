@@ -22,7 +22,7 @@ from recsys.interactions import window_events
 from recsys.jobs import job_arguments
 from recsys.params import AlsParams, Settings
 from recsys.recommender import evaluate, fit_and_recommend
-from recsys.reports import ModelRunReport, model_run_report
+from recsys.reports import model_run_report
 from recsys.session import get_spark
 from recsys.tuning import PUBLISHED, WITHHELD, quality_gate, search_space
 
@@ -76,13 +76,22 @@ LOOK_BACK_RUNS = 30
 
 
 def last_published(spark, settings: Settings, run_date: date) -> AlsParams | None:
-    """The ALS parameters of the newest run before ``run_date`` whose lists were published: where
-    today's tuning starts (the same answer on a rerun or a backfill of the date)."""
+    """The ALS parameters of the newest run before ``run_date`` whose lists were published by the
+    same engine: where today's tuning starts (the same answer on a rerun or a backfill of the date,
+    while the earlier dates' runs stand). Only the fields it needs are read, so reports of an older
+    version still serve; one that cannot be read is skipped, saying so."""
     earlier = [d for d in lake.model_run_dates(spark, settings.lake_root) if d < run_date][-LOOK_BACK_RUNS:]
     for day in reversed(earlier):
-        run = lake.read_report(spark, lake.model_run(settings.lake_root, day), ModelRunReport)
-        if run.status == PUBLISHED:
-            return replace(settings.als_params(), rank=run.als_rank, reg_param=run.als_reg_param, alpha=run.als_alpha)
+        try:
+            run = spark.read.json(lake.model_run(settings.lake_root, day)).first()
+            if run is None or run["status"] != PUBLISHED:
+                continue
+            if run["params_json"]["als_engine"] != settings.als_engine:
+                return None  # the other engine's regParam means another model: the whole grid
+            return replace(settings.als_params(), rank=run["als_rank"], reg_param=run["als_reg_param"],
+                           alpha=run["als_alpha"])
+        except Exception as exc:  # noqa: BLE001 (a bad old report must not stop today's run)
+            print(f"tuning: the model run of {day} cannot be read, skipped: {exc}", flush=True)
     return None
 
 

@@ -61,10 +61,10 @@ def test_each_user_gets_the_missing_item_of_their_group_and_thin_users_get_popul
     matrix = spark.createDataFrame(
         rows, "user_id long, product_id long, purchases int, purchases_decayed double, score double"
     ).selectExpr("*", "0.0 AS carts_decayed", "0.0 AS views_decayed")
-    # A regularisation both engines generalise with on 16 users (implicit's is not scaled by each
-    # user's and item's ratings as MLlib's is: at 0.01 it learns the seen pairs by heart, and its
-    # few conjugate-gradient steps a sweep need 0.5 to settle in 10 iterations here).
-    model = AlsParams(rank=4, reg_param=0.5, alpha=10.0, max_iter=10, blocks=2)
+    # implicit's regularisation is not scaled by each user's and item's ratings as MLlib's is: at
+    # MLlib's 0.01 it learns the seen pairs by heart, and its few conjugate-gradient steps a sweep
+    # need 0.5 to settle in 10 iterations here.
+    model = AlsParams(rank=4, reg_param={"spark": 0.01, "implicit": 0.5}[engine], alpha=10.0, max_iter=10, blocks=2)
     fitted = fit_and_recommend(matrix, Settings(top_k=1, als_engine=engine), model)
     assert isinstance(fitted.model, DriverFactors) == (engine == "implicit")
     recs = {r.user_id: (r.product_id, r.source) for r in fitted.recommendations.collect()}

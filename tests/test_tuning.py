@@ -86,15 +86,16 @@ def points(candidates) -> list[tuple]:
 
 
 def test_tuning_starts_from_the_last_published_run_and_tries_its_neighbours_one_list_at_a_time():
-    settings = Settings(als_ranks=[10, 20, 30], als_reg_params=[0.01, 0.1], als_alphas=[1.0, 10.0])
+    settings = Settings(als_ranks=[20, 10, 30, 30], als_reg_params=[0.01, 0.1], als_alphas=[1.0, 10.0])
     last = replace(settings.als_params(), rank=20, reg_param=0.1, alpha=1.0)
     candidates, search = search_space(settings, last)
     assert points(candidates) == [(20, 0.1, 1.0), (10, 0.1, 1.0), (30, 0.1, 1.0), (20, 0.01, 1.0), (20, 0.1, 10.0)]
+    # Neighbours by value: ranks are listed 20, 10, 30, 30 (the first is the default), not sorted.
     assert search == ("neighbours of the last published run's rank 20, regParam 0.1, alpha 1.0: "
                       "5 of the grid's 12 points")
     # The whole grid, in order: on demand, before any published run, or when the grid moved away.
-    grid = points(settings.als_candidates())
-    assert len(grid) == 12
+    grid = list(dict.fromkeys(points(settings.als_candidates())))
+    assert len(grid) == 12  # 30 is listed twice and tried once
     off_grid = "the last published run's (25, 0.1, 1.0) is off the grid"
     for wanted, run, why in [(replace(settings, tuning_search="full_grid"), last, "Param tuning_search"),
                              (settings, None, "no published run before"), (settings, replace(last, rank=25), off_grid)]:
@@ -118,3 +119,10 @@ def test_the_last_published_run_is_read_from_the_lake_before_the_run_date_only(s
     assert found[date(2019, 10, 1)] is None  # nothing before the first
     assert found[date(2019, 10, 3)].rank == 30  # 2 October was withheld; 3 October is the run itself
     assert (found[date(2019, 10, 4)].rank, found[date(2019, 10, 4)].alpha) == (15, 10.0)
+    # A published run of the other engine: its regParam meant another model, so the whole grid.
+    assert train_als.last_published(spark, replace(settings, als_engine="spark"), date(2019, 10, 4)) is None
+    # A report that cannot be read (an older version's, a folder without a file) is skipped.
+    (tmp_path / "lake" / "model_runs" / "run_date=2019-10-04").mkdir()
+    (tmp_path / "lake" / "model_runs" / "run_date=2019-10-04" / "part-0").write_text("not json\n")
+    (tmp_path / "lake" / "model_runs" / "run_date=notadate").mkdir()
+    assert train_als.last_published(spark, settings, date(2019, 10, 5)).rank == 15

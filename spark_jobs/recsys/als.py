@@ -36,9 +36,11 @@ def dense_index(ids: DataFrame, id_col: str, index_col: str) -> DataFrame:
     )
 
 
-# auto's bound for fitting on the driver: a 50-million-pair matrix takes about 0.6 GB there as
-# scipy CSR (4-byte values and indices) plus the factors; above it Spark's ALS spreads the work.
-IMPLICIT_MAX_NON_ZEROS = 50_000_000
+# auto's bound for fitting on the driver. Each pair costs about 30 bytes of Python memory there while
+# the matrix is built (the Arrow columns, 12 bytes; the CSR and implicit's transpose, 16 bytes) and
+# 12 bytes through the driver's JVM: 20 million pairs is about 0.6 GB, within the default 2g driver
+# and spark.driver.maxResultSize (1g). Above it Spark's ALS spreads the work.
+IMPLICIT_MAX_NON_ZEROS = 20_000_000
 ENGINES = ("spark", "implicit")
 
 
@@ -103,16 +105,24 @@ def _fit_on_driver(indexed: DataFrame, params: AlsParams) -> DriverFactors:
 
     if params.nonnegative:
         raise ValueError("the implicit engine has no non-negative ALS: use als_engine spark")
-    table = indexed.select("user_idx", "item_idx", "score").toArrow()
-    users, items = (table.column(c).to_numpy().astype(np.int32) for c in ("user_idx", "item_idx"))
-    confidence = (1.0 + params.alpha * table.column("score").to_numpy()).astype(np.float32)
+    # Only pairs with a positive score: MLlib reads a score of 0 as no preference (as if unseen),
+    # while implicit would read confidence 1 + 0 as a positive one.
+    table = (indexed.where(F.col("score") > 0)
+             .select(F.col("user_idx").cast("int"), F.col("item_idx").cast("int"), F.col("score").cast("float"))
+             .toArrow())
+    users, items = table.column("user_idx").to_numpy(), table.column("item_idx").to_numpy()
+    confidence = table.column("score").to_numpy().copy()
+    confidence *= np.float32(params.alpha)
+    confidence += np.float32(1.0)
+    del table
     shape = (int(users.max()) + 1 if len(users) else 0, int(items.max()) + 1 if len(items) else 0)
     user_items = csr_matrix((confidence, (users, items)), shape=shape)
+    del users, items, confidence
     user_items.sort_indices()  # each user's solve adds its items up in item order, whatever the read order
     with threadpool_limits(1, "blas"):  # before the model exists: it checks the BLAS threads
         model = AlternatingLeastSquares(factors=params.rank, regularization=params.reg_param, alpha=1.0,
                                         iterations=params.max_iter, use_cg=True, random_state=params.seed,
-                                        num_threads=os.cpu_count() or 1)
+                                        num_threads=len(os.sched_getaffinity(0)))
         model.fit(user_items, show_progress=False)
     spark = indexed.sparkSession
     return DriverFactors(params.rank, _factor_frame(spark, model.user_factors),

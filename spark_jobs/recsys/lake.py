@@ -4,6 +4,7 @@ Every path is a URI or a local path under the lake root (``file:``, ``hdfs:``, `
 work); per-date outputs sit in their own directory so a rerun replaces exactly that date.
 """
 
+import re
 from datetime import date, timedelta
 
 
@@ -73,7 +74,7 @@ def model_run_dates(spark, lake: str) -> list[date]:
     if not fs.exists(jvm_path):
         return []
     names = [s.getPath().getName() for s in fs.listStatus(jvm_path) if s.isDirectory()]
-    return sorted(date.fromisoformat(n.removeprefix("run_date=")) for n in names if n.startswith("run_date="))
+    return sorted(date.fromisoformat(n[9:]) for n in names if re.fullmatch(r"run_date=\d{4}-\d{2}-\d{2}", n))
 
 
 def hadoop_path(spark, path: str):

@@ -142,7 +142,7 @@ class Settings:
     als_engine: str = _param(
         "auto", MODEL, "ALS engine",
         "Who fits ALS: spark (MLlib, on the executors), implicit (the implicit library on the Spark driver, "
-        "several times faster while the matrix fits there) or auto (implicit while the matrix has at most 50 million "
+        "several times faster while the matrix fits there) or auto (implicit while the matrix has at most 20 million "
         "non-zeros, which fit the driver; Spark above).", enum=["auto", "spark", "implicit"])
     tuning_search: str = _param(
         "neighbours", MODEL, "Tuning search",

@@ -49,18 +49,20 @@ def search_space(settings: Settings, last: AlsParams | None) -> tuple[list[AlsPa
     along one list at a time (each list's order, lower neighbour first), so a 2 x 2 x 2 grid costs
     4 fits instead of 8 and a drifting optimum is followed day by day. Without such a run, or
     when its point is no longer on the grid, or with ``full_grid``: every grid point, in order."""
-    grid = settings.als_candidates()
-
     def point(p: AlsParams) -> tuple:
         return p.rank, p.reg_param, p.alpha
 
-    by_point = {point(c): c for c in grid}
+    by_point = {}
+    for candidate in settings.als_candidates():  # a value listed twice is tried once
+        by_point.setdefault(point(candidate), candidate)
+    grid = list(by_point.values())
     if settings.tuning_search == "full_grid":
         return grid, "full grid (Param tuning_search)"
     if last is None or point(last) not in by_point:
         why = "no published run before" if last is None else f"the last published run's {point(last)} is off the grid"
         return grid, f"full grid ({why})"
-    axes = (settings.als_ranks, settings.als_reg_params, settings.als_alphas)
+    # Neighbours by value (a list need not be sorted: its first value is the untuned default).
+    axes = [sorted(set(values)) for values in (settings.als_ranks, settings.als_reg_params, settings.als_alphas)]
     here = point(last)
     chosen = [by_point[here]]
     for axis, values in enumerate(axes):
