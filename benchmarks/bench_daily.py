@@ -15,8 +15,9 @@ and ``report.md``:
     {"scale", "machine", "stages": [{"task", "seconds", "rows_in", "rows_out", "peak_rss_mb",
      "peak_machine_mb"}], "peers": [{"name", "ours_s", "peer_s", "ratio"}], "sizes": {...}}
 
-``peak_rss_mb`` is the largest resident memory of this process and its children (the Spark driver
-of a Spark task; the worker itself for the others) while the task ran; ``peak_machine_mb`` the
+``peak_rss_mb`` is the largest resident memory (proportional set size, shared pages counted once)
+of this process and its children (the Spark driver of a Spark task; the worker itself for the
+others) while the task ran; ``peak_machine_mb`` the
 machine's used memory (total less available) then. A ratio is ours over the peer: below 1 is faster.
 """
 
@@ -55,7 +56,9 @@ SCALES = {
 
 
 class MemorySampler(threading.Thread):
-    """(time, RSS of this process and its children, machine's used memory) every ``every`` seconds."""
+    """(time, memory of this process and its children, machine's used memory) every ``every``
+    seconds. A process's share is its PSS: pages the JVM and its Python workers share count once,
+    where summing their RSS would count them twice."""
 
     def __init__(self, every: float = 0.5):
         super().__init__(daemon=True)
@@ -67,7 +70,7 @@ class MemorySampler(threading.Thread):
             rss = 0
             for proc in [me, *me.children(recursive=True)]:
                 try:
-                    rss += proc.memory_info().rss
+                    rss += proc.memory_full_info().pss
                 except psutil.Error:
                     pass
             vm = psutil.virtual_memory()
