@@ -28,7 +28,6 @@ import platform
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,6 +35,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_load import timed  # noqa: E402
 
 START = date(2019, 10, 1)
 
@@ -86,12 +86,6 @@ class MemorySampler(threading.Thread):
         if not inside:
             return None, None
         return round(max(s[1] for s in inside)), round(max(s[2] for s in inside))
-
-
-def timed(fn):
-    started = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - started
 
 
 def prepare(workdir: Path, scale: Scale) -> tuple[Path, Path, list[date], float]:
@@ -256,8 +250,7 @@ def peers_als(spark, lake_root: Path, day: date, sizes: dict) -> list[dict]:
 
 def peer_load(lake_root: Path, day: date, max_peer_rows: int) -> dict:
     """The run's recommendations loaded again by the pipeline's path, and by insert_rows."""
-    import pyarrow as pa
-    from pyarrow import csv
+    from bench_load import COLUMNS, read_load_rows
 
     from recsys import lake
     from recsys_pipeline.bulk_load import replace_date_from_files
@@ -265,17 +258,10 @@ def peer_load(lake_root: Path, day: date, max_peer_rows: int) -> dict:
 
     hook, folder = mysql_hook(loads_files=True), lake.recommendations(str(lake_root), day)
     rows_loaded, ours_s = timed(lambda: replace_date_from_files(hook, "user_recommendations", "run_date", day, folder))
-    columns, rows = ["run_date", "user_id", "rec_rank", "product_id", "score", "source"], []
-    for part in sorted(Path(folder).glob("part-*.csv")):
-        table = csv.read_csv(part, parse_options=csv.ParseOptions(delimiter="\t"),
-                             convert_options=csv.ConvertOptions(column_types={"run_date": pa.string()}))
-        rows.extend(zip(*(table.column(c).to_pylist() for c in columns), strict=True))
-        if len(rows) >= max_peer_rows:
-            break
     scratch = date(1999, 1, 1)  # a date of its own, removed after
-    rows = [(scratch.isoformat(), *row[1:]) for row in rows[:max_peer_rows]]
+    rows = [(scratch.isoformat(), *row[1:]) for row in read_load_rows(Path(folder), max_peer_rows)]
     hook.run("DELETE FROM user_recommendations WHERE run_date = %s", parameters=(scratch,))
-    _, peer_s = timed(lambda: hook.insert_rows("user_recommendations", rows, target_fields=columns))
+    _, peer_s = timed(lambda: hook.insert_rows("user_recommendations", rows, target_fields=COLUMNS))
     hook.run("DELETE FROM user_recommendations WHERE run_date = %s", parameters=(scratch,))
     # The peer's time scaled to the same rows (it is linear in rows: with its defaults insert_rows
     # sends one INSERT a row and commits every 1,000).

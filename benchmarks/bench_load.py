@@ -54,6 +54,19 @@ def write_dataset(folder: Path, rows: int) -> Path:
     return folder
 
 
+def read_load_rows(folder: Path, limit: int | None = None) -> list[tuple]:
+    """The recommendation rows of a folder of load files (whole parts, until ``limit`` rows), as
+    tuples in COLUMNS order, for the insert_rows peer."""
+    rows = []
+    for part in sorted(folder.glob("part-*.csv")):
+        table = csv.read_csv(part, parse_options=csv.ParseOptions(delimiter="\t"),
+                             convert_options=csv.ConvertOptions(column_types={"run_date": pa.string()}))
+        rows.extend(zip(*(table.column(c).to_pylist() for c in COLUMNS), strict=True))
+        if limit is not None and len(rows) >= limit:
+            return rows[:limit]
+    return rows
+
+
 def timed(fn):
     started = time.perf_counter()
     result = fn()
@@ -103,11 +116,7 @@ def main(argv: list[str]) -> None:
         clear()
 
     dataset = write_dataset(args.workdir / f"load-{args.peer_rows}", args.peer_rows)
-    rows = []
-    for part in sorted(dataset.glob("part-*.csv")):
-        table = csv.read_csv(part, parse_options=csv.ParseOptions(delimiter="\t"),
-                             convert_options=csv.ConvertOptions(column_types={"run_date": pa.string()}))
-        rows.extend(zip(*(table.column(c).to_pylist() for c in COLUMNS), strict=True))
+    rows = read_load_rows(dataset)
     _, peer_s = timed(lambda: hook.insert_rows("user_recommendations", rows, target_fields=COLUMNS))
     count = hook.get_first("SELECT COUNT(*) FROM user_recommendations")[0]
     assert count == args.peer_rows, count
