@@ -25,6 +25,7 @@ import pyarrow as pa
 from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
+from threadpoolctl import threadpool_limits
 
 from recsys.params import AlsParams
 
@@ -93,7 +94,20 @@ def _fit_spark(indexed: DataFrame, params: AlsParams) -> ALSModel:
 
 
 def _fit_on_driver(indexed: DataFrame, params: AlsParams) -> DriverFactors:
-    """The implicit library's ALS on the driver, with MLlib's confidence (1 + alpha x score, given
+    """``implicit_factors`` of the ratings, collected to the driver as int/int/float Arrow columns."""
+    table = (indexed.select(F.col("user_idx").cast("int"), F.col("item_idx").cast("int"), F.col("score").cast("float"))
+             .toArrow())
+    columns = [table.column(name).to_numpy() for name in ("user_idx", "item_idx", "score")]
+    del table
+    user_factors, item_factors = implicit_factors(*columns, params)
+    spark = indexed.sparkSession
+    return DriverFactors(params.rank, _factor_frame(spark, user_factors), _factor_frame(spark, item_factors))
+
+
+def implicit_factors(users: np.ndarray, items: np.ndarray, scores: np.ndarray,
+                     params: AlsParams) -> tuple[np.ndarray, np.ndarray]:
+    """The implicit library's ALS on (user_idx, item_idx, score) ratings: (user factors, item
+    factors), a row per index up to the largest given. MLlib's confidence (1 + alpha x score, given
     to implicit as the matrix's values with its own alpha at 1) and implicit's own solver, a few
     conjugate-gradient steps per user (2.4x faster than its exact Cholesky solve at 600,000
     non-zeros, rank 30; the tuning and the gate judge the result). Each user's and item's solve
@@ -101,32 +115,23 @@ def _fit_on_driver(indexed: DataFrame, params: AlsParams) -> DriverFactors:
     BLAS runs one thread (its threaded sums could)."""
     from implicit.cpu.als import AlternatingLeastSquares
     from scipy.sparse import csr_matrix
-    from threadpoolctl import threadpool_limits
 
     if params.nonnegative:
         raise ValueError("the implicit engine has no non-negative ALS: use als_engine spark")
+    shape = (int(users.max()) + 1 if len(users) else 0, int(items.max()) + 1 if len(items) else 0)
     # Only pairs with a positive score: MLlib reads a score of 0 as no preference (as if unseen),
     # while implicit would read confidence 1 + 0 as a positive one.
-    table = (indexed.where(F.col("score") > 0)
-             .select(F.col("user_idx").cast("int"), F.col("item_idx").cast("int"), F.col("score").cast("float"))
-             .toArrow())
-    users, items = table.column("user_idx").to_numpy(), table.column("item_idx").to_numpy()
-    confidence = table.column("score").to_numpy().copy()
-    confidence *= np.float32(params.alpha)
-    confidence += np.float32(1.0)
-    del table
-    shape = (int(users.max()) + 1 if len(users) else 0, int(items.max()) + 1 if len(items) else 0)
-    user_items = csr_matrix((confidence, (users, items)), shape=shape)
-    del users, items, confidence
+    positive = scores > 0
+    confidence = scores[positive].astype(np.float32) * np.float32(params.alpha) + np.float32(1.0)
+    user_items = csr_matrix((confidence, (users[positive], items[positive])), shape=shape)
+    del confidence
     user_items.sort_indices()  # each user's solve adds its items up in item order, whatever the read order
     with threadpool_limits(1, "blas"):  # before the model exists: it checks the BLAS threads
         model = AlternatingLeastSquares(factors=params.rank, regularization=params.reg_param, alpha=1.0,
                                         iterations=params.max_iter, use_cg=True, random_state=params.seed,
                                         num_threads=len(os.sched_getaffinity(0)))
         model.fit(user_items, show_progress=False)
-    spark = indexed.sparkSession
-    return DriverFactors(params.rank, _factor_frame(spark, model.user_factors),
-                         _factor_frame(spark, model.item_factors))
+    return model.user_factors, model.item_factors
 
 
 def _factor_frame(spark, factors: np.ndarray) -> DataFrame:
@@ -254,12 +259,27 @@ def top_k(user_factors: DataFrame, item_factors: np.ndarray, k: int) -> DataFram
     return _top_k(user_factors, user_factors.sparkSession.sparkContext.broadcast(item_factors), k)
 
 
+# One block's score matrix holds about this many values (64 MB), whatever the catalogue size.
+SCORE_BLOCK_VALUES = 16_000_000
+
+
+def top_k_block(users: np.ndarray, factors: np.ndarray, excluded: list[np.ndarray], k: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``top_k_rows`` of the block's scores (``users`` x ``factors``), each row's ``excluded``
+    columns left out: (rows, columns, scores), rows and columns local to the block."""
+    scores = users @ factors.T
+    lengths = np.fromiter((len(e) for e in excluded), dtype=np.int64, count=len(excluded))
+    if lengths.sum():
+        scores[np.repeat(np.arange(len(excluded)), lengths), np.concatenate(excluded)] = -np.inf
+    rows, cols, values = top_k_rows(scores, min(k, factors.shape[0]))
+    finite = np.isfinite(values)
+    return rows[finite], cols[finite], values[finite]
+
+
 def _top_k(user_factors: DataFrame, items, k: int, offset: int = 0) -> DataFrame:
     """``top_k`` over broadcast item factors whose row i is item index ``offset + i``."""
     n_items = items.value.shape[0]
-    k = min(k, n_items)
-    # Bound one block's score matrix to about 64 MB whatever the catalogue size.
-    block = max(1, 16_000_000 // max(1, n_items))
+    block = max(1, SCORE_BLOCK_VALUES // max(1, n_items))
 
     def score_partition(batches):
         factors = items.value
@@ -267,15 +287,9 @@ def _top_k(user_factors: DataFrame, items, k: int, offset: int = 0) -> DataFrame
             for start in range(0, len(batch), block):
                 part = batch.iloc[start:start + block]
                 users = np.stack(part["features"].to_numpy()).astype(np.float32)
-                scores = users @ factors.T
                 excluded = [np.asarray(e if e is not None else [], dtype=np.int64) - offset for e in part["exclude"]]
                 excluded = [e[(e >= 0) & (e < n_items)] for e in excluded]  # this chunk's items only
-                lengths = np.fromiter((len(e) for e in excluded), dtype=np.int64, count=len(excluded))
-                if lengths.sum():
-                    scores[np.repeat(np.arange(len(part)), lengths), np.concatenate(excluded)] = -np.inf
-                rows, cols, values = top_k_rows(scores, k)
-                finite = np.isfinite(values)
-                rows, cols, values = rows[finite], cols[finite], values[finite]
+                rows, cols, values = top_k_block(users, factors, excluded, k)
                 starts = np.searchsorted(rows, np.arange(len(part)))
                 yield pd.DataFrame({
                     "user_idx": part["user_idx"].to_numpy()[rows],

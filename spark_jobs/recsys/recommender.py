@@ -12,6 +12,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from recsys import als
+from recsys.driver_trials import DriverTrials
 from recsys.interactions import interaction_matrix, newest_event_time, training_subset
 from recsys.params import AlsParams, Settings
 from recsys.ranking import popular_products, ranking_metrics, recommend_category_popular, recommend_popular
@@ -24,6 +25,12 @@ class Fitted:
     users: DataFrame  # (user_id, user_idx)
     items: DataFrame  # (product_id, item_idx)
     recommendations: DataFrame  # (user_id, product_id, rank, score, source)
+    cached: tuple[DataFrame, ...] = ()  # what the fit cached, for ``release``
+
+    def release(self) -> None:
+        """Drop the fit's caches (a tuning trial's would otherwise fill the driver trial by trial)."""
+        for frame in self.cached:
+            frame.unpersist()
 
 
 def purchased_pairs(matrix: DataFrame) -> DataFrame:
@@ -50,7 +57,7 @@ def fit_and_recommend(matrix: DataFrame, settings: Settings, als_params: AlsPara
     recommendations = personal.withColumn("source", F.lit("als")).unionByName(
         fallback.withColumn("source", F.lit("popular"))
     )
-    return Fitted(model, users, items, recommendations)
+    return Fitted(model, users, items, recommendations, (train, users, items))
 
 
 def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[AlsParams] | None = None) -> dict:
@@ -82,18 +89,27 @@ def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[
     test_users = relevant.select("user_id").distinct().cache()
     catalogue = train.select("product_id").distinct().count()
 
-    def score(candidate: AlsParams) -> dict:
+    def score_with_spark(candidate: AlsParams) -> dict:
         fitted = fit_and_recommend(train, settings, candidate, for_users=test_users)
-        return ranking_metrics(fitted.recommendations, relevant, settings.top_k, catalogue)
+        metrics = ranking_metrics(fitted.recommendations, relevant, settings.top_k, catalogue)
+        fitted.release()
+        return metrics
 
+    engine = settings.als_engine
+    if engine not in als.ENGINES:  # train_als resolves auto once on the window; a caller may not have
+        engine = als.resolve_engine(engine, train.count())
+    score = score_with_spark
+    if engine == "implicit":
+        score = DriverTrials.collect(train, relevant, test_users, settings, catalogue).score
     chosen, als_metrics, trials = tune(candidates or settings.als_candidates(), score, settings.tuning_budget_seconds)
+    del score  # the driver's copy of the evaluation's data, if any, is not needed any more
     exclude = purchased_pairs(train) if settings.exclude_purchased else None
     popular = recommend_popular(test_users, popular_products(train), settings.top_k, exclude)
     product_category = train_events.groupBy("product_id").agg(
         F.max_by("category_code", "event_time").alias("category_code")
     )
     category_popular = recommend_category_popular(test_users, train, product_category, settings.top_k, exclude)
-    return {
+    evaluation = {
         "status": "evaluated",
         "split_date": split,
         "train_pairs": train.count(),
@@ -104,3 +120,6 @@ def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[
         "popularity": ranking_metrics(popular, relevant, settings.top_k, catalogue),
         "category_popularity": ranking_metrics(category_popular, relevant, settings.top_k, catalogue),
     }
+    for frame in (train, relevant, test_users):  # the refit that follows needs the memory
+        frame.unpersist()
+    return evaluation

@@ -1,0 +1,162 @@
+"""Tuning trials of the implicit engine, on the driver: the evaluation's data collected once, then
+each trial is a fit, a top-K for the test users and the metrics, in numpy.
+
+Scored the Spark way (``recommender.fit_and_recommend``, then ``ranking.ranking_metrics``), a trial
+runs some twenty Spark jobs that rebuild what no trial changes: the training subset, the id maps,
+the exclusions, the popularity fallback, the relevant items. At 6 million non-zeros that was 80 to
+100 s a trial for a fit of 10 s. Here those are collected once; a trial's lists are the same lists
+(the same fit, the same top-K rule, the same fallback) and its metrics the same definitions as
+``ranking_metrics``, which a test holds them to.
+"""
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from threadpoolctl import threadpool_limits
+
+from recsys import als
+from recsys.interactions import training_subset
+from recsys.params import AlsParams, Settings
+from recsys.ranking import popular_products, recommend_popular
+
+
+def _ids(df: DataFrame, *columns: str) -> list[np.ndarray]:
+    table = df.select(*columns).toArrow()
+    return [table.column(c).to_numpy() for c in columns]
+
+
+@dataclass
+class DriverTrials:
+    """What every trial of one evaluation shares, as arrays (store ids are int64)."""
+    user_ids: np.ndarray  # the ALS users' ids, sorted: user_idx i is user_ids[i]
+    item_ids: np.ndarray  # the ALS products' ids, sorted: item_idx j is item_ids[j]
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray]  # (user_idx, item_idx, score) of the training subset
+    test_rows: np.ndarray  # user_idx of the test users ALS serves
+    excluded: list[np.ndarray]  # per test_rows entry, the item_idx it must not be recommended
+    fallback: tuple[np.ndarray, np.ndarray, np.ndarray]  # (user_id, product_id, rank) for the other test users
+    relevant: tuple[np.ndarray, np.ndarray]  # (user_id, product_id), distinct
+    k: int
+    catalogue: int
+
+    @classmethod
+    def collect(cls, train: DataFrame, relevant: DataFrame, test_users: DataFrame, settings: Settings,
+                catalogue: int) -> "DriverTrials":
+        """``train`` the interaction matrix of the training days, ``relevant`` the (user_id,
+        product_id) pairs to find, ``test_users`` their users, as ``recommender.evaluate`` has them."""
+        subset = training_subset(train, settings.min_user_products, settings.min_product_users)
+        users, items, scores = _ids(subset.select("user_id", "product_id", F.col("score").cast("float")),
+                                    "user_id", "product_id", "score")
+        user_ids, user_idx = np.unique(users, return_inverse=True)
+        item_ids, item_idx = np.unique(items, return_inverse=True)
+        (tests,) = _ids(test_users, "user_id")
+        tests = np.unique(tests)
+        served = np.isin(tests, user_ids)
+        test_rows = np.searchsorted(user_ids, tests[served])
+        exclude = als_exclude = None
+        if settings.exclude_purchased:
+            exclude = train.where(F.col("purchases") > 0).select("user_id", "product_id")
+            bought_users, bought_items = _ids(exclude.join(test_users, "user_id"), "user_id", "product_id")
+            known = np.isin(bought_users, user_ids) & np.isin(bought_items, item_ids)
+            rows = np.searchsorted(user_ids, bought_users[known])
+            cols = np.searchsorted(item_ids, bought_items[known]).astype(np.int64)
+            als_exclude = {r: np.sort(cols[rows == r]) for r in np.unique(rows)}
+        excluded = [als_exclude.get(r, np.empty(0, np.int64)) if als_exclude else np.empty(0, np.int64)
+                    for r in test_rows]
+        others = test_users.join(subset.select("user_id").distinct(), "user_id", "left_anti")
+        fallback = _ids(recommend_popular(others, popular_products(train), settings.top_k, exclude),
+                        "user_id", "product_id", "rank")
+        relevant_pairs = _ids(relevant.select("user_id", "product_id").distinct(), "user_id", "product_id")
+        order = np.lexsort((item_idx, user_idx))  # one order, whatever order the rows came in
+        return cls(user_ids, item_ids,
+                    (user_idx[order].astype(np.int32), item_idx[order].astype(np.int32), scores[order]),
+                    test_rows, excluded, tuple(fallback), tuple(relevant_pairs), settings.top_k, catalogue)
+
+    def lists(self, params: AlsParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(user_id, product_id, rank) of every test user's list from a model fitted with
+        ``params``: ALS for the users it serves, popularity for the rest."""
+        user_factors, item_factors = als.implicit_factors(*self.pairs, params)
+        rows, cols, _ = top_k_for(user_factors[self.test_rows], item_factors, self.excluded, self.k)
+        starts = np.searchsorted(rows, np.arange(len(self.test_rows)))
+        return (np.concatenate([self.user_ids[self.test_rows][rows], self.fallback[0]]),
+                np.concatenate([self.item_ids[cols], self.fallback[1]]),
+                np.concatenate([np.arange(len(rows)) - starts[rows] + 1, self.fallback[2]]))
+
+    def score(self, params: AlsParams) -> dict:
+        """``list_metrics`` of the test users' lists from a model fitted with ``params``."""
+        return list_metrics(self.lists(params), self.relevant, self.k, self.catalogue)
+
+
+def top_k_for(user_factors: np.ndarray, item_factors: np.ndarray, excluded: list[np.ndarray], k: int,
+              threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's top-k items by dot product, skipping its ``excluded`` item indices, as (rows,
+    columns, scores) sorted by row then rank: ``als.top_k_block`` over blocks of rows, on the
+    process's CPUs (numpy lets go of the interpreter while it multiplies and sorts)."""
+    n_items = item_factors.shape[0]
+    block = max(1, als.SCORE_BLOCK_VALUES // max(1, n_items))
+    starts = range(0, user_factors.shape[0], block)
+
+    def run(start: int):
+        stop = min(start + block, user_factors.shape[0])
+        rows, cols, values = als.top_k_block(user_factors[start:stop], item_factors, excluded[start:stop], k)
+        return rows + start, cols, values
+
+    with threadpool_limits(1, "blas"), ThreadPoolExecutor(threads or len(os.sched_getaffinity(0))) as pool:
+        parts = list(pool.map(run, starts))
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float32)
+    return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
+
+
+def list_metrics(recs: tuple[np.ndarray, np.ndarray, np.ndarray], relevant: tuple[np.ndarray, np.ndarray],
+                 k: int, catalogue: int) -> dict:
+    """``ranking_metrics`` of (user_id, product_id, rank) lists against distinct (user_id,
+    product_id) relevant pairs: per user with a relevant item, precision, recall, NDCG, average
+    precision and hit at ``k``, averaged; coverage is the share of the catalogue recommended.
+    Sums are exactly rounded (``math.fsum``), so no order of the users changes a bit."""
+    rec_users, rec_items, ranks = recs
+    keep = ranks <= k
+    rec_users, rec_items, ranks = rec_users[keep], rec_items[keep], ranks[keep]
+    rel_users, rel_items = relevant
+    users = np.unique(rel_users)
+    if len(users) == 0:
+        return {"users": 0, "precision": 0.0, "recall": 0.0, "ndcg": 0.0, "map": 0.0, "hit_rate": 0.0,
+                "coverage": len(np.unique(rec_items)) / catalogue if catalogue else 0.0}
+    products = np.unique(np.concatenate([rec_items, rel_items]))
+    width = np.int64(len(products))
+
+    def keys(u, p):
+        return np.searchsorted(users, u).astype(np.int64) * width + np.searchsorted(products, p)
+
+    listed = np.isin(rec_users, users)  # a list for a user with nothing relevant scores nothing
+    order = np.lexsort((ranks[listed], rec_users[listed]))
+    u = np.searchsorted(users, rec_users[listed][order])
+    rank = ranks[listed][order].astype(np.float64)
+    hit = np.isin(keys(rec_users[listed][order], rec_items[listed][order]), keys(rel_users, rel_items))
+    counted = np.cumsum(hit)
+    first = np.searchsorted(u, u)  # the index of each user's first recommendation
+    so_far = counted - np.where(first > 0, counted[first - 1], 0)
+    n = len(users)
+    n_rel = np.bincount(np.searchsorted(users, rel_users), minlength=n)
+    hits = np.bincount(u, weights=hit, minlength=n)
+    dcg = np.bincount(u, weights=np.where(hit, 1.0 / np.log2(rank + 1.0), 0.0), minlength=n)
+    precision_sum = np.bincount(u, weights=np.where(hit, so_far / rank, 0.0), minlength=n)
+    ideal = np.cumsum(1.0 / np.log2(np.arange(k) + 2.0))[np.minimum(n_rel, k) - 1]
+    cut = np.minimum(n_rel, k)
+
+    def average(values: np.ndarray) -> float:
+        return math.fsum(values) / n
+
+    return {
+        "users": int(n),
+        "precision": average(hits / k),
+        "recall": average(hits / n_rel),
+        "ndcg": average(dcg / ideal),
+        "map": average(precision_sum / cut),
+        "hit_rate": average((hits > 0).astype(np.float64)),
+        "coverage": len(np.unique(rec_items)) / catalogue if catalogue else 0.0,
+    }

@@ -1,0 +1,91 @@
+"""The implicit engine's tuning trials on the driver give the lists and metrics Spark's way gives."""
+
+import math
+
+import numpy as np
+import pytest
+
+from recsys.driver_trials import DriverTrials, list_metrics
+from recsys.interactions import interaction_matrix
+from recsys.params import AlsParams, Settings
+from recsys.ranking import ranking_metrics
+from recsys.recommender import fit_and_recommend
+from tests.test_determinism import NOW, random_events, shuffled
+
+pytestmark = pytest.mark.unit
+
+MODEL = AlsParams(rank=6, reg_param=0.005, alpha=10.0, max_iter=5, blocks=2)
+
+
+def evaluation_inputs(spark, matrix):
+    """Relevant pairs for half the users (what they carted), and a thin user ALS does not serve."""
+    relevant = matrix.where("carts > 0 AND user_id % 2 = 0").select("user_id", "product_id").unionByName(
+        spark.createDataFrame([(9999, 1)], "user_id long, product_id long")).cache()
+    return relevant, relevant.select("user_id").distinct().cache()
+
+
+def test_driver_lists_and_metrics_equal_the_spark_way(spark):
+    settings = Settings(top_k=5, als_engine="implicit")
+    matrix = interaction_matrix(random_events(spark), settings, NOW).unionByName(
+        interaction_matrix(spark.createDataFrame([(9999, 1, "view", NOW)],
+                                                 "user_id long, product_id long, event_type string, "
+                                                 "event_time timestamp"), settings, NOW)).cache()
+    relevant, test_users = evaluation_inputs(spark, matrix)
+    catalogue = matrix.select("product_id").distinct().count()
+    spark_recs = fit_and_recommend(matrix, settings, MODEL, for_users=test_users).recommendations
+    expected = ranking_metrics(spark_recs, relevant, 5, catalogue)
+
+    trials = DriverTrials.collect(matrix, relevant, test_users, settings, catalogue)
+    users, products, ranks = trials.lists(MODEL)
+    assert sorted(zip(users.tolist(), products.tolist(), ranks.tolist(), strict=True)) == sorted(
+        (r.user_id, r.product_id, r.rank) for r in spark_recs.collect())
+    assert 9999 in set(users.tolist())  # served from popularity, as Spark's way serves it
+    got = trials.score(MODEL)
+    assert got["users"] == expected["users"] and got["coverage"] == expected["coverage"]
+    for name in ("precision", "recall", "ndcg", "map", "hit_rate"):
+        assert math.isclose(got[name], expected[name], rel_tol=1e-12), name
+    assert 0 < got["ndcg"] < 1
+
+
+def test_driver_trials_do_not_depend_on_row_order(spark):
+    settings = Settings(top_k=5, als_engine="implicit")
+    results = []
+    for seed, partitions in [(None, None), (1, 7)]:
+        events = random_events(spark)
+        matrix = interaction_matrix(events if seed is None else shuffled(events, seed, partitions), settings, NOW)
+        matrix = matrix.cache()
+        relevant, test_users = evaluation_inputs(spark, matrix)
+        trials = DriverTrials.collect(matrix, relevant, test_users, settings, 60)
+        results.append((sorted(zip(*(a.tolist() for a in trials.lists(MODEL)), strict=True)), trials.score(MODEL)))
+    assert results[1] == results[0]
+
+
+def test_list_metrics_of_a_hand_made_case_match_the_definitions_and_spark(spark):
+    # User 1's list a, b, c finds b (rank 2) of its relevant b and d; user 2 has no list; user 3's
+    # list is for nothing relevant, so it is not averaged; product 40 is only relevant.
+    recs = [(1, 10, 1), (1, 20, 2), (1, 30, 3), (3, 10, 1)]
+    relevant = [(1, 20), (1, 40), (2, 10)]
+    k, catalogue = 3, 8
+    got = list_metrics(tuple(np.array(c) for c in zip(*recs, strict=True)),
+                       tuple(np.array(c) for c in zip(*relevant, strict=True)), k, catalogue)
+    dcg, idcg = 1 / math.log2(3), 1 + 1 / math.log2(3)
+    assert got["users"] == 2
+    assert got["precision"] == pytest.approx((1 / 3) / 2)
+    assert got["recall"] == pytest.approx((1 / 2) / 2)
+    assert got["ndcg"] == pytest.approx((dcg / idcg) / 2)
+    assert got["map"] == pytest.approx(((1 / 2) / 2) / 2)
+    assert got["hit_rate"] == 0.5 and got["coverage"] == 3 / 8
+    spark_got = ranking_metrics(spark.createDataFrame(recs, "user_id long, product_id long, rank int"),
+                                spark.createDataFrame(relevant, "user_id long, product_id long"), k, catalogue)
+    assert spark_got == pytest.approx(got, rel=1e-12)
+
+
+def test_exclusions_follow_exclude_purchased(spark):
+    settings = Settings(top_k=5, als_engine="implicit")
+    matrix = interaction_matrix(random_events(spark), settings, NOW).cache()
+    relevant, test_users = evaluation_inputs(spark, matrix)
+    bought = {(r.user_id, r.product_id) for r in matrix.where("purchases > 0").join(test_users, "user_id").collect()}
+    for exclude in (True, False):
+        trials = DriverTrials.collect(matrix, relevant, test_users, Settings(top_k=5, exclude_purchased=exclude), 60)
+        listed = set(zip(*(a.tolist() for a in trials.lists(MODEL)[:2]), strict=True))
+        assert bool(listed & bought) is not exclude
