@@ -226,8 +226,9 @@ def peers_als(spark, lake_root: Path, day: date, sizes: dict) -> list[dict]:
     local = ratings.toPandas()
     params = AlsParams(**sizes["als"], blocks=settings.als_blocks)
     model, fit_s = timed(lambda: als.fit(ratings, params, sizes["als_engine"]))
-    factors = model.userFactors.selectExpr("id AS user_idx", "features", "CAST(NULL AS array<int>) AS exclude")
-    _, top_s = timed(lambda: als.top_k(factors, als.item_factor_matrix(model), settings.top_k)
+    # Everyone's lists as the pipeline makes them for this engine (on the driver for implicit),
+    # ids mapped back, as a DataFrame; nothing excluded, as the peer excludes nothing.
+    _, top_s = timed(lambda: als.recommend(model, users, items, settings.top_k, None)
                      .write.format("noop").mode("overwrite").save())
     n_users, n_items = int(local.user_idx.max()) + 1, int(local.item_idx.max()) + 1
     # The same model as ours (confidence 1 + alpha x score, implicit's alpha 1): the peer is the

@@ -30,7 +30,7 @@ def submit_command(job: str, run_date: str, params: dict, conf: dict[str, str], 
     driver_memory = (settings.als_driver_memory or settings.spark_driver_memory) if job == "train_als" \
         else settings.spark_driver_memory
     every = {"spark.log.level": "WARN", "spark.driver.memory": driver_memory, "spark.eventLog.enabled": "true",
-             "spark.eventLog.dir": event_dir.as_uri(), **conf}
+             "spark.eventLog.dir": event_dir.as_uri(), "spark.eventLog.compress": "false", **conf}
     command = ["spark-submit", "--master", "local[*]", "--name", f"recsys_{job}",
                "--py-files", str(build_package_zip())]
     for key, value in every.items():
@@ -65,17 +65,29 @@ def phases(events: list[dict], started_ms: float, ended_ms: float) -> list[tuple
             jobs[e["Job ID"]] = {"start": e["Submission Time"], "stages": e["Stage IDs"]}
         elif e["Event"] == "SparkListenerJobEnd":
             jobs[e["Job ID"]]["end"] = e["Completion Time"]
-    out = [("spark-submit to SparkContext started", (app_start - started_ms) / 1000, "launcher, JVM, Python, context")]
-    cursor = app_start
-    for job_id, job in sorted(jobs.items(), key=lambda j: j[1]["start"]):
-        out.append(("driver before the job", (job["start"] - cursor) / 1000, "planning, Python, listing files"))
+    # Consecutive jobs from one line of the job's code are one step (Spark runs a query's
+    # broadcasts and subqueries as jobs of their own, side by side).
+    steps = []
+    for job in sorted(jobs.values(), key=lambda j: j["start"]):
         ran = [s for s in job["stages"] if s in stage_names]
         name = stage_names[ran[-1]] if ran else "(skipped)"
-        busy = sum(task_ms.get(s, 0) for s in ran) / 1000
-        gc = sum(gc_ms.get(s, 0) for s in ran) / 1000
-        out.append((f"job {job_id}: {name}", (job["end"] - job["start"]) / 1000,
-                    f"{len(ran)} stages, task time {busy:.2f} s, GC {gc:.2f} s"))
-        cursor = job["end"]
+        busy = sum(task_ms.get(s, 0) for s in ran)
+        gc = sum(gc_ms.get(s, 0) for s in ran)
+        if steps and (steps[-1]["name"] == name or job["start"] < steps[-1]["end"]):
+            last = steps[-1]
+            last.update(end=max(last["end"], job["end"]), jobs=last["jobs"] + 1, busy=last["busy"] + busy,
+                        gc=last["gc"] + gc)
+        else:
+            steps.append({"name": name, "start": job["start"], "end": job["end"], "jobs": 1, "busy": busy, "gc": gc})
+    out = [("spark-submit to SparkContext started", (app_start - started_ms) / 1000, "launcher, JVM, Python, context")]
+    cursor = app_start
+    for step in steps:
+        begin = step["start"] if step["start"] - cursor > 500 else cursor  # short gaps go to the step
+        if begin > cursor:
+            out.append(("driver alone", (begin - cursor) / 1000, "planning, Python, numpy, listing files"))
+        out.append((f"at +{(step['start'] - app_start) / 1000:.0f} s: {step['name']}", (step["end"] - begin) / 1000,
+                    f"{step['jobs']} jobs, task time {step['busy'] / 1000:.2f} s, GC {step['gc'] / 1000:.2f} s"))
+        cursor = step["end"]
     out.append(("last job to the context's stop", (app_end - cursor) / 1000, "driver: reports, commit"))
     out.append(("stop to the process's exit", (ended_ms - app_end) / 1000, "shutdown"))
     return out

@@ -54,4 +54,30 @@ if [ ! -f "$AIRFLOW_HOME/.migrated" ]; then
     tail -20 "$LOCAL/airflow-db-migrate.log" >&2; exit 1; }
   touch "$AIRFLOW_HOME/.migrated"
 fi
+# --- Spark driver's class-data archive (optional: jobs start about 2 s sooner) -------------------
+# Built once per JDK, Spark and workload (about a minute) into the user's cache, where a fresh
+# clone on the same machine finds it; scripts/env.sh gives it to spark-submit's JVM, the driver's
+# in client mode (SPARK_SUBMIT_OPTS). A stale or missing archive is ignored by the JVM, so a
+# failure here only costs the speed. The classpath must be as it will be: no SPARK_CONF_DIR.
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/recsys
+key=$( { java -version 2>&1; readlink -f "$(command -v java)"; ls "$VENV"/lib/python3*/site-packages/pyspark/jars;
+         cat scripts/spark_class_archive.py; } | sha256sum | cut -c1-16)
+archive=$cache/spark-driver-classes-$key.jsa
+if [ ! -s "$archive" ]; then
+  echo "bootstrap: building the Spark driver's class-data archive (about a minute, once per machine)"
+  mkdir -p "$cache"
+  rm -f "$archive.tmp"
+  if SPARK_SUBMIT_OPTS="-XX:ArchiveClassesAtExit=$archive.tmp -Xlog:cds=off,cds+dynamic=off" \
+      spark-submit --master 'local[*]' --conf spark.log.level=ERROR scripts/spark_class_archive.py >"$LOCAL/spark-class-archive.log" 2>&1 && [ -s "$archive.tmp" ]; then
+    mv "$archive.tmp" "$archive"
+  else
+    echo "bootstrap: warning: no class-data archive (see $LOCAL/spark-class-archive.log); Spark jobs start slower" >&2
+  fi
+fi
+mkdir -p "$LOCAL/spark"
+if [ -s "$archive" ]; then
+  echo "-XX:SharedArchiveFile=$archive -Xlog:cds=off,cds+dynamic=off" > "$LOCAL/spark/submit-java-options"
+else
+  rm -f "$LOCAL/spark/submit-java-options"
+fi
 echo "bootstrap: ok"

@@ -11,6 +11,11 @@ export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__UNIT_TEST_MODE=${AIRFLOW__CORE__UNIT_TEST_MODE:-False}
 # Spark's Python workers must use the virtualenv's interpreter (pyspark, pandas, pyarrow).
 export PYSPARK_PYTHON=${PYSPARK_PYTHON:-$RECSYS_LOCAL/venv/bin/python}
+# JVM options of spark-submit, which runs the driver in client mode: the class-data archive
+# scripts/bootstrap.sh builds (a stale one is ignored by the JVM). Options exported before win.
+if [ -z "${SPARK_SUBMIT_OPTS:-}" ] && [ -f "$RECSYS_LOCAL/spark/submit-java-options" ]; then
+  SPARK_SUBMIT_OPTS=$(cat "$RECSYS_LOCAL/spark/submit-java-options"); export SPARK_SUBMIT_OPTS
+fi
 export RECSYS_RAW_ROOT=${RECSYS_RAW_ROOT:-$RECSYS_LOCAL/raw}
 export RECSYS_LAKE_ROOT=${RECSYS_LAKE_ROOT:-$RECSYS_LOCAL/lake}
 export AIRFLOW_CONN_RECSYS_SPARK=${AIRFLOW_CONN_RECSYS_SPARK:-'{"conn_type": "spark", "host": "local[*]"}'}

@@ -15,8 +15,8 @@ def main(argv: list[str]) -> None:
     job = job_arguments(__doc__.splitlines()[0], argv)
     settings, run_date = job.settings, job.run_date
     spark = get_spark(f"build_interactions {run_date}")
-    events = window_events(lake.read_events(spark, settings.lake_root), run_date, settings.window_days)
-    events = events.cache()
+    # Not cached: the newest event time reads one column, the matrix four.
+    events = window_events(spark, settings.lake_root, run_date, settings.window_days)
     reference = newest_event_time(events)
     if reference is None:
         raise ValueError(

@@ -55,7 +55,7 @@ def summarise_date(spark, job, event_date: date, cleaned: CleaningReport | None,
     """Every summary of ``event_date``, from all its events in the lake, staged in ``outputs``."""
     lake_root = job.settings.lake_root
     copies = lake.read_events(spark, lake_root).where(F.col("event_date") == F.lit(event_date)).cache()
-    day = lake.distinct_events(copies).cache()
+    day = lake.distinct_events(copies, lake.overlapping_event_dates(spark, lake_root)).cache()
     duplicates = check_copies(spark, lake_root, event_date, copies, day)
     if day.isEmpty():
         if cleaned is None or cleaned.rows_read > 0:

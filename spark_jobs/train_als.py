@@ -43,7 +43,7 @@ def main(argv: list[str]) -> None:
     if settings.eval_days > 0:
         candidates, search = search_space(settings, last_published(spark, settings, run_date))
         print(f"tuning: {search}", flush=True)
-        events = window_events(lake.read_events(spark, settings.lake_root), run_date, settings.window_days)
+        events = window_events(spark, settings.lake_root, run_date, settings.window_days)
         evaluation = {**evaluate(events, run_date, settings, candidates), "search": search}
     print(f"evaluation: {evaluation}")
     status, verdict = quality_gate(evaluation, settings.quality_margin)

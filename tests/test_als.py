@@ -141,3 +141,29 @@ def test_the_driver_engine_saves_its_factors_as_mllib_lays_them_out(spark, tmp_p
     users = spark.read.parquet(str(tmp_path / "als" / "userFactors")).orderBy("id").collect()
     assert [r.id for r in users] == [0, 1, 2, 3, 4] and all(len(r.features) == 3 for r in users)
     assert spark.read.parquet(str(tmp_path / "als" / "itemFactors")).count() == 4
+
+
+def test_a_model_fitted_on_the_driver_scores_there_the_lists_spark_scores(spark):
+    """recommend and similar_products of a DriverFactors run in numpy on the driver; fed the same
+    factors, Spark's block-wise top-K gives the same lists (exclusions honoured on both)."""
+    from types import SimpleNamespace
+
+    from recsys.als import fit, recommend, similar_products
+
+    rng = np.random.default_rng(5)
+    rows = [(u, int(i), float(rng.random()) + 0.1) for u in range(60) for i in rng.choice(40, 8, replace=False)]
+    model = fit(spark.createDataFrame(rows, "user_idx int, item_idx int, score double"),
+                AlsParams(rank=5, reg_param=0.05, alpha=10.0, max_iter=5, blocks=2), "implicit")
+    users = spark.createDataFrame([(7000 + u, u) for u in range(0, 60, 3)], "user_id long, user_idx int")
+    items = spark.createDataFrame([(500 + i, i) for i in range(40)], "product_id long, item_idx int")
+    exclude = spark.createDataFrame([(7000 + u, 500 + i) for u, i, _ in rows[::4]], "user_id long, product_id long")
+    as_spark = SimpleNamespace(rank=model.rank, userFactors=model.userFactors, itemFactors=model.itemFactors)
+    for call in (lambda m: recommend(m, users, items, 5, exclude), lambda m: recommend(m, users, items, 5, None),
+                 lambda m: similar_products(m, items, 4)):
+        driver, spark_way = (sorted(tuple(r) for r in call(m).collect()) for m in (model, as_spark))
+        assert [r[:3] for r in driver] == [r[:3] for r in spark_way] and len(driver) > 50
+        assert np.allclose([r[3] for r in driver], [r[3] for r in spark_way], rtol=1e-5)
+    listed = {(r.user_id, r.product_id) for r in recommend(model, users, items, 5, exclude).collect()}
+    assert not listed & {(r.user_id, r.product_id) for r in exclude.collect()}
+    served = {r.user_id for r in recommend(model, users, items, 5, exclude).collect()}
+    assert served == {7000 + u for u in range(0, 60, 3)}

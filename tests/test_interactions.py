@@ -68,7 +68,7 @@ def test_the_same_event_in_two_days_files_counts_once_in_summaries_and_scores(sp
         spark_job("clean_events").main(["--run-date", day, *base])
     assert lake.read_events(spark, root).count() == 4  # each day's lake keeps its file's rows
 
-    events = window_events(lake.read_events(spark, root), date(2019, 10, 2), 2)
+    events = window_events(spark, root, date(2019, 10, 2), 2)
     assert events.count() == 3
     score = interaction_matrix(events, Settings(), datetime(2019, 10, 2, 9)).first()
     assert (score.views, score.carts, score.purchases) == (2, 0, 1)

@@ -55,10 +55,13 @@ def resolve_engine(wanted: str, non_zeros: int) -> str:
 
 @dataclass
 class DriverFactors:
-    """A model fitted on the driver, shaped like MLlib's ALSModel where the pipeline reads it."""
+    """A model fitted on the driver, shaped like MLlib's ALSModel where the pipeline reads it, with
+    the fit's own arrays (row i is index i), from which top-K runs on the driver too."""
     rank: int
     userFactors: DataFrame  # noqa: N815 (ALSModel's names)
     itemFactors: DataFrame  # noqa: N815
+    user_matrix: np.ndarray
+    item_matrix: np.ndarray
 
 
 def fit(indexed: DataFrame, params: AlsParams, engine: str = "spark") -> ALSModel | DriverFactors:
@@ -101,7 +104,8 @@ def _fit_on_driver(indexed: DataFrame, params: AlsParams) -> DriverFactors:
     del table
     user_factors, item_factors = implicit_factors(*columns, params)
     spark = indexed.sparkSession
-    return DriverFactors(params.rank, _factor_frame(spark, user_factors), _factor_frame(spark, item_factors))
+    return DriverFactors(params.rank, _factor_frame(spark, user_factors), _factor_frame(spark, item_factors),
+                         user_factors, item_factors)
 
 
 def implicit_factors(users: np.ndarray, items: np.ndarray, scores: np.ndarray,
@@ -302,6 +306,71 @@ def _top_k(user_factors: DataFrame, items, k: int, offset: int = 0) -> DataFrame
     return user_factors.mapInPandas(score_partition, schema)
 
 
+def top_k_for(user_factors: np.ndarray, item_factors: np.ndarray, excluded: list[np.ndarray], k: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``top_k`` on the driver: each row's top-k items by dot product, skipping its ``excluded``
+    item indices, as (rows, columns, scores) sorted by row then rank; ``top_k_block`` over blocks
+    of rows, on the process's CPUs (numpy lets go of the interpreter while it multiplies and sorts)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    block = max(1, SCORE_BLOCK_VALUES // max(1, item_factors.shape[0]))
+
+    def run(start: int):
+        stop = min(start + block, user_factors.shape[0])
+        rows, cols, values = top_k_block(user_factors[start:stop], item_factors, excluded[start:stop], k)
+        return rows + start, cols, values
+
+    with threadpool_limits(1, "blas"), ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool:
+        parts = list(pool.map(run, range(0, user_factors.shape[0], block)))
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float32)
+    return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
+
+
+def rows_of(pair_rows: np.ndarray, pair_cols: np.ndarray, n_rows: int) -> list[np.ndarray]:
+    """Pairs (row, column) as each row's sorted columns: row i's list is the i-th array."""
+    order = np.lexsort((pair_cols, pair_rows))
+    bounds = np.searchsorted(pair_rows[order], np.arange(1, n_rows))
+    return np.split(pair_cols[order].astype(np.int64), bounds)
+
+
+def arrow_columns(df: DataFrame, *names: str) -> list[np.ndarray]:
+    """The columns of a DataFrame collected to the driver as numpy arrays (through Arrow)."""
+    table = df.select(*names).toArrow()
+    return [table.column(name).to_numpy() for name in names]
+
+
+def _ranked_frame(spark, ids: np.ndarray, rows: np.ndarray, other_ids: np.ndarray, cols: np.ndarray,
+                  values: np.ndarray, names: tuple[str, str, str, str]) -> DataFrame:
+    """(id, rank, other id, score) rows of a driver top-K, as a DataFrame."""
+    starts = np.searchsorted(rows, np.arange(len(ids)))
+    table = pa.table({names[0]: pa.array(ids[rows].astype(np.int64)),
+                      names[1]: pa.array((np.arange(len(rows)) - starts[rows] + 1).astype(np.int32)),
+                      names[2]: pa.array(other_ids[cols].astype(np.int64)),
+                      names[3]: pa.array(values.astype(np.float64))})
+    return spark.createDataFrame(table, f"{names[0]} long, {names[1]} int, {names[2]} long, {names[3]} double")
+
+
+def _recommend_on_driver(model: DriverFactors, users: DataFrame, items: DataFrame, k: int,
+                         exclude: DataFrame | None) -> DataFrame:
+    """``recommend`` for a model fitted on the driver, scored there: the same lists, without a
+    Spark job per block (3.6 million rows at 100,000 products took Spark 90 s)."""
+    user_ids, user_idx = arrow_columns(users, "user_id", "user_idx")
+    order = np.argsort(user_idx, kind="stable")
+    user_ids, user_idx = user_ids[order], user_idx[order]
+    product_ids, item_idx = arrow_columns(items, "product_id", "item_idx")
+    product_of = np.zeros(model.item_matrix.shape[0], dtype=np.int64)
+    product_of[item_idx] = product_ids
+    excluded = [np.empty(0, np.int64)] * len(user_idx)
+    if exclude is not None:
+        pairs = exclude.join(users, "user_id").join(items, "product_id")
+        pair_users, pair_items = arrow_columns(pairs, "user_idx", "item_idx")
+        excluded = rows_of(np.searchsorted(user_idx, pair_users), pair_items, len(user_idx))
+    rows, cols, values = top_k_for(model.user_matrix[user_idx], model.item_matrix, excluded, k)
+    return _ranked_frame(users.sparkSession, user_ids, rows, product_of, cols, values,
+                         ("user_id", "rank", "product_id", "score")).select("user_id", "product_id", "rank", "score")
+
+
 def recommend(model: ALSModel | DriverFactors, users: DataFrame, items: DataFrame, k: int,
               exclude: DataFrame | None) -> DataFrame:
     """Top-k (user_id, product_id, rank, score) for the model's users, in store ids.
@@ -309,6 +378,8 @@ def recommend(model: ALSModel | DriverFactors, users: DataFrame, items: DataFram
     ``users``/``items`` are the index maps; ``exclude`` holds (user_id, product_id) pairs that
     must not be recommended (already purchased, say).
     """
+    if isinstance(model, DriverFactors):
+        return _recommend_on_driver(model, users, items, k, exclude)
     factors = model.userFactors.select(F.col("id").alias("user_idx"), "features")
     if exclude is not None:
         excluded = (
@@ -330,6 +401,16 @@ def similar_products(model: ALSModel | DriverFactors, items: DataFrame, k: int) 
 
     Returns (product_id, similar_rank, similar_product_id, similarity).
     """
+    if isinstance(model, DriverFactors):
+        product_ids, item_idx = arrow_columns(items, "product_id", "item_idx")
+        order = np.argsort(item_idx, kind="stable")
+        product_ids, item_idx = product_ids[order], item_idx[order]
+        unit = unit_rows(model.item_matrix.astype(np.float32, copy=True))
+        rows, cols, values = top_k_for(unit[item_idx], unit, [np.array([i]) for i in item_idx], k)
+        product_of = np.zeros(unit.shape[0], dtype=np.int64)
+        product_of[item_idx] = product_ids
+        return _ranked_frame(items.sparkSession, product_ids, rows, product_of, cols, values,
+                             ("product_id", "similar_rank", "similar_product_id", "similarity"))
     norm = F.sqrt(F.aggregate("features", F.lit(0.0), lambda acc, x: acc + x * x))
     queries = model.itemFactors.select(
         F.col("id").alias("user_idx"),

@@ -10,24 +10,18 @@ the exclusions, the popularity fallback, the relevant items. At 6 million non-ze
 """
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
+import time
 from dataclasses import dataclass
 
 import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from threadpoolctl import threadpool_limits
 
 from recsys import als
+from recsys.als import arrow_columns
 from recsys.interactions import training_subset
 from recsys.params import AlsParams, Settings
 from recsys.ranking import popular_products, recommend_popular
-
-
-def _ids(df: DataFrame, *columns: str) -> list[np.ndarray]:
-    table = df.select(*columns).toArrow()
-    return [table.column(c).to_numpy() for c in columns]
 
 
 @dataclass
@@ -49,28 +43,29 @@ class DriverTrials:
         """``train`` the interaction matrix of the training days, ``relevant`` the (user_id,
         product_id) pairs to find, ``test_users`` their users, as ``recommender.evaluate`` has them."""
         subset = training_subset(train, settings.min_user_products, settings.min_product_users)
-        users, items, scores = _ids(subset.select("user_id", "product_id", F.col("score").cast("float")),
-                                    "user_id", "product_id", "score")
+        users, items, scores = arrow_columns(subset.select("user_id", "product_id", F.col("score").cast("float")),
+                                             "user_id", "product_id", "score")
         user_ids, user_idx = np.unique(users, return_inverse=True)
         item_ids, item_idx = np.unique(items, return_inverse=True)
-        (tests,) = _ids(test_users, "user_id")
+        (tests,) = arrow_columns(test_users, "user_id")
         tests = np.unique(tests)
         served = np.isin(tests, user_ids)
         test_rows = np.searchsorted(user_ids, tests[served])
-        exclude = als_exclude = None
+        exclude = None
         if settings.exclude_purchased:
             exclude = train.where(F.col("purchases") > 0).select("user_id", "product_id")
-            bought_users, bought_items = _ids(exclude.join(test_users, "user_id"), "user_id", "product_id")
-            known = np.isin(bought_users, user_ids) & np.isin(bought_items, item_ids)
-            rows = np.searchsorted(user_ids, bought_users[known])
-            cols = np.searchsorted(item_ids, bought_items[known]).astype(np.int64)
-            als_exclude = {r: np.sort(cols[rows == r]) for r in np.unique(rows)}
-        excluded = [als_exclude.get(r, np.empty(0, np.int64)) if als_exclude else np.empty(0, np.int64)
-                    for r in test_rows]
+            bought_users, bought_items = arrow_columns(exclude.join(test_users, "user_id"), "user_id", "product_id")
+            # Each served test user's purchases, as item indices, in test_rows' order.
+            served_users = tests[served]
+            mine = np.isin(bought_users, served_users) & np.isin(bought_items, item_ids)
+            excluded = als.rows_of(np.searchsorted(served_users, bought_users[mine]),
+                                   np.searchsorted(item_ids, bought_items[mine]), len(test_rows))
+        else:
+            excluded = [np.empty(0, np.int64)] * len(test_rows)
         others = test_users.join(subset.select("user_id").distinct(), "user_id", "left_anti")
-        fallback = _ids(recommend_popular(others, popular_products(train), settings.top_k, exclude),
-                        "user_id", "product_id", "rank")
-        relevant_pairs = _ids(relevant.select("user_id", "product_id").distinct(), "user_id", "product_id")
+        fallback = arrow_columns(recommend_popular(others, popular_products(train), settings.top_k, exclude),
+                                 "user_id", "product_id", "rank")
+        relevant_pairs = arrow_columns(relevant.select("user_id", "product_id").distinct(), "user_id", "product_id")
         order = np.lexsort((item_idx, user_idx))  # one order, whatever order the rows came in
         return cls(user_ids, item_ids,
                     (user_idx[order].astype(np.int32), item_idx[order].astype(np.int32), scores[order]),
@@ -79,8 +74,12 @@ class DriverTrials:
     def lists(self, params: AlsParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(user_id, product_id, rank) of every test user's list from a model fitted with
         ``params``: ALS for the users it serves, popularity for the rest."""
+        started = time.monotonic()
         user_factors, item_factors = als.implicit_factors(*self.pairs, params)
-        rows, cols, _ = top_k_for(user_factors[self.test_rows], item_factors, self.excluded, self.k)
+        fitted = time.monotonic()
+        rows, cols, _ = als.top_k_for(user_factors[self.test_rows], item_factors, self.excluded, self.k)
+        print(f"  on the driver: fit {fitted - started:.1f} s ({len(self.pairs[0]):,} pairs), top-{self.k} for "
+              f"{len(self.test_rows):,} users {time.monotonic() - fitted:.1f} s", flush=True)
         starts = np.searchsorted(rows, np.arange(len(self.test_rows)))
         return (np.concatenate([self.user_ids[self.test_rows][rows], self.fallback[0]]),
                 np.concatenate([self.item_ids[cols], self.fallback[1]]),
@@ -89,27 +88,6 @@ class DriverTrials:
     def score(self, params: AlsParams) -> dict:
         """``list_metrics`` of the test users' lists from a model fitted with ``params``."""
         return list_metrics(self.lists(params), self.relevant, self.k, self.catalogue)
-
-
-def top_k_for(user_factors: np.ndarray, item_factors: np.ndarray, excluded: list[np.ndarray], k: int,
-              threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each row's top-k items by dot product, skipping its ``excluded`` item indices, as (rows,
-    columns, scores) sorted by row then rank: ``als.top_k_block`` over blocks of rows, on the
-    process's CPUs (numpy lets go of the interpreter while it multiplies and sorts)."""
-    n_items = item_factors.shape[0]
-    block = max(1, als.SCORE_BLOCK_VALUES // max(1, n_items))
-    starts = range(0, user_factors.shape[0], block)
-
-    def run(start: int):
-        stop = min(start + block, user_factors.shape[0])
-        rows, cols, values = als.top_k_block(user_factors[start:stop], item_factors, excluded[start:stop], k)
-        return rows + start, cols, values
-
-    with threadpool_limits(1, "blas"), ThreadPoolExecutor(threads or len(os.sched_getaffinity(0))) as pool:
-        parts = list(pool.map(run, starts))
-    if not parts:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float32)
-    return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
 
 
 def list_metrics(recs: tuple[np.ndarray, np.ndarray, np.ndarray], relevant: tuple[np.ndarray, np.ndarray],

@@ -15,11 +15,12 @@ from recsys.exact import exact_sum
 from recsys.params import Settings
 
 
-def window_events(events: DataFrame, end: date, days: int) -> DataFrame:
+def window_events(spark, lake_root: str, end: date, days: int) -> DataFrame:
     """The lake's events whose event_date lies in the ``days`` days ending at ``end`` (inclusive),
     each once (``recsys.lake.distinct_events``)."""
     start = lake.window_start(end, days)
-    return lake.distinct_events(events.where(F.col("event_date").between(F.lit(start), F.lit(end))))
+    events = lake.read_events(spark, lake_root).where(F.col("event_date").between(F.lit(start), F.lit(end)))
+    return lake.distinct_events(events, lake.overlapping_event_dates(spark, lake_root))
 
 
 def newest_event_time(events: DataFrame) -> datetime | None:

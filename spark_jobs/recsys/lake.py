@@ -5,6 +5,7 @@ work); per-date outputs sit in their own directory so a rerun replaces exactly t
 """
 
 import re
+from collections import Counter
 from datetime import date, timedelta
 
 
@@ -193,11 +194,29 @@ def read_events(spark, lake_root: str):
         raise FileNotFoundError(f"{path}: no clean events yet (run clean_events first)") from exc
 
 
-def distinct_events(events):
+def distinct_events(events, overlapping: set[date] | None = None):
     """Each event once, without its ingest date: the same event in two days' files (an export
-    that overlaps the previous day's, a file sent again) counts once in every figure. Rows are
-    clustered by (user, product) first, which the interaction matrix groups by too, so building
-    it needs no second shuffle."""
+    that overlaps the previous day's, a file sent again) counts once in every figure.
+
+    Cleaning leaves an ingest date's rows distinct, so an event can repeat only on an event date
+    held by more than one ingest date: given those (``overlapping_event_dates``), only their rows
+    are shuffled and compared (at 10 million events, comparing every row cost 25 s of a 60 s
+    build_interactions); without, every row is."""
+    from pyspark.sql import functions as F
+
     from recsys.schema import CLEAN_EVENTS
 
-    return events.select(*CLEAN_EVENTS.fieldNames()).repartition("user_id", "product_id").dropDuplicates()
+    rows = events.select(*CLEAN_EVENTS.fieldNames())
+    if overlapping is None:  # clustered as the interaction matrix groups, so that needs no second shuffle
+        return rows.repartition("user_id", "product_id").dropDuplicates()
+    if not overlapping:
+        return rows
+    repeatable = F.col("event_date").isin(sorted(overlapping))
+    return rows.where(~repeatable).unionByName(rows.where(repeatable).dropDuplicates())
+
+
+def overlapping_event_dates(spark, lake_root: str) -> set[date]:
+    """The event dates whose clean rows sit under more than one ingest date of the lake."""
+    jvm_path, fs = hadoop_path(spark, f"{events(lake_root)}/ingest_date=*/event_date=*")
+    held = Counter(s.getPath().getName() for s in (fs.globStatus(jvm_path) or []) if s.isDirectory())
+    return {date.fromisoformat(name.split("=", 1)[1]) for name, copies in held.items() if copies > 1}
