@@ -34,10 +34,11 @@ unit: setup-python  ## the tests that need no database (local Spark and Airflow 
 bench: setup  ## the daily run at SCALE through Airflow, with its peers: .local/bench/$(SCALE)/report.{json,md}
 	$(ENV) && python benchmarks/bench_daily.py --scale $(SCALE)
 
-bench-components: setup  ## each part alone at 1 and 10 million rows: generator, cleaning, ALS configurations, loads
+bench-components: setup  ## each part alone at 1 and 10 million rows: generator, cleaning, ALS configurations, the driver engine's bound, loads
 	$(ENV) && python benchmarks/bench_generator.py
 	$(ENV) && python benchmarks/bench_cleaning.py
 	$(ENV) && python benchmarks/bench_als.py
+	$(ENV) && python benchmarks/bench_engine_bound.py
 	$(ENV) && python benchmarks/bench_load.py
 
 lint:

@@ -67,6 +67,8 @@ def test_the_same_event_in_two_days_files_counts_once_in_summaries_and_scores(sp
     for day in ("2019-10-01", "2019-10-02"):
         spark_job("clean_events").main(["--run-date", day, *base])
     assert lake.read_events(spark, root).count() == 4  # each day's lake keeps its file's rows
+    # Only 1 October sits under two ingest dates: only its rows are compared for repeats.
+    assert lake.overlapping_event_dates(spark, root) == {date(2019, 10, 1)}
 
     events = window_events(spark, root, date(2019, 10, 2), 2)
     assert events.count() == 3

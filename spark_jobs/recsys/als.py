@@ -37,10 +37,11 @@ def dense_index(ids: DataFrame, id_col: str, index_col: str) -> DataFrame:
     )
 
 
-# auto's bound for fitting on the driver. Each pair costs about 30 bytes of Python memory there while
-# the matrix is built (the Arrow columns, 12 bytes; the CSR and implicit's transpose, 16 bytes) and
-# 12 bytes through the driver's JVM: 20 million pairs is about 0.6 GB, within the default 2g driver
-# and spark.driver.maxResultSize (1g). Above it Spark's ALS spreads the work.
+# auto's bound for fitting on the driver. Measured (benchmarks/bench_engine_bound.py): Python's peak
+# grows about 57 MB per million pairs (the Arrow columns, the id maps, the CSR and implicit's
+# transpose) and the default 2g driver JVM peaks at 2.5 GB whatever the size; at 20 million pairs
+# the driver needs about 1.2 GB beside its JVM and a fit takes about 75 s on 2 cores. Above it
+# Spark's ALS spreads the work.
 IMPLICIT_MAX_NON_ZEROS = 20_000_000
 ENGINES = ("spark", "implicit")
 
