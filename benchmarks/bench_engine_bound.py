@@ -9,6 +9,8 @@ DataFrame exactly as ``train_als`` collects it (``recsys.als.fit`` with the impl
 driver's peak memory: the JVM's (Spark's heap and the Arrow batches) and Python's (the arrays, the
 CSR and implicit's copy of it), each process's peak resident set. ``recsys.als.IMPLICIT_MAX_NON_ZEROS``
 is chosen so that this peak stays inside the default 2g driver plus Python's share on a small machine.
+Python's peak includes generating the random pairs (an upper bound of the fit's own: at most about
+0.3 GB of it at 20 million pairs); the refit's top-K adds about 60 bytes a list row on the driver.
 """
 
 import argparse
@@ -67,7 +69,7 @@ def main(argv: list[str]) -> None:
     for pairs in args.pairs:
         out = subprocess.run([sys.executable, __file__, "--one", str(pairs)], capture_output=True, text=True)
         if out.returncode != 0:
-            print(f"| {pairs:,} | failed: {out.stderr.strip().splitlines()[-1]} |")
+            print(f"| {pairs:,} | failed (exit {out.returncode}): {(out.stderr.strip().splitlines() or [''])[-1]} |")
             continue
         m = json.loads(out.stdout.strip().splitlines()[-1])
         total = m["python_peak_mb"] + m["jvm_peak_mb"]

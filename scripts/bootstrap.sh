@@ -59,25 +59,32 @@ fi
 # clone on the same machine finds it; scripts/env.sh gives it to spark-submit's JVM, the driver's
 # in client mode (SPARK_SUBMIT_OPTS). A stale or missing archive is ignored by the JVM, so a
 # failure here only costs the speed. The classpath must be as it will be: no SPARK_CONF_DIR.
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/recsys
-key=$( { java -version 2>&1; readlink -f "$(command -v java)"; ls "$VENV"/lib/python3*/site-packages/pyspark/jars;
-         cat scripts/spark_class_archive.py; } | sha256sum | cut -c1-16)
-archive=$cache/spark-driver-classes-$key.jsa
-if [ ! -s "$archive" ]; then
-  echo "bootstrap: building the Spark driver's class-data archive (about a minute, once per machine)"
-  mkdir -p "$cache"
-  rm -f "$archive.tmp"
-  if SPARK_SUBMIT_OPTS="-XX:ArchiveClassesAtExit=$archive.tmp -Xlog:cds=off,cds+dynamic=off" \
-      spark-submit --master 'local[*]' --conf spark.log.level=ERROR scripts/spark_class_archive.py >"$LOCAL/spark-class-archive.log" 2>&1 && [ -s "$archive.tmp" ]; then
-    mv "$archive.tmp" "$archive"
-  else
-    echo "bootstrap: warning: no class-data archive (see $LOCAL/spark-class-archive.log); Spark jobs start slower" >&2
+spark_class_archive() {
+  local cache=${XDG_CACHE_HOME:-$HOME/.cache}/recsys key archive partial
+  # What the JVM checks before it maps an archive: the JDK, and each jar's path, size and time.
+  key=$( { java -version 2>&1; readlink -f "$(command -v java)";
+           stat -c '%n %s %Y' "$(readlink -f "$VENV")"/lib/python3*/site-packages/pyspark/jars/*.jar;
+           cat scripts/spark_class_archive.py; } | sha256sum | cut -c1-16) || return 1
+  archive=$cache/spark-driver-classes-$key.jsa
+  if [ ! -s "$archive" ] && [ ! -f "$archive.failed" ]; then
+    echo "bootstrap: building the Spark driver's class-data archive (about a minute, once per machine)"
+    mkdir -p "$cache" && partial=$(mktemp "$archive.XXXXXX") || return 1
+    rm -f "$partial"
+    if SPARK_SUBMIT_OPTS="-XX:ArchiveClassesAtExit=$partial -Xlog:cds=off,cds+dynamic=off" \
+        spark-submit --master 'local[*]' --conf spark.log.level=ERROR scripts/spark_class_archive.py \
+        >"$LOCAL/spark-class-archive.log" 2>&1 && [ -s "$partial" ]; then
+      mv "$partial" "$archive"
+    else
+      rm -f "$partial"; touch "$archive.failed"  # not tried again for this JDK, Spark and workload
+      echo "bootstrap: warning: no class-data archive (see $LOCAL/spark-class-archive.log); Spark jobs start slower" >&2
+    fi
   fi
-fi
-mkdir -p "$LOCAL/spark"
-if [ -s "$archive" ]; then
-  echo "-XX:SharedArchiveFile=$archive -Xlog:cds=off,cds+dynamic=off" > "$LOCAL/spark/submit-java-options"
-else
-  rm -f "$LOCAL/spark/submit-java-options"
-fi
+  mkdir -p "$LOCAL/spark"
+  if [ -s "$archive" ]; then
+    echo "-XX:SharedArchiveFile=$archive -Xlog:cds=off,cds+dynamic=off" > "$LOCAL/spark/submit-java-options"
+  else
+    rm -f "$LOCAL/spark/submit-java-options"
+  fi
+}
+spark_class_archive || echo "bootstrap: warning: the class-data archive step failed; Spark jobs start slower" >&2
 echo "bootstrap: ok"

@@ -1,6 +1,6 @@
 """The workload that trains the local Spark driver's class-data archive (scripts/bootstrap.sh).
 
-    spark-submit --conf spark.driver.defaultJavaOptions=-XX:ArchiveClassesAtExit=A scripts/spark_class_archive.py
+    SPARK_SUBMIT_OPTS=-XX:ArchiveClassesAtExit=A spark-submit scripts/spark_class_archive.py
 
 A Spark job's JVM loads and verifies some 15,000 classes before its first result; the JVM can map
 them from an archive instead (class-data sharing). This runs each of the pipeline's four jobs once,

@@ -314,15 +314,20 @@ def top_k_for(user_factors: np.ndarray, item_factors: np.ndarray, excluded: list
     of rows, on the process's CPUs (numpy lets go of the interpreter while it multiplies and sorts)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    block = max(1, SCORE_BLOCK_VALUES // max(1, item_factors.shape[0]))
+    threads = len(os.sched_getaffinity(0))
+    # Each thread holds a block's scores (and a copy while it sorts): the blocks share the bound.
+    block = max(2, SCORE_BLOCK_VALUES // threads // max(1, item_factors.shape[0]))
+    n_rows = user_factors.shape[0]
 
     def run(start: int):
-        stop = min(start + block, user_factors.shape[0])
+        # A block of one row would be a matrix-vector product, whose sums BLAS orders otherwise.
+        stop = n_rows if n_rows - (start + block) == 1 else min(start + block, n_rows)
         rows, cols, values = top_k_block(user_factors[start:stop], item_factors, excluded[start:stop], k)
         return rows + start, cols, values
 
-    with threadpool_limits(1, "blas"), ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool:
-        parts = list(pool.map(run, range(0, user_factors.shape[0], block)))
+    starts = [start for start in range(0, n_rows, block) if n_rows - start != 1 or start == 0]
+    with threadpool_limits(1, "blas"), ThreadPoolExecutor(threads) as pool:
+        parts = list(pool.map(run, starts))
     if not parts:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float32)
     return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
@@ -349,7 +354,9 @@ def _ranked_frame(spark, ids: np.ndarray, rows: np.ndarray, other_ids: np.ndarra
                       names[1]: pa.array((np.arange(len(rows)) - starts[rows] + 1).astype(np.int32)),
                       names[2]: pa.array(other_ids[cols].astype(np.int64)),
                       names[3]: pa.array(values.astype(np.float64))})
-    return spark.createDataFrame(table, f"{names[0]} long, {names[1]} int, {names[2]} long, {names[3]} double")
+    frame = spark.createDataFrame(table, f"{names[0]} long, {names[1]} int, {names[2]} long, {names[3]} double")
+    # Spark cuts a large Arrow table into a partition per 10,000 rows: as many load files.
+    return frame.coalesce(spark.sparkContext.defaultParallelism)
 
 
 def _recommend_on_driver(model: DriverFactors, users: DataFrame, items: DataFrame, k: int,
