@@ -80,10 +80,9 @@ class DriverTrials:
         rows, cols, _ = als.top_k_for(user_factors[self.test_rows], item_factors, self.excluded, self.k)
         print(f"  on the driver: fit {fitted - started:.1f} s ({len(self.pairs[0]):,} pairs), top-{self.k} for "
               f"{len(self.test_rows):,} users {time.monotonic() - fitted:.1f} s", flush=True)
-        starts = np.searchsorted(rows, np.arange(len(self.test_rows)))
         return (np.concatenate([self.user_ids[self.test_rows][rows], self.fallback[0]]),
                 np.concatenate([self.item_ids[cols], self.fallback[1]]),
-                np.concatenate([np.arange(len(rows)) - starts[rows] + 1, self.fallback[2]]))
+                np.concatenate([als.ranks_in_rows(rows, len(self.test_rows)), self.fallback[2]]))
 
     def score(self, params: AlsParams) -> dict:
         """``list_metrics`` of the test users' lists from a model fitted with ``params``."""
