@@ -11,6 +11,10 @@ DEMO_USERS ?= 10000
 DEMO_PRODUCTS ?= 3000
 DEMO_EVENTS ?= 180000
 
+# The test suite's parallel workers (pytest-xdist); each beyond the first has a test database and
+# an Airflow database of its own.
+PYTEST_WORKERS ?= 2
+
 # The benchmark's store: small (about a minute in all), 1m or 10m events over 30 days.
 SCALE ?= small
 
@@ -26,10 +30,10 @@ demo: setup  ## generate sample data, run the DAG for each day, print what lande
 	bash scripts/demo.sh "$(DEMO_START)" "$(DEMO_DAYS)" "$(DEMO_USERS)" "$(DEMO_PRODUCTS)" "$(DEMO_EVENTS)"
 
 test: setup  ## the whole test suite (unit, MySQL integration, end-to-end through Airflow)
-	$(ENV) && RECSYS_TASK_RETRIES=0 python -m pytest $(PYTEST_ARGS)
+	$(ENV) && RECSYS_TASK_RETRIES=0 python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 unit: setup-python  ## the tests that need no database (local Spark and Airflow only): about 3 minutes
-	$(ENV) && RECSYS_TASK_RETRIES=0 python -m pytest -m unit $(PYTEST_ARGS)
+	$(ENV) && RECSYS_TASK_RETRIES=0 python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m unit $(PYTEST_ARGS)
 
 bench: setup  ## the daily run at SCALE through Airflow, with its peers: .local/bench/$(SCALE)/report.{json,md}
 	$(ENV) && python benchmarks/bench_daily.py --scale $(SCALE)

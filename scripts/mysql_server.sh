@@ -8,9 +8,10 @@
 #   mysql_server.sh stop     stop the private server.
 #   mysql_server.sh status   say which servers are in use.
 #
-# The private server's accounts, each with rights on one database alone: recsys (the pipeline) and
-# recsys_test (the tests) with all rights, recsys_tableau (Tableau) and recsys_test_reader (the
-# tests' reader) with SELECT. Accounts are made here, by the server's administrator, and never at
+# The private server's accounts, each with rights on its own databases alone: recsys (the pipeline)
+# and recsys_test (the tests: recsys_test and one more per parallel test worker, recsys_test_gw1...)
+# with all rights, recsys_tableau (Tableau, on recsys) and recsys_test_reader (the tests' reader, on
+# the tests' databases) with SELECT. Accounts are made here, by the server's administrator, and never at
 # run time: no account the pipeline or the tests use may create, alter or drop accounts.
 # Passwords are generated once and kept in .local/mysql/connections.env (mode 600), which
 # scripts/env.sh exports as connections. No password is ever a command-line argument (printf and
@@ -75,10 +76,11 @@ native_hash() {
   "$PY" -c 'import hashlib, sys; h = hashlib.sha1; print("*" + h(h(sys.stdin.buffer.read()).digest()).hexdigest().upper())'
 }
 
-# $1 user, $2 password, $3 rights, $4 database: the statements that give the account these rights
-# on that database alone (and set its password, which may have been rotated).
+# $1 user, $2 password, $3 rights, $4 database, $5 '%' for every database whose name starts so
+# (the tests' workers each have one: recsys_test, recsys_test_gw1, ...): the statements that give
+# the account these rights on those databases alone (and set its password, which may have been rotated).
 account_sql() {
-  local hash grant_db=${4//_/\\_}
+  local hash grant_db=${4//_/\\_}${5:-}
   hash=$(printf '%s' "$2" | native_hash)
   printf "CREATE USER IF NOT EXISTS '%s'@'127.0.0.1' IDENTIFIED BY PASSWORD '%s';\n" "$1" "$hash"
   printf "ALTER USER '%s'@'127.0.0.1' IDENTIFIED BY PASSWORD '%s';\n" "$1" "$hash"
@@ -92,13 +94,17 @@ provision() {
       echo "CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
     done
     account_sql recsys "$1" "ALL PRIVILEGES" recsys
-    account_sql recsys_test "$2" "ALL PRIVILEGES" recsys_test
+    account_sql recsys_test "$2" "ALL PRIVILEGES" recsys_test %
     account_sql recsys_tableau "$3" SELECT recsys
-    account_sql recsys_test_reader "$4" SELECT recsys_test
+    account_sql recsys_test_reader "$4" SELECT recsys_test %
     # Earlier set-ups' accounts: the account manager, whose global CREATE USER let it alter or
     # drop any account, and the readers it made at run time.
     echo "DROP USER IF EXISTS 'recsys_admin'@'127.0.0.1', 'recsys_tableau'@'%', 'recsys_tableau_test'@'%';"
   } | admin_sql
+  # Earlier set-ups gave the tests' accounts recsys_test alone, which the pattern above covers now.
+  for user in recsys_test recsys_test_reader; do
+    echo "REVOKE ALL PRIVILEGES ON \`recsys\\_test\`.* FROM '$user'@'127.0.0.1';" | admin_sql 2>/dev/null || true
+  done
 }
 
 conn_json() {  # $1 login, $2 password, $3 database (default: the login)

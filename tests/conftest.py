@@ -5,15 +5,55 @@ spark-submit), ``mysql`` (it uses the test database, or is marked by hand: it st
 its own) or else ``unit``; ``make unit`` runs the last without any database.
 """
 
+import json
 import logging
 import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
-from tests.helpers import drop_all_tables
-
+ROOT = Path(__file__).resolve().parents[1]
 # Tasks fail at once in tests (a retry would wait minutes); the DAG reads this when it is parsed.
 os.environ.setdefault("RECSYS_TASK_RETRIES", "0")
+# `make test` runs the suite on parallel workers (pytest-xdist): gw0 uses the test database and
+# Airflow's database as set up, every other worker a database of its own beside each (a run of the
+# DAG in one worker must not see another worker's runs, nor its tables).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+def _own_airflow_database(worker: str) -> None:
+    """A copy of the set-up's SQLite database for this worker (before Airflow is imported)."""
+    if worker == "gw0" or os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"):
+        return
+    home = Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser()
+    copy = home / f"airflow-{worker}.db"
+    with sqlite3.connect(home / "airflow.db") as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{copy}"
+
+
+def _own_test_schema(worker: str) -> None:
+    """The tests' MySQL connections point at ``<schema>_<worker>`` (the set-up grants the tests'
+    accounts every database whose name starts with theirs)."""
+    if worker == "gw0":
+        return
+    for name in ("RECSYS_TEST_MYSQL_CONN", "RECSYS_TEST_READER_CONN"):
+        if os.environ.get(name, "").startswith("{"):
+            conn = json.loads(os.environ[name])
+            conn["schema"] = f"{conn['schema']}_{worker}"
+            os.environ[name] = json.dumps(conn)
+
+
+_own_airflow_database(WORKER)
+_own_test_schema(WORKER)
+
+from tests.airflow_services import free_port  # noqa: E402 (Airflow reads its database's address once)
+from tests.helpers import drop_all_tables  # noqa: E402
 
 MYSQL_FIXTURES = {"mysql_conn_value", "mysql_hook"}
 
@@ -24,6 +64,9 @@ def pytest_collection_modifyitems(items):
             continue
         needs_mysql = MYSQL_FIXTURES & set(getattr(item, "fixturenames", ()))
         item.add_marker(pytest.mark.mysql if needs_mysql else pytest.mark.unit)
+    # The slow end-to-end tests first, so that parallel workers start them at once and share out
+    # the rest meanwhile (a stable sort keeps every other order).
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
 @pytest.fixture(autouse=True)
@@ -48,6 +91,20 @@ def mysql_conn_value() -> str:
     value = os.environ.get("RECSYS_TEST_MYSQL_CONN")
     if not value:
         pytest.fail("RECSYS_TEST_MYSQL_CONN is not set: run the tests with `make test`")
+    if WORKER != "gw0":
+        import MySQLdb
+        from airflow.models.connection import Connection
+
+        conn = Connection.from_json(value)
+        try:
+            db = MySQLdb.connect(host=conn.host, port=int(conn.port or 3306), user=conn.login, password=conn.password)
+            db.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{conn.schema}` "
+                                "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            db.close()
+        except MySQLdb.OperationalError as exc:
+            pytest.fail(f"worker {WORKER} needs a test database of its own, {conn.schema}, and cannot make it "
+                        f"({exc}): grant the tests' account the databases named like it, or run one worker "
+                        "(make test PYTEST_WORKERS=1)")
     return value
 
 
@@ -60,6 +117,53 @@ def mysql_hook(mysql_conn_value, monkeypatch):
     hook = mysql_hook(loads_files=True)  # the tests load files as load_results does
     drop_all_tables(hook)
     return hook
+
+
+@pytest.fixture
+def private_server():
+    """A temporary RECSYS_LOCAL (short: it holds the server's socket) and the environment the
+    set-up runs in there; the server is stopped and everything removed afterwards."""
+    local = Path(tempfile.mkdtemp(prefix="recsys-setup-"))
+    (local / "venv").symlink_to(sys.prefix)
+    # The client the set-up runs, recording the SQL text it is sent.
+    (local / "bin").mkdir()
+    client = local / "bin" / "mariadb"
+    client.write_text(f'#!/bin/bash\ntee -a "$SQL_RECORD" | {shutil.which("mariadb")} "$@"\n')
+    client.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "RECSYS_"))}
+    env.update(RECSYS_LOCAL=str(local), RECSYS_MYSQL_PORT=str(free_port()), SQL_RECORD=str(local / "sql.txt"),
+               PATH=f"{local / 'bin'}:{env['PATH']}")
+    yield local, env
+    subprocess.run(["bash", "scripts/mysql_server.sh", "stop"], cwd=ROOT, env=env, capture_output=True, timeout=60)
+    shutil.rmtree(local, ignore_errors=True)
+
+
+
+class LogLines(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines = []
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture
+def pipeline_log():
+    """What the pipeline's own modules log (alerts, the input check), caught on their logger: the
+    first task a process runs sets up Airflow's logging, which replaces the root logger's handlers
+    (pytest's caplog among them)."""
+    logger, handler = logging.getLogger("recsys_pipeline"), LogLines()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
 
 
 # py4j logs from object finalisers after pytest has closed its streams; nothing to see there.

@@ -1,6 +1,7 @@
 """Helpers the tests share (fixtures are in conftest.py)."""
 
 import importlib.util
+import re
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -30,6 +31,13 @@ def spark_job(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def databases_named(pattern: str, name: str) -> bool:
+    """Whether a grant's database ``pattern`` (SQL LIKE: ``%``, ``_``, ``\\_``) covers ``name``."""
+    regex = "".join(re.escape(t[1]) if t.startswith("\\") else ".*" if t == "%" else "." if t == "_" else re.escape(t)
+                    for t in re.findall(r"\\.|.", pattern))
+    return re.fullmatch(regex, name) is not None
 
 
 def drop_all_tables(hook) -> None:

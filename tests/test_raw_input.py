@@ -1,7 +1,6 @@
 """Step 1: the Params agree, and the raw input check names the folder or file and the problem."""
 
 import gzip
-import logging
 import re
 import threading
 import time
@@ -68,16 +67,15 @@ def test_without_a_marker_a_file_must_be_settled_before_it_is_read(tmp_path):
     assert day_files(str(tmp_path), D, settle_seconds=60, now=written) == [str(path)]
 
 
-def run_input_check(conf: dict, caplog) -> tuple[str, dict]:
-    """check_raw_input alone, through Airflow: its final state and what it pushed, or the alert."""
-    caplog.set_level(logging.INFO, logger="recsys_pipeline")
+def run_input_check(conf: dict) -> tuple[str, dict]:
+    """check_raw_input alone, through Airflow: its final state and what it pushed."""
     dag = load_dag().partial_subset(task_ids=["check_raw_input"], include_upstream=False, include_downstream=False)
     ti = dag.test(run_conf=conf).get_task_instance("check_raw_input")
     pushed = {key: ti.xcom_pull(task_ids="check_raw_input", key=key) for key in ("run_date", "files")}
     return str(ti.state), pushed
 
 
-def test_the_check_waits_for_a_late_file_then_hands_on_the_date_and_files(tmp_path, caplog, monkeypatch):
+def test_the_check_waits_for_a_late_file_then_hands_on_the_date_and_files(tmp_path, pipeline_log, monkeypatch):
     monkeypatch.setenv("RECSYS_INPUT_POKE_SECONDS", "1")
     conf = {"run_date": "2019-10-01", "raw_root": str(tmp_path), "input_wait_minutes": 1.0}
     path = tmp_path / "2019-10-01" / "events.csv"
@@ -90,7 +88,7 @@ def test_the_check_waits_for_a_late_file_then_hands_on_the_date_and_files(tmp_pa
     late = threading.Thread(target=deliver_late)
     started = time.monotonic()
     late.start()
-    state, pushed = run_input_check(conf, caplog)
+    state, pushed = run_input_check(conf)
     late.join()
     assert state == "success" and pushed == {"run_date": "2019-10-01", "files": [str(path)]}
     assert 3 <= time.monotonic() - started < 30  # it waited for the file, in reschedule mode
@@ -103,33 +101,33 @@ def test_the_check_waits_for_a_late_file_then_hands_on_the_date_and_files(tmp_pa
     ({"top_n": 5}, r"unknown Params \['top_n'\]"),
     ({"run_date": "2030-01-01"}, r"run_date 2030-01-01 is after this run's data interval"),
 ])
-def test_the_check_fails_at_once_naming_the_problem(tmp_path, caplog, monkeypatch, conf, error):
+def test_the_check_fails_at_once_naming_the_problem(tmp_path, pipeline_log, monkeypatch, conf, error):
     monkeypatch.setenv("RECSYS_TASK_RETRIES", "2")  # none of these is worth a retry: none happens
-    state, _ = run_input_check({"run_date": "2019-10-01", "raw_root": str(tmp_path), **conf}, caplog)
+    state, _ = run_input_check({"run_date": "2019-10-01", "raw_root": str(tmp_path), **conf})
     assert state == "failed"
     assert re.search(r"RECSYS ALERT: ecommerce_recommendations.check_raw_input failed for \S+ \(try 1\): .*" + error,
-                     caplog.text), caplog.text[-2000:]
+                     pipeline_log.text), pipeline_log.text[-2000:]
 
 
-def test_a_file_still_being_written_is_not_read(tmp_path, caplog):
+def test_a_file_still_being_written_is_not_read(tmp_path, pipeline_log):
     write_raw(tmp_path, "2019-10-01", ["x"])
     state, _ = run_input_check({"run_date": "2019-10-01", "raw_root": str(tmp_path), "input_wait_minutes": 0.0,
-                                "input_settle_seconds": 600.0}, caplog)
-    assert state == "failed" and "changed less than 600 s ago and there is no _SUCCESS marker" in caplog.text
+                                "input_settle_seconds": 600.0})
+    assert state == "failed" and "changed less than 600 s ago and there is no _SUCCESS marker" in pipeline_log.text
 
 
-def test_a_future_date_runs_when_allowed(tmp_path, caplog):
+def test_a_future_date_runs_when_allowed(tmp_path):
     path = write_raw(tmp_path, "2030-01-01", ["x"])
     (path.parent / "_SUCCESS").touch()
     state, pushed = run_input_check({"run_date": "2030-01-01", "raw_root": str(tmp_path),
-                                     "allow_future_run_date": True}, caplog)
+                                     "allow_future_run_date": True})
     assert state == "success" and pushed["run_date"] == "2030-01-01"
     with pytest.raises(ValueError, match="which ends 2019-10-05"):
         refuse_future_run_date(date(2019, 10, 6), None, today=date(2019, 10, 5))
     refuse_future_run_date(date(2019, 10, 6), None, today=date(2019, 10, 6))
 
 
-def test_a_run_waits_while_the_run_before_it_is_unfinished(tmp_path, caplog):
+def test_a_run_waits_while_the_run_before_it_is_unfinished(tmp_path, pipeline_log):
     """Whoever started them (scheduler, backfill, trigger), runs never overlap: a run whose
     predecessor (by logical date) is still running waits, and goes on once it has finished."""
     from airflow.models.dagrun import DagRun
@@ -146,11 +144,12 @@ def test_a_run_waits_while_the_run_before_it_is_unfinished(tmp_path, caplog):
                            run_type=DagRunType.MANUAL, state=DagRunState.RUNNING, conf={}))
     try:
         conf = {"run_date": "2019-10-01", "raw_root": str(tmp_path), "input_wait_minutes": 0.0}
-        state, _ = run_input_check(conf, caplog)
+        state, _ = run_input_check(conf)
         assert state == "failed"
-        assert f"the run before this one ({run_id}) is still running: runs of this DAG never overlap" in caplog.text
+        assert f"the run before this one ({run_id}) is still running: runs of this DAG never overlap" \
+            in pipeline_log.text
     finally:
         with create_session() as session:
             session.query(DagRun).filter(DagRun.run_id == run_id).update({"state": DagRunState.SUCCESS})
-    state, pushed = run_input_check(conf, caplog)
+    state, pushed = run_input_check(conf)
     assert state == "success" and pushed["run_date"] == "2019-10-01"

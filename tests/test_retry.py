@@ -2,10 +2,11 @@
 exactly what a clean load gives; other errors are not retried."""
 
 import logging
-import os
+import subprocess
 import threading
 import time
 from datetime import date
+from pathlib import Path
 
 import MySQLdb
 import pytest
@@ -122,21 +123,26 @@ def test_only_transient_faults_are_retried():
     assert len(calls) == 1
 
 
-def test_a_server_restart_mid_load_is_retried_to_exactly_the_clean_result(mysql_hook, tmp_path, caplog,
+@pytest.mark.mysql
+def test_a_server_restart_mid_load_is_retried_to_exactly_the_clean_result(private_server, tmp_path, caplog,
                                                                          monkeypatch):
-    if os.environ.get("RECSYS_PRIVATE_MYSQL") != "1":
-        pytest.skip("restarts only the project's private server, never one it was given")
-    import subprocess
-    from pathlib import Path
-
+    # A server of the test's own: restarting the one the other tests use would fail them.
+    local, env = private_server
     script = Path(__file__).resolve().parents[1] / "scripts" / "mysql_server.sh"
-    dataset, clean = clean_load(mysql_hook, tmp_path)
+    subprocess.run(["bash", str(script), "ensure"], env=env, check=True, capture_output=True, timeout=120)
+    found = dict(line.split("=", 1) for line in (local / "mysql" / "connections.env").read_text().splitlines()
+                 if line.startswith("RECSYS_TEST_MYSQL_CONN="))
+    monkeypatch.setenv("AIRFLOW_CONN_RECSYS_MYSQL", found["RECSYS_TEST_MYSQL_CONN"].strip("'"))
+    from recsys_pipeline.mysql import mysql_hook
+
+    hook = mysql_hook(loads_files=True)
+    dataset, clean = clean_load(hook, tmp_path)
     restarted = []
 
     def restart_during_the_load():
-        loading_thread_id(mysql_hook)
-        subprocess.run(["bash", str(script), "stop"], check=True, capture_output=True)
-        subprocess.run(["bash", str(script), "ensure"], check=True, capture_output=True)
+        loading_thread_id(hook)
+        subprocess.run(["bash", str(script), "stop"], env=env, check=True, capture_output=True)
+        subprocess.run(["bash", str(script), "ensure"], env=env, check=True, capture_output=True)
         restarted.append(True)
 
     monkeypatch.setenv("RECSYS_MYSQL_NET_TIMEOUT_SECONDS", "10")  # the restart can leave the client waiting
@@ -144,7 +150,7 @@ def test_a_server_restart_mid_load_is_retried_to_exactly_the_clean_result(mysql_
     restarter.start()
     caplog.set_level(logging.WARNING, logger="recsys_pipeline.retry")
     loaded = with_retries(lambda: replace_date_from_files(
-        mysql_hook, "user_recommendations", "run_date", D1, dataset), "test load", attempts=6, first_wait=2)
+        hook, "user_recommendations", "run_date", D1, dataset), "test load", attempts=6, first_wait=2)
     restarter.join()
     assert restarted and "transient MySQL fault" in caplog.text
-    assert loaded == 600_000 and fingerprint(mysql_hook) == clean
+    assert loaded == 600_000 and fingerprint(hook) == clean
