@@ -15,6 +15,7 @@ the rows read per ingest date are what that date's cleaning report says it wrote
 """
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 from pyspark.sql import functions as F
@@ -64,11 +65,17 @@ def summarise_date(spark, job, event_date: date, cleaned: CleaningReport | None,
     elif event_date != job.run_date:
         print(f"{event_date}: summarised again, with the rows {job.run_date}'s files brought")
     local = in_time_zone(day, job.settings.store_time_zone)
-    for table, summarise in SUMMARIES.items():
-        summary = summarise(local).select(F.lit(event_date).alias("run_date"), "*")
+
+    def write(table: str) -> None:
+        summary = SUMMARIES[table](local).select(F.lit(event_date).alias("run_date"), "*")
         if table == "daily_kpis":
             summary = summary.withColumn("duplicate_events", F.lit(duplicates).cast("long"))
         lake.write_load_files(summary.coalesce(1), outputs.path(lake.eda(lake_root, table, event_date)))
+
+    # Each summary is a few small Spark jobs whose time is mostly the driver's planning and
+    # scheduling: side by side they keep the cores busy (a day's eight took 5.7 s one by one).
+    with ThreadPoolExecutor(max_workers=len(SUMMARIES)) as pool:
+        list(pool.map(write, SUMMARIES))
     copies.unpersist()
     day.unpersist()
 

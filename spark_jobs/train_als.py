@@ -10,6 +10,7 @@ A run that could not be judged writes its lists with ``status = 'unjudged'``; th
 makes them current only when no lists exist yet.
 """
 
+import json
 import sys
 import time
 from dataclasses import replace
@@ -83,7 +84,8 @@ def last_published(spark, settings: Settings, run_date: date) -> AlsParams | Non
     earlier = [d for d in lake.model_run_dates(spark, settings.lake_root) if d < run_date][-LOOK_BACK_RUNS:]
     for day in reversed(earlier):
         try:
-            run = spark.read.json(lake.model_run(settings.lake_root, day)).first()
+            text = lake.read_report_json(spark, lake.model_run(settings.lake_root, day))
+            run = json.loads(text) if text else None
             if run is None or run["status"] != PUBLISHED:
                 continue
             if run["params_json"]["als_engine"] != settings.als_engine:

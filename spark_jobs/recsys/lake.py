@@ -130,21 +130,52 @@ class StagedOutputs:
             fs.delete(jvm_path, True)
 
 
+# A report's one file in its folder: a one-line text dataset, as Spark's text writer leaves one.
+REPORT_PART = "part-00000.txt"
+
+
 def write_report(spark, path: str, report) -> None:
     """Write a report (``recsys.reports``) as a one-line, single-file text dataset, replacing
-    what was there."""
-    spark.createDataFrame([(report.to_json(),)], "value string").coalesce(1).write.mode("overwrite").text(path)
+    what was there. Through the file system's own calls: a Spark job would take longer than the
+    report is worth (it is written inside a staged output, which the commit swaps in)."""
+    jvm_path, fs = hadoop_path(spark, path)
+    fs.delete(jvm_path, True)
+    hadoop = spark.sparkContext._jvm.org.apache.hadoop.fs
+    out = fs.create(hadoop.Path(jvm_path, REPORT_PART), True)
+    try:
+        out.write(bytearray((report.to_json() + "\n").encode("utf-8")))
+    finally:
+        out.close()
+    fs.create(hadoop.Path(jvm_path, "_SUCCESS"), True).close()
+
+
+def read_report_json(spark, path: str) -> str | None:
+    """The text of the report at ``path`` (its one part file), or None when none was written."""
+    jvm_path, fs = hadoop_path(spark, path)
+    if not fs.exists(jvm_path):
+        return None
+    parts = [s.getPath() for s in fs.listStatus(jvm_path) if s.getPath().getName().startswith("part-")]
+    if len(parts) != 1:
+        raise ValueError(f"{path}: expected one report part file, found {len(parts)}")
+    stream = fs.open(parts[0])
+    try:
+        return bytes(spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toByteArray(stream)).decode("utf-8")
+    finally:
+        stream.close()
 
 
 def read_report(spark, path: str, kind):
     """The report of type ``kind`` at ``path``."""
-    return kind.from_json(spark.read.text(path).first()["value"])
+    text = read_report_json(spark, path)
+    if text is None:
+        raise FileNotFoundError(f"{path}: no report")
+    return kind.from_json(text)
 
 
 def read_report_if_any(spark, path: str, kind):
     """The report at ``path``, or None when none was written there."""
-    jvm_path, fs = hadoop_path(spark, path)
-    return read_report(spark, path, kind) if fs.exists(jvm_path) else None
+    text = read_report_json(spark, path)
+    return None if text is None else kind.from_json(text)
 
 
 # MySQL's LOAD DATA escapes, applied to every string value (backslash first).

@@ -12,7 +12,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from recsys import als
-from recsys.driver_trials import DriverTrials
+from recsys.als import arrow_columns
+from recsys.driver_trials import DriverTrials, list_metrics
 from recsys.interactions import interaction_matrix, newest_event_time, training_subset
 from recsys.params import AlsParams, Settings
 from recsys.ranking import popular_products, ranking_metrics, recommend_category_popular, recommend_popular
@@ -98,9 +99,15 @@ def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[
     engine = settings.als_engine
     if engine not in als.ENGINES:  # train_als resolves auto once on the window; a caller may not have
         engine = als.resolve_engine(engine, train.count())
-    score = score_with_spark
-    if engine == "implicit":
-        score = DriverTrials.collect(train, relevant, test_users, settings, catalogue).score
+    score, metrics = score_with_spark, lambda lists: ranking_metrics(lists, relevant, settings.top_k, catalogue)
+    if engine == "implicit":  # trials and baselines scored on the driver, as the refit will be
+        driver = DriverTrials.collect(train, relevant, test_users, settings, catalogue)
+        score, relevant_pairs = driver.score, driver.relevant
+        del driver  # only the relevant pairs outlive the tuning: the refit needs the memory
+
+        def metrics(lists: DataFrame) -> dict:
+            return list_metrics(arrow_columns(lists, "user_id", "product_id", "rank"), relevant_pairs,
+                                settings.top_k, catalogue)
     chosen, als_metrics, trials = tune(candidates or settings.als_candidates(), score, settings.tuning_budget_seconds)
     del score  # the driver's copy of the evaluation's data, if any, is not needed any more
     exclude = purchased_pairs(train) if settings.exclude_purchased else None
@@ -117,8 +124,8 @@ def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[
         "chosen": chosen.as_dict(),
         "tuning": trials,
         "als": als_metrics,
-        "popularity": ranking_metrics(popular, relevant, settings.top_k, catalogue),
-        "category_popularity": ranking_metrics(category_popular, relevant, settings.top_k, catalogue),
+        "popularity": metrics(popular),
+        "category_popularity": metrics(category_popular),
     }
     for frame in (train, relevant, test_users):  # the refit that follows needs the memory
         frame.unpersist()
