@@ -36,8 +36,9 @@ def loading_thread_id(hook, timeout: float = 60) -> int | None:
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
+            # In this test's database only: another test worker may be loading into its own.
             cur.execute("SELECT id FROM information_schema.processlist "
-                        "WHERE info LIKE 'LOAD DATA%%' AND id <> CONNECTION_ID()")
+                        "WHERE info LIKE 'LOAD DATA%%' AND db = DATABASE() AND id <> CONNECTION_ID()")
             row = cur.fetchone()
             if row:
                 return int(row[0])
