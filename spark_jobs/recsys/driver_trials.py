@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from recsys import als
-from recsys.als import arrow_columns
+from recsys.als import arrow_columns_of
 from recsys.interactions import training_subset
 from recsys.params import AlsParams, Settings
 from recsys.ranking import popular_products, recommend_popular
@@ -43,18 +43,26 @@ class DriverTrials:
         """``train`` the interaction matrix of the training days, ``relevant`` the (user_id,
         product_id) pairs to find, ``test_users`` their users, as ``recommender.evaluate`` has them."""
         subset = training_subset(train, settings.min_user_products, settings.min_product_users)
-        users, items, scores = arrow_columns(subset.select("user_id", "product_id", F.col("score").cast("float")),
-                                             "user_id", "product_id", "score")
-        user_ids, user_idx = np.unique(users, return_inverse=True)
-        item_ids, item_idx = np.unique(items, return_inverse=True)
-        (tests,) = arrow_columns(test_users, "user_id")
-        tests = np.unique(tests)
-        served = np.isin(tests, user_ids)
-        test_rows = np.searchsorted(user_ids, tests[served])
         exclude = None
         if settings.exclude_purchased:
             exclude = train.where(F.col("purchases") > 0).select("user_id", "product_id")
-            bought_users, bought_items = arrow_columns(exclude.join(test_users, "user_id"), "user_id", "product_id")
+        others = test_users.join(subset.select("user_id").distinct(), "user_id", "left_anti")
+        pairs = subset.select("user_id", "product_id", F.col("score").cast("float"))
+        wanted = [(pairs, ("user_id", "product_id", "score")),
+                  (test_users, ("user_id",)),
+                  (recommend_popular(others, popular_products(train), settings.top_k, exclude),
+                   ("user_id", "product_id", "rank")),
+                  (relevant.select("user_id", "product_id").distinct(), ("user_id", "product_id"))]
+        if exclude is not None:
+            wanted.append((exclude.join(test_users, "user_id"), ("user_id", "product_id")))
+        (users, items, scores), (tests,), fallback, relevant_pairs, *bought = arrow_columns_of(*wanted)
+        user_ids, user_idx = np.unique(users, return_inverse=True)
+        item_ids, item_idx = np.unique(items, return_inverse=True)
+        tests = np.unique(tests)
+        served = np.isin(tests, user_ids)
+        test_rows = np.searchsorted(user_ids, tests[served])
+        if exclude is not None:
+            bought_users, bought_items = bought[0]
             # Each served test user's purchases, as item indices, in test_rows' order.
             served_users = tests[served]
             mine = np.isin(bought_users, served_users) & np.isin(bought_items, item_ids)
@@ -62,10 +70,6 @@ class DriverTrials:
                                    np.searchsorted(item_ids, bought_items[mine]), len(test_rows))
         else:
             excluded = [np.empty(0, np.int64)] * len(test_rows)
-        others = test_users.join(subset.select("user_id").distinct(), "user_id", "left_anti")
-        fallback = arrow_columns(recommend_popular(others, popular_products(train), settings.top_k, exclude),
-                                 "user_id", "product_id", "rank")
-        relevant_pairs = arrow_columns(relevant.select("user_id", "product_id").distinct(), "user_id", "product_id")
         order = np.lexsort((item_idx, user_idx))  # one order, whatever order the rows came in
         return cls(user_ids, item_ids,
                     (user_idx[order].astype(np.int32), item_idx[order].astype(np.int32), scores[order]),

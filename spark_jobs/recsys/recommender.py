@@ -12,7 +12,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from recsys import als
-from recsys.als import arrow_columns
 from recsys.driver_trials import DriverTrials, list_metrics
 from recsys.interactions import interaction_matrix, newest_event_time, training_subset
 from recsys.params import AlsParams, Settings
@@ -99,23 +98,29 @@ def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[
     engine = settings.als_engine
     if engine not in als.ENGINES:  # train_als resolves auto once on the window; a caller may not have
         engine = als.resolve_engine(engine, train.count())
-    score, metrics = score_with_spark, lambda lists: ranking_metrics(lists, relevant, settings.top_k, catalogue)
+    score, relevant_pairs = score_with_spark, None
     if engine == "implicit":  # trials and baselines scored on the driver, as the refit will be
         driver = DriverTrials.collect(train, relevant, test_users, settings, catalogue)
         score, relevant_pairs = driver.score, driver.relevant
         del driver  # only the relevant pairs outlive the tuning: the refit needs the memory
-
-        def metrics(lists: DataFrame) -> dict:
-            return list_metrics(arrow_columns(lists, "user_id", "product_id", "rank"), relevant_pairs,
-                                settings.top_k, catalogue)
     chosen, als_metrics, trials = tune(candidates or settings.als_candidates(), score, settings.tuning_budget_seconds)
     del score  # the driver's copy of the evaluation's data, if any, is not needed any more
     exclude = purchased_pairs(train) if settings.exclude_purchased else None
-    popular = recommend_popular(test_users, popular_products(train), settings.top_k, exclude)
     product_category = train_events.groupBy("product_id").agg(
         F.max_by("category_code", "event_time").alias("category_code")
     )
-    category_popular = recommend_category_popular(test_users, train, product_category, settings.top_k, exclude)
+    baselines = {
+        "popularity": recommend_popular(test_users, popular_products(train), settings.top_k, exclude),
+        "category_popularity": recommend_category_popular(test_users, train, product_category, settings.top_k,
+                                                          exclude),
+    }
+    if relevant_pairs is None:
+        scored = {name: ranking_metrics(lists, relevant, settings.top_k, catalogue)
+                  for name, lists in baselines.items()}
+    else:
+        collected = als.arrow_columns_of(*[(lists, ("user_id", "product_id", "rank")) for lists in baselines.values()])
+        scored = {name: list_metrics(lists, relevant_pairs, settings.top_k, catalogue)
+                  for name, lists in zip(baselines, collected, strict=True)}
     evaluation = {
         "status": "evaluated",
         "split_date": split,
@@ -124,8 +129,7 @@ def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[
         "chosen": chosen.as_dict(),
         "tuning": trials,
         "als": als_metrics,
-        "popularity": metrics(popular),
-        "category_popularity": metrics(category_popular),
+        **scored,
     }
     for frame in (train, relevant, test_users):  # the refit that follows needs the memory
         frame.unpersist()
