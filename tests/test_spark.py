@@ -4,6 +4,7 @@ import multiprocessing
 import zipfile
 
 from recsys_pipeline.spark import PACKAGE_DIR, build_package_zip
+from tests.helpers import write_raw
 
 
 def _build(barrier, build_dir, results):
@@ -57,3 +58,35 @@ def test_spark_resources_come_from_the_params_and_empty_ones_are_left_to_the_clu
     cluster = {"spark.executor.memory": "4g", "spark.executor.cores": "2", "spark.sql.shuffle.partitions": "64"}
     assert conf_of("train_als", sized) == {**small, **cluster, "spark.driver.memory": "6g"}
     assert conf_of("clean_events", sized) == {**small, **cluster}
+
+
+def test_a_small_local_job_gets_the_quick_jit_and_keeps_the_options_it_had(monkeypatch):
+    from recsys.params import Settings
+    from recsys_pipeline.spark import QUICK_JIT, quick_jit_env
+
+    monkeypatch.setenv("SPARK_SUBMIT_OPTS", "-XX:SharedArchiveFile=a.jsa")
+    settings = Settings()  # quick_jit_max_mb 500, window_days 30
+    assert quick_jit_env("clean_events", 8.5, settings, "local[*]") == {
+        "SPARK_SUBMIT_OPTS": f"-XX:SharedArchiveFile=a.jsa {QUICK_JIT}"}
+    assert quick_jit_env("train_als", 16.6, settings, "local[2]")  # 30 x 16.6 = 498 MB
+    assert quick_jit_env("train_als", 16.7, settings, "local[2]") == {}  # 501 MB of window
+    assert quick_jit_env("eda_summaries", 43.1, settings, "local[*]")  # a 10m day: one day's events
+    assert quick_jit_env("build_interactions", 43.1, settings, "local[*]") == {}  # its window: 1.3 GB
+    assert quick_jit_env("clean_events", 8.5, settings, "spark://master") == {}  # a cluster's driver: as it is
+    assert quick_jit_env("clean_events", None, settings, "local[*]") == {}  # size unknown
+    assert quick_jit_env("clean_events", 0.1, Settings(quick_jit_max_mb=0), "local[*]") == {}
+    monkeypatch.delenv("SPARK_SUBMIT_OPTS")
+    assert quick_jit_env("clean_events", 8.5, settings, "local[*]") == {"SPARK_SUBMIT_OPTS": QUICK_JIT}
+
+
+def test_the_input_check_measures_the_days_events_counting_gzip_as_the_csv_it_holds(tmp_path):
+    import gzip
+
+    from recsys_pipeline.raw_input import GZIP_RATIO, raw_megabytes
+
+    plain = write_raw(tmp_path, "2019-10-01", ["x" * 999_000])
+    packed = tmp_path / "2019-10-01" / "more.csv.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    expected = (plain.stat().st_size + packed.stat().st_size * GZIP_RATIO) / 1e6
+    assert raw_megabytes(str(tmp_path), [str(plain), str(packed)]) == expected
+    assert raw_megabytes(str(tmp_path), [str(plain)]) == plain.stat().st_size / 1e6 == 0.999093  # with the header

@@ -48,6 +48,17 @@ def _first_line(filesystem: fs.FileSystem, path: str) -> str:
     return head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
 
 
+# How much larger than its file a gzipped export's CSV is (the generator's days compress about 7x).
+GZIP_RATIO = 7
+
+
+def raw_megabytes(raw_root: str, files: list[str]) -> float:
+    """The size of the events in ``files`` (as ``day_files`` gives them), in MB of CSV."""
+    filesystem, _ = filesystem_for(raw_root.rstrip("/"))
+    infos = filesystem.get_file_info(files)
+    return sum(f.size * (GZIP_RATIO if f.path.endswith(".gz") else 1) for f in infos) / 1e6
+
+
 def day_files(raw_root: str, run_date: date, settle_seconds: float = 0, now: datetime | None = None) -> list[str]:
     """The date's raw files, once they are complete, after checking each has the header.
 
@@ -115,7 +126,7 @@ class RawInputSensor(BaseSensorOperator):
     and a run date past the run's data interval at once; then waits until the run before this
     one (by logical date, whoever started it: the scheduler, a backfill, a trigger) has finished,
     so runs never overlap and go oldest first, and for the date's complete raw files. Pushes
-    ``run_date`` (every later template's ``run_date()``) and ``files``."""
+    ``run_date`` (every later template's ``run_date()``), ``files`` and ``raw_megabytes``."""
 
     def __init__(self, **kwargs):
         super().__init__(mode="reschedule", **kwargs)
@@ -153,5 +164,7 @@ class RawInputSensor(BaseSensorOperator):
             return False
         context["ti"].xcom_push(key="run_date", value=run_date.isoformat())
         context["ti"].xcom_push(key="files", value=files)
-        log.info("raw input for %s: %s", run_date, files)
+        size = raw_megabytes(settings.raw_root, files)
+        context["ti"].xcom_push(key="raw_megabytes", value=size)
+        log.info("raw input for %s (%.1f MB of events): %s", run_date, size, files)
         return True

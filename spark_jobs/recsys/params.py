@@ -184,6 +184,11 @@ class Settings:
     spark_shuffle_partitions: int = _param(
         0, RESOURCES, "Shuffle partitions",
         "Partitions of every shuffle (0: 4 x the cores Spark grants the job).", minimum=0, maximum=100000)
+    quick_jit_max_mb: int = _param(
+        500, RESOURCES, "Quick JIT up to (MB)",
+        "A local[*] job whose input is at most this many MB of raw events (the day's files; the window's "
+        "jobs count them window_days times) runs its JVM with the JIT's quick compiler alone: less time "
+        "compiling, slower code (0: never).", minimum=0, maximum=1000000)
     tableau_datasources: tuple[str, ...] = _param(
         (), TABLEAU, "Data sources to refresh",
         "Names of published Tableau data sources whose extracts are refreshed once the checks pass "
