@@ -13,7 +13,7 @@ recsys-generate-events --out "$RECSYS_RAW_ROOT" --start-date "$start" --days "$d
   --users "$users" --products "$products" --events "$events" >/dev/null
 dates=$(python -c "import datetime as d,sys; s=d.date.fromisoformat(sys.argv[1]); print(' '.join(str(s+d.timedelta(i)) for i in range(int(sys.argv[2]))))" "$start" "$days")
 
-echo "demo: running the DAG for $dates (about 2 minutes a date; log: $log)"
+echo "demo: running the DAG for $dates (about a minute a date; log: $log)"
 # One held-out day is all three days of history allow; production keeps the default of 7. A
 # 4-point tuning grid (ranks x alphas) keeps the demo short; the default grid has 8 points.
 if ! recsys-run-dag $dates --conf '{"eval_days": 1, "als_reg_params": [0.005], "input_wait_minutes": 5}' >"$log" 2>&1; then

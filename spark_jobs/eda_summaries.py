@@ -65,12 +65,14 @@ def summarise_date(spark, job, event_date: date, cleaned: CleaningReport | None,
     elif event_date != job.run_date:
         print(f"{event_date}: summarised again, with the rows {job.run_date}'s files brought")
     local = in_time_zone(day, job.settings.store_time_zone)
+    # Named here, not in the threads: StagedOutputs numbers its folders in the order they are named.
+    staged = {table: outputs.path(lake.eda(lake_root, table, event_date)) for table in SUMMARIES}
 
     def write(table: str) -> None:
         summary = SUMMARIES[table](local).select(F.lit(event_date).alias("run_date"), "*")
         if table == "daily_kpis":
             summary = summary.withColumn("duplicate_events", F.lit(duplicates).cast("long"))
-        lake.write_load_files(summary.coalesce(1), outputs.path(lake.eda(lake_root, table, event_date)))
+        lake.write_load_files(summary.coalesce(1), staged[table])
 
     # Each summary is a few small Spark jobs whose time is mostly the driver's planning and
     # scheduling: side by side they keep the cores busy (a day's eight took 5.7 s one by one).

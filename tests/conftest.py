@@ -13,7 +13,9 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+from contextlib import closing
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -28,13 +30,26 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 
 def _own_airflow_database(worker: str) -> None:
     """A copy of the set-up's SQLite database for this worker (before Airflow is imported)."""
-    if worker == "gw0" or os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"):
+    if worker == "gw0":
         return
     home = Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser()
+    if os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or not (home / "airflow.db").is_file():
+        raise RuntimeError(f"test worker {worker} needs a copy of the set-up's SQLite database "
+                           f"{home / 'airflow.db'} and finds another database or none: run one worker "
+                           "(make test PYTEST_WORKERS=1)")
     copy = home / f"airflow-{worker}.db"
-    with sqlite3.connect(home / "airflow.db") as source, sqlite3.connect(copy) as target:
+    with closing(sqlite3.connect(home / "airflow.db")) as source, closing(sqlite3.connect(copy)) as target:
         source.backup(target)
     os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{copy}"
+
+
+def worker_schema(value: str, worker: str) -> str:
+    """A MySQL connection (JSON or URI) with its schema ``<schema>_<worker>``."""
+    if value.startswith("{"):
+        conn = json.loads(value)
+        return json.dumps({**conn, "schema": f"{conn['schema']}_{worker}"})
+    parts = urlsplit(value)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}_{worker}"))
 
 
 def _own_test_schema(worker: str) -> None:
@@ -43,10 +58,8 @@ def _own_test_schema(worker: str) -> None:
     if worker == "gw0":
         return
     for name in ("RECSYS_TEST_MYSQL_CONN", "RECSYS_TEST_READER_CONN"):
-        if os.environ.get(name, "").startswith("{"):
-            conn = json.loads(os.environ[name])
-            conn["schema"] = f"{conn['schema']}_{worker}"
-            os.environ[name] = json.dumps(conn)
+        if os.environ.get(name):
+            os.environ[name] = worker_schema(os.environ[name], worker)
 
 
 _own_airflow_database(WORKER)
@@ -64,8 +77,8 @@ def pytest_collection_modifyitems(items):
             continue
         needs_mysql = MYSQL_FIXTURES & set(getattr(item, "fixturenames", ()))
         item.add_marker(pytest.mark.mysql if needs_mysql else pytest.mark.unit)
-    # The slow end-to-end tests first, so that parallel workers start them at once and share out
-    # the rest meanwhile (a stable sort keeps every other order).
+    # The slow end-to-end tests first, so that one worker starts them at once while the others
+    # share out the rest (a stable sort keeps every other order).
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
@@ -95,7 +108,7 @@ def mysql_conn_value() -> str:
         import MySQLdb
         from airflow.models.connection import Connection
 
-        conn = Connection.from_json(value)
+        conn = Connection.from_json(value) if value.startswith("{") else Connection(uri=value)
         try:
             db = MySQLdb.connect(host=conn.host, port=int(conn.port or 3306), user=conn.login, password=conn.password)
             db.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{conn.schema}` "

@@ -148,6 +148,9 @@ def test_a_backfill_through_the_scheduler_then_a_rerun_on_a_spark_cluster_leaves
         found = airflow.wait_for_runs(3, timeout=1200)
     assert {(r["run_type"], r["state"]) for r in found["runs"]} == {("backfill", "success")}, found["runs"]
     assert one_at_a_time_oldest_first(found) == [d.isoformat() for d in (d1, d2, d3)]
+    # Days of a few MB on local[*]: every Spark job's JVM compiled with the quick JIT alone.
+    spark_logs = [p for task in ("clean_events", "train_als") for p in (home / "logs").rglob(f"task_id={task}/*.log")]
+    assert len(spark_logs) == 6 and all("compiles with the quick JIT alone" in p.read_text() for p in spark_logs)
 
     kpis = mysql_hook.get_records("SELECT run_date, events, purchases FROM daily_kpis ORDER BY run_date")
     quality = mysql_hook.get_records(

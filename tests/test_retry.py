@@ -2,6 +2,7 @@
 exactly what a clean load gives; other errors are not retried."""
 
 import logging
+import shutil
 import subprocess
 import threading
 import time
@@ -125,6 +126,8 @@ def test_only_transient_faults_are_retried():
 
 
 @pytest.mark.mysql
+@pytest.mark.skipif(not all(map(shutil.which, ("mariadbd", "mariadb-install-db", "mariadb"))),
+                    reason="needs MariaDB's server")
 def test_a_server_restart_mid_load_is_retried_to_exactly_the_clean_result(private_server, tmp_path, caplog,
                                                                          monkeypatch):
     # A server of the test's own: restarting the one the other tests use would fail them.

@@ -73,6 +73,10 @@ def test_a_small_local_job_gets_the_quick_jit_and_keeps_the_options_it_had(monke
     assert quick_jit_env("eda_summaries", 43.1, settings, "local[*]")  # a 10m day: one day's events
     assert quick_jit_env("build_interactions", 43.1, settings, "local[*]") == {}  # its window: 1.3 GB
     assert quick_jit_env("clean_events", 8.5, settings, "spark://master") == {}  # a cluster's driver: as it is
+    assert quick_jit_env("clean_events", 8.5, settings, "local")
+    assert quick_jit_env("clean_events", 8.5, settings, "local[4,2]")
+    assert quick_jit_env("clean_events", 8.5, settings, "local-cluster[2,1,1024]") == {}
+    assert quick_jit_env("clean_events", 8.5, settings, "localhost") == {}  # the hook makes it spark://localhost
     assert quick_jit_env("clean_events", None, settings, "local[*]") == {}  # size unknown
     assert quick_jit_env("clean_events", 0.1, Settings(quick_jit_max_mb=0), "local[*]") == {}
     monkeypatch.delenv("SPARK_SUBMIT_OPTS")

@@ -56,6 +56,9 @@ def raw_megabytes(raw_root: str, files: list[str]) -> float:
     """The size of the events in ``files`` (as ``day_files`` gives them), in MB of CSV."""
     filesystem, _ = filesystem_for(raw_root.rstrip("/"))
     infos = filesystem.get_file_info(files)
+    gone = [f.path for f in infos if f.type != fs.FileType.File]
+    if gone:
+        raise InputNotReady(f"{', '.join(gone)}: gone since the day's files were listed (being replaced?)")
     return sum(f.size * (GZIP_RATIO if f.path.endswith(".gz") else 1) for f in infos) / 1e6
 
 
@@ -158,13 +161,13 @@ class RawInputSensor(BaseSensorOperator):
             return False
         try:
             files = day_files(settings.raw_root, run_date, settings.input_settle_seconds)
+            size = raw_megabytes(settings.raw_root, files)
         except InputNotReady as exc:
             self._awaited = str(exc)
             log.info("waiting for the raw input: %s", exc)
             return False
         context["ti"].xcom_push(key="run_date", value=run_date.isoformat())
         context["ti"].xcom_push(key="files", value=files)
-        size = raw_megabytes(settings.raw_root, files)
         context["ti"].xcom_push(key="raw_megabytes", value=size)
         log.info("raw input for %s (%.1f MB of events): %s", run_date, size, files)
         return True

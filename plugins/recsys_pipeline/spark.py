@@ -8,6 +8,7 @@ Every job gets the same two arguments: the run date and the run's Params as one 
 
 import hashlib
 import os
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -72,6 +73,8 @@ def submitted_conf(rendered: dict) -> dict:
 # 17.5 s and build_interactions from 7.3 s to 4.8 s; but over 10 million events C2's faster code
 # wins (build_interactions 60 s, 110 s without it).
 QUICK_JIT = "-XX:TieredStopAtLevel=1"
+# Spark's local masters: local, local[4], local[*], local[4,2] (not local-cluster, whose executors work).
+LOCAL_MASTER = re.compile(r"local(\[[^\]]*\])?")
 # The jobs that read the window's events, not the run date's.
 WINDOW_JOBS = ("build_interactions", "train_als")
 
@@ -81,7 +84,7 @@ def quick_jit_env(job: str, raw_megabytes: float | None, settings: Settings, mas
     the driver is local (spark-submit's own JVM, which does all the work) and the job's input (the
     run date's raw megabytes, window_days times for the window's jobs) is at most
     ``quick_jit_max_mb``. Options already given (the class-data archive, say) stay."""
-    if not master.startswith("local") or raw_megabytes is None or settings.quick_jit_max_mb == 0:
+    if not LOCAL_MASTER.fullmatch(master) or raw_megabytes is None or settings.quick_jit_max_mb == 0:
         return {}
     days = settings.window_days if job in WINDOW_JOBS else 1
     if raw_megabytes * days > settings.quick_jit_max_mb:
