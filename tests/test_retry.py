@@ -64,7 +64,11 @@ def fingerprint(hook):
                                 "FROM user_recommendations WHERE run_date = %s", parameters=(D1,)))
 
 
-def test_a_connection_killed_mid_load_is_retried_to_exactly_the_clean_result(mysql_hook, tmp_path, caplog):
+def test_a_connection_killed_mid_load_is_retried_to_exactly_the_clean_result(mysql_hook, tmp_path, caplog,
+                                                                           monkeypatch):
+    # A kill that lands as the client starts sending the file leaves it waiting for its network
+    # timeout (about 100 s measured): a short one, longer than this load takes, surfaces it sooner.
+    monkeypatch.setenv("RECSYS_MYSQL_NET_TIMEOUT_SECONDS", "20")
     dataset, clean = clean_load(mysql_hook, tmp_path)
     assert clean[0] == 600_000
     killed = []
