@@ -164,18 +164,18 @@ def read_report_json(spark, path: str) -> str | None:
         stream.close()
 
 
-def read_report(spark, path: str, kind):
-    """The report of type ``kind`` at ``path``."""
-    text = read_report_json(spark, path)
-    if text is None:
-        raise FileNotFoundError(f"{path}: no report")
-    return kind.from_json(text)
-
-
 def read_report_if_any(spark, path: str, kind):
-    """The report at ``path``, or None when none was written there."""
+    """The report of type ``kind`` at ``path``, or None when none was written there."""
     text = read_report_json(spark, path)
     return None if text is None else kind.from_json(text)
+
+
+def read_report(spark, path: str, kind):
+    """The report of type ``kind`` at ``path``."""
+    report = read_report_if_any(spark, path, kind)
+    if report is None:
+        raise FileNotFoundError(f"{path}: no report")
+    return report
 
 
 # MySQL's LOAD DATA escapes, applied to every string value (backslash first).
@@ -225,21 +225,19 @@ def read_events(spark, lake_root: str):
         raise FileNotFoundError(f"{path}: no clean events yet (run clean_events first)") from exc
 
 
-def distinct_events(events, overlapping: set[date] | None = None):
+def distinct_events(events, overlapping: set[date]):
     """Each event once, without its ingest date: the same event in two days' files (an export
     that overlaps the previous day's, a file sent again) counts once in every figure.
 
     Cleaning leaves an ingest date's rows distinct, so an event can repeat only on an event date
-    held by more than one ingest date: given those (``overlapping_event_dates``), only their rows
-    are shuffled and compared (at 10 million events, comparing every row cost 25 s of a 60 s
-    build_interactions); without, every row is."""
+    held by more than one ingest date (``overlapping``, as ``overlapping_event_dates`` lists them):
+    only their rows are shuffled and compared (at 10 million events, comparing every row cost 25 s
+    of a 60 s build_interactions)."""
     from pyspark.sql import functions as F
 
     from recsys.schema import CLEAN_EVENTS
 
     rows = events.select(*CLEAN_EVENTS.fieldNames())
-    if overlapping is None:  # clustered as the interaction matrix groups, so that needs no second shuffle
-        return rows.repartition("user_id", "product_id").dropDuplicates()
     if not overlapping:
         return rows
     repeatable = F.col("event_date").isin(sorted(overlapping))
