@@ -26,11 +26,20 @@ from recsys.raw_format import COMPLETE_MARKER, is_raw_file
 from recsys.reports import CleaningReport
 from recsys.session import get_spark
 
+# The job caches a day's parsed lines and its events, each read once or twice: compressing the
+# cache cost more than it saved. The day's few event dates are written by a writer each, without
+# sorting the events by date first.
+CLEANING_CONF = {
+    "spark.sql.inMemoryColumnarStorage.compressed": "false",
+    "spark.sql.optimizer.plannedWrite.enabled": "false",
+    "spark.sql.maxConcurrentOutputFileWriters": "64",
+}
+
 
 def main(argv: list[str]) -> None:
     job = job_arguments(__doc__.splitlines()[0], argv)
     settings, run_date = job.settings, job.run_date
-    spark = get_spark(f"clean_events {run_date}")
+    spark = get_spark(f"clean_events {run_date}", conf=CLEANING_CONF)
 
     where = f"{settings.raw_root}/{run_date.isoformat()}"
     files = [f for f in glob_files(spark, f"{where}/*") if is_raw_file(f.rsplit("/", 1)[-1])]

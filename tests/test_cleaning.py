@@ -164,6 +164,30 @@ def test_every_bad_line_is_quarantined_with_its_reason_and_counts_reconcile(spar
     assert report.missing_values_json["category_id"] == 1
 
 
+def test_quoted_padding_copies_that_differ_in_a_flag_and_carts_at_one_time(spark, tmp_path):
+    """Padding inside quotes is trimmed and counted once per row; rows that differ only in
+    whether a value was filled in are not copies; of two carts at the same second, the one first
+    by its other columns is kept, on every run."""
+    at = "2019-10-01 10:00:00 UTC"
+    lines = [
+        f'{at},view,1001,{CAT}, "a.b" ," sony ",1.00,5001,{S1}',  # padded outside and inside quotes
+        f"{at},view,1002,{CAT},,x,1.00,5001,{S1}",
+        f"{at},view,1002,{CAT},unknown,x,1.00,5001,{S1}",  # 'unknown' as given, not filled in
+        f"{at},view,1002,{CAT},unknown,x,1.00,5001,{S1}",  # a copy of the line before
+        f"{at},cart,1003,{CAT},a.b,zeta,1.00,5001,{S1}",
+        f"{at},cart,1003,{CAT},a.b,alpha,1.00,5001,{S1}",
+        f"2019-10-01 09:59:59 UTC,cart,1004,{CAT},a.b,zeta,1.00,5001,{S1}",  # an earlier cart wins
+        f"{at},cart,1004,{CAT},a.b,alpha,1.00,5001,{S1}",
+    ]
+    result = run_clean(spark, write_raw(tmp_path, "2019-10-01", lines))
+    rows = sorted((r.product_id, r.category_code, r.category_code_missing, r.brand) for r in result.clean.collect())
+    assert rows == [(1001, "a.b", False, "sony"), (1002, "unknown", False, "x"), (1002, "unknown", True, "x"),
+                    (1003, "a.b", False, "alpha"), (1004, "a.b", False, "zeta")]
+    report = result.report
+    assert (report.duplicates_removed, report.carts_collapsed, report.rows_clean) == (1, 2, 5)
+    assert report.normalisations_json == {"event_type_case": 0, "padded_fields": 1, "quoted_fields": 1}
+
+
 def test_gzip_and_crlf_give_the_same_result(spark, tmp_path):
     plain = run_clean(spark, messy_day(tmp_path / "plain"))
     crlf = messy_day(tmp_path / "crlf", newline="\r\n")

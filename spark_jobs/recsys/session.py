@@ -13,8 +13,8 @@ SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 
 
 def get_spark(app_name: str, master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
-    """The session of a job (``master`` and ``conf`` come from spark-submit) or of a test or
-    benchmark (which name their own ``master`` and extra ``conf``)."""
+    """The session of a job (``master`` comes from spark-submit; ``conf`` is the job's own tuning)
+    or of a test or benchmark (which name their own ``master`` and extra ``conf``)."""
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
