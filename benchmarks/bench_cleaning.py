@@ -4,8 +4,9 @@
 
 For each size, one day's raw file is generated (once, then reused) with 0.1 % junk lines
 appended, then cleaned by the real job through spark-submit (JVM start included), and by the
-same parse and rules in DuckDB (benchmarks/clean_duckdb.sql), on the same cores. Prints rows
-read, clean and quarantined by both, seconds, events per second, and the Spark/DuckDB ratio.
+same parse, rules, statistics and read-back counts in DuckDB (benchmarks/clean_duckdb.sql), on
+the same cores. Prints rows read, clean and quarantined by both, seconds, events per second, and
+the Spark/DuckDB ratio.
 """
 
 import argparse
@@ -67,19 +68,28 @@ def run_duckdb(raw: Path, out: Path, threads: int, day: date = DAY) -> tuple[flo
 
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    script = (Path(__file__).with_name("clean_duckdb.sql").read_text()
-              .replace("{raw}", str(raw / day.isoformat() / "*.csv")).replace("{out}", str(out)))
+    fill = {"{raw}": str(raw / day.isoformat() / "*.csv"), "{out}": str(out), "{day}": day.isoformat(),
+            "{window_days}": str(Settings().event_time_window_days)}
+    script = Path(__file__).with_name("clean_duckdb.sql").read_text()
+    for key, value in fill.items():
+        script = script.replace(key, value)
     con = duckdb.connect()
     con.execute(f"SET threads = {threads}")
+    con.execute("SET enable_progress_bar = false")
     started = time.perf_counter()
     con.execute(script)
     seconds = time.perf_counter() - started
+    headerless = con.execute("SELECT source_file FROM line_statistics GROUP BY ALL "
+                             "HAVING count_if(reject_reason = 'header') = 0").fetchall()
+    if headerless:
+        raise SystemExit(f"DuckDB peer: no header line in {headerless}")
     counts = con.execute(
-        f"SELECT (SELECT COUNT(*) FROM parsed), "
-        f"(SELECT COUNT(*) FROM read_parquet('{out}/events/**/*.parquet')), "
-        f"(SELECT COUNT(*) FROM parsed WHERE reject_reason IS NOT NULL)"
-    ).fetchone()
-    return seconds, {"rows_read": counts[0], "rows_clean": counts[1], "rows_quarantined": counts[2]}
+        "SELECT (SELECT sum(rows) FROM line_statistics WHERE reject_reason IS DISTINCT FROM 'header'), "
+        "(SELECT sum(rows) FROM written_by_date), (SELECT rows FROM written_quarantine)").fetchone()
+    reasons = con.execute("SELECT reject_reason, sum(rows) FROM line_statistics WHERE reject_reason <> 'header' "
+                          "GROUP BY ALL ORDER BY ALL").fetchall()
+    return seconds, {"rows_read": counts[0], "rows_clean": counts[1], "rows_quarantined": counts[2],
+                     "quarantine_reasons": dict(reasons)}
 
 
 def main(argv: list[str]) -> None:

@@ -22,6 +22,7 @@ from recsys.params import Settings
 from recsys.raw_format import BYTE_ORDER_MARK, RAW_HEADER
 from recsys.reports import CleaningReport
 from recsys.schema import CLEAN_EVENTS
+from recsys_pipeline.config import SPARK_JOBS_DIR
 from tests.helpers import cleaning_report, lake_files, spark_job, write_raw
 
 clean_job = spark_job("clean_events")
@@ -186,6 +187,21 @@ def test_quoted_padding_copies_that_differ_in_a_flag_and_carts_at_one_time(spark
     report = result.report
     assert (report.duplicates_removed, report.carts_collapsed, report.rows_clean) == (1, 2, 5)
     assert report.normalisations_json == {"event_type_case": 0, "padded_fields": 1, "quoted_fields": 1}
+
+
+def test_the_benchmarks_duckdb_peer_applies_the_same_rules(spark, tmp_path, monkeypatch):
+    """The cleaning benchmark's ratio is against DuckDB doing the job's work: on the messy day
+    (less the line that is not UTF-8, which DuckDB refuses to read) it reads, keeps and quarantines
+    the same rows for the same reasons."""
+    monkeypatch.syspath_prepend(str(SPARK_JOBS_DIR.parent / "benchmarks"))
+    import bench_cleaning
+
+    lines = [x for pair in zip_longest(GOOD, BAD) for x in pair if x is not None] + [TRUNCATED]
+    path = write_raw(tmp_path / "raw", "2019-10-01", lines)
+    report = run_clean(spark, path).report
+    _, peer = bench_cleaning.run_duckdb(tmp_path / "raw", tmp_path / "duckdb", 1, DAY)
+    assert peer == {"rows_read": report.rows_read, "rows_clean": report.rows_clean,
+                    "rows_quarantined": report.rows_quarantined, "quarantine_reasons": report.quarantine_reasons_json}
 
 
 def test_gzip_and_crlf_give_the_same_result(spark, tmp_path):

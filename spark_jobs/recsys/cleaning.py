@@ -45,8 +45,9 @@ def read_raw_lines(spark, paths: list[str]) -> DataFrame:
     A line that is not UTF-8 is kept byte for byte (Spark holds a line's bytes as read; any
     string function would replace the bad bytes), for the quarantine to show exactly."""
     value = F.col("value")
+    without_cr = F.when(value.endswith("\r"), value.substr(F.lit(1), F.length(value) - 1)).otherwise(value)
     return spark.read.text(paths).select(
-        F.when(F.is_valid_utf8(value), F.regexp_replace(value, "\r$", "")).otherwise(value).alias("raw_line"),
+        F.when(F.is_valid_utf8(value), without_cr).otherwise(value).alias("raw_line"),
         F.col("_metadata.file_path").alias("source_file"),
     )
 
@@ -246,14 +247,25 @@ def _split_code(code: Column, level: int) -> Column:
     return F.when(part.isNull() | (part == ""), F.lit(UNKNOWN)).otherwise(part)
 
 
-def enrich(valid: DataFrame) -> DataFrame:
-    """Fill and flag missing category codes, brands and sessions; split the category code."""
+def with_sessions(valid: DataFrame) -> DataFrame:
+    """The rows that passed the rules, each with a session: a missing one is made from the user and
+    the date, and flagged."""
+    missing = F.col("user_session") == ""
+    return valid.select(
+        "event_time", "event_type", "product_id", "category_id", "category_code", "brand", "price", "user_id",
+        F.when(missing, deterministic_session_id(F.col("user_id"), F.to_date("event_time")))
+        .otherwise(F.col("user_session")).alias("user_session"),
+        missing.alias("user_session_generated"),
+    )
+
+
+def enrich(events: DataFrame) -> DataFrame:
+    """Fill and flag missing category codes and brands, split the category code, date the events:
+    the clean events' columns."""
     code_missing = F.col("category_code") == ""
     brand_missing = F.col("brand") == ""
-    session_missing = F.col("user_session") == ""
-    event_date = F.to_date("event_time")
     code = F.when(code_missing, F.lit(UNKNOWN)).otherwise(F.col("category_code"))
-    return valid.select(
+    return events.select(
         "event_time",
         "event_type",
         "product_id",
@@ -270,19 +282,17 @@ def enrich(valid: DataFrame) -> DataFrame:
         brand_missing.alias("brand_missing"),
         "price",
         "user_id",
-        F.when(session_missing, deterministic_session_id(F.col("user_id"), event_date))
-        .otherwise(F.col("user_session"))
-        .alias("user_session"),
-        session_missing.alias("user_session_generated"),
-        event_date.alias("event_date"),
+        "user_session",
+        "user_session_generated",
+        F.to_date("event_time").alias("event_date"),
     )
 
 
 CART_KEY = ["user_id", "product_id", "user_session"]
-# The columns besides the cart key that an exact duplicate repeats (the others derive from them),
-# in the order that puts a key's carts together, first by time.
-_REST = ["event_type", "event_time", "category_id", "price", "category_code", "category_code_missing", "brand",
-         "brand_missing", "user_session_generated"]
+# The columns besides the cart key that an exact duplicate repeats (the clean events' others derive
+# from these), in the order that puts a key's carts together, first by time. Code and brand as
+# given: an empty one differs from one given as 'unknown'.
+_REST = ["event_type", "event_time", "category_id", "price", "category_code", "brand", "user_session_generated"]
 
 
 def mark_duplicates_and_carts(events: DataFrame) -> DataFrame:
@@ -329,8 +339,9 @@ def clean_raw_lines(lines: DataFrame, ingest_date: date, window_days: int = 1) -
     rows_valid = sum(s["rows"] for s in stats if s["reject_reason"] is None)
     quarantine = parsed.where(rejected).select("raw_line", "source_file", "reject_reason").cache()
     rows_quarantined = quarantine.count()
-    marked = mark_duplicates_and_carts(enrich(parsed.where(F.col("reject_reason").isNull()))).cache()
-    per_date = marked.groupBy("event_date").agg(
+    # Copies are found before the events are enriched: the sort moves fewer columns.
+    marked = mark_duplicates_and_carts(with_sessions(parsed.where(F.col("reject_reason").isNull()))).cache()
+    per_date = marked.groupBy(F.to_date("event_time").alias("event_date")).agg(
         F.sum((~F.col("_duplicate")).cast("long")).alias("rows"),
         F.sum(F.col("_repeated_cart").cast("long")).alias("repeated"),
     ).collect()
@@ -348,7 +359,7 @@ def clean_raw_lines(lines: DataFrame, ingest_date: date, window_days: int = 1) -
         },
     )
     parsed.unpersist()  # the outputs now stand on their own caches
-    clean = marked.where(~F.col("_duplicate") & ~F.col("_repeated_cart")).drop("_duplicate", "_repeated_cart")
+    clean = enrich(marked.where(~F.col("_duplicate") & ~F.col("_repeated_cart")))
     return CleaningResult(clean=clean, quarantine=quarantine, report=report)
 
 
