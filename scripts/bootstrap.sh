@@ -46,17 +46,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# --- Airflow metadata database (SQLite under .local; a real deployment uses its own) ---------
 source scripts/env.sh
-if [ ! -f "$AIRFLOW_HOME/.migrated" ]; then
-  echo "bootstrap: initialising the Airflow metadata database in $AIRFLOW_HOME"
-  airflow db migrate >"$LOCAL/airflow-db-migrate.log" 2>&1 || {
-    tail -20 "$LOCAL/airflow-db-migrate.log" >&2; exit 1; }
-  touch "$AIRFLOW_HOME/.migrated"
-fi
 # --- Spark driver's class-data archive (optional: jobs start about 2 s sooner) -------------------
-# Built once per JDK, Spark and workload (about a minute) into the user's cache, where a fresh
-# clone on the same machine finds it; scripts/env.sh gives it to spark-submit's JVM, the driver's
+# Built once per JDK, Spark jars (their paths too: an archive is valid for the classpath it was
+# made with, so a clone elsewhere builds its own) and workload, about a minute, into the user's
+# cache; scripts/env.sh gives it to spark-submit's JVM, the driver's
 # in client mode (SPARK_SUBMIT_OPTS). A stale or missing archive is ignored by the JVM, so a
 # failure here only costs the speed. The classpath must be as it will be: no SPARK_CONF_DIR.
 spark_class_archive() {
@@ -67,7 +61,7 @@ spark_class_archive() {
            cat scripts/spark_class_archive.py; } | sha256sum | cut -c1-16) || return 1
   archive=$cache/spark-driver-classes-$key.jsa
   if [ ! -s "$archive" ] && [ ! -f "$archive.failed" ]; then
-    echo "bootstrap: building the Spark driver's class-data archive (about a minute, once per machine)"
+    echo "bootstrap: building the Spark driver's class-data archive (about a minute, once per checkout)"
     mkdir -p "$cache" && partial=$(mktemp "$archive.XXXXXX") || return 1
     rm -f "$partial"
     if SPARK_SUBMIT_OPTS="-XX:ArchiveClassesAtExit=$partial -Xlog:cds=off,cds+dynamic=off" \
@@ -86,5 +80,16 @@ spark_class_archive() {
     rm -f "$LOCAL/spark/submit-java-options"
   fi
 }
-spark_class_archive || echo "bootstrap: warning: the class-data archive step failed; Spark jobs start slower" >&2
+# The archive's minute of JVM work runs beside Airflow's database set-up.
+(spark_class_archive || echo "bootstrap: warning: the class-data archive step failed; Spark jobs start slower" >&2) &
+archive_step=$!
+
+# --- Airflow metadata database (SQLite under .local; a real deployment uses its own) ---------
+if [ ! -f "$AIRFLOW_HOME/.migrated" ]; then
+  echo "bootstrap: initialising the Airflow metadata database in $AIRFLOW_HOME"
+  airflow db migrate >"$LOCAL/airflow-db-migrate.log" 2>&1 || {
+    tail -20 "$LOCAL/airflow-db-migrate.log" >&2; kill "$archive_step" 2>/dev/null; exit 1; }
+  touch "$AIRFLOW_HOME/.migrated"
+fi
+wait "$archive_step"
 echo "bootstrap: ok"
