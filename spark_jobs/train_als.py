@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 
 from recsys import als, lake
 from recsys.interactions import window_events
-from recsys.jobs import job_arguments
+from recsys.jobs import job_arguments, side_by_side
 from recsys.params import AlsParams, Settings
 from recsys.recommender import evaluate, fit_and_recommend
 from recsys.reports import model_run_report
@@ -104,31 +104,47 @@ def refit_and_write(settings: Settings, run_date: date, chosen: AlsParams, matri
     started = time.monotonic()
     print(f"refit: ALS {chosen.as_dict()} on the window's matrix ...", flush=True)
     fitted = fit_and_recommend(matrix, settings, chosen)
+    print(f"refit: fitted after {time.monotonic() - started:.1f} s; writing the model, everyone's "
+          f"top-{settings.top_k} and the similar products ...", flush=True)
     model_dir = outputs.path(lake.model_dir(settings.lake_root, run_date))
-    als.save(fitted.model, f"{model_dir}/als")
-    fitted.users.write.parquet(f"{model_dir}/user_index")
-    fitted.items.write.parquet(f"{model_dir}/item_index")
-    print(f"refit: model saved after {time.monotonic() - started:.1f} s; writing everyone's top-{settings.top_k} ...",
-          flush=True)
+    recs_dir = outputs.path(lake.recommendations(settings.lake_root, run_date))
+    similar_dir = outputs.path(lake.similar_products(settings.lake_root, run_date))
 
-    recs = fitted.recommendations.select(
-        F.lit(run_date).alias("run_date"), "user_id", F.col("rank").alias("rec_rank"),
-        "product_id", "score", "source",
-    ).cache()
-    lake.write_load_files(recs, outputs.path(lake.recommendations(settings.lake_root, run_date)))
-    by_source = {r.source: r["count"] for r in recs.groupBy("source").count().collect()}
-    print(f"refit: {sum(by_source.values()):,} recommendation rows written {by_source} after "
-          f"{time.monotonic() - started:.1f} s; similar products ...", flush=True)
-    similar = als.similar_products(fitted.model, fitted.items, settings.top_k).select(
-        F.lit(run_date).alias("run_date"), "*"
-    ).cache()
-    lake.write_load_files(similar, outputs.path(lake.similar_products(settings.lake_root, run_date)))
+    def written(what: str, rows: int) -> int:
+        print(f"refit: {rows:,} {what} written after {time.monotonic() - started:.1f} s", flush=True)
+        return rows
+
+    def model() -> int:
+        als.save(fitted.model, f"{model_dir}/als")
+        fitted.users.write.parquet(f"{model_dir}/user_index")
+        fitted.items.write.parquet(f"{model_dir}/item_index")
+        return written("users' and products' factors", fitted.users.count() + fitted.items.count())
+
+    def recommendations() -> dict:
+        recs = fitted.recommendations.select(
+            F.lit(run_date).alias("run_date"), "user_id", F.col("rank").alias("rec_rank"),
+            "product_id", "score", "source",
+        ).cache()
+        lake.write_load_files(recs, recs_dir)
+        by_source = {r.source: r["count"] for r in recs.groupBy("source").count().collect()}
+        written(f"recommendation rows {by_source}", sum(by_source.values()))
+        return by_source
+
+    def similar() -> int:
+        rows = als.similar_products(fitted.model, fitted.items, settings.top_k).select(
+            F.lit(run_date).alias("run_date"), "*"
+        ).cache()
+        lake.write_load_files(rows, similar_dir)
+        return written("similar products", rows.count())
+
+    # The writes are independent, each a few small Spark jobs: side by side.
+    _, by_source, similar_rows = side_by_side(model, recommendations, similar)
     return {
         "als_users": fitted.users.count(),
         "als_products": fitted.items.count(),
         "recommendation_rows": sum(by_source.values()),
         "recommendation_rows_by_source": by_source,
-        "similar_rows": similar.count(),
+        "similar_rows": similar_rows,
     }
 
 

@@ -9,7 +9,7 @@ from recsys.driver_trials import DriverTrials, list_metrics
 from recsys.interactions import interaction_matrix
 from recsys.params import AlsParams, Settings
 from recsys.ranking import ranking_metrics
-from recsys.recommender import fit_and_recommend
+from recsys.recommender import fit_and_recommend, popularity_lists
 from tests.test_determinism import NOW, random_events, shuffled
 
 pytestmark = pytest.mark.unit
@@ -24,6 +24,11 @@ def evaluation_inputs(spark, matrix):
     return relevant, relevant.select("user_id").distinct().cache()
 
 
+def collected(matrix, relevant, test_users, settings, catalogue) -> DriverTrials:
+    return DriverTrials.collect(matrix, relevant, {"popularity": popularity_lists(matrix, test_users, settings)},
+                                settings, catalogue)
+
+
 def test_driver_lists_and_metrics_equal_the_spark_way(spark):
     settings = Settings(top_k=5, als_engine="implicit")
     matrix = interaction_matrix(random_events(spark), settings, NOW).unionByName(
@@ -35,7 +40,7 @@ def test_driver_lists_and_metrics_equal_the_spark_way(spark):
     spark_recs = fit_and_recommend(matrix, settings, MODEL, for_users=test_users).recommendations
     expected = ranking_metrics(spark_recs, relevant, 5, catalogue)
 
-    trials = DriverTrials.collect(matrix, relevant, test_users, settings, catalogue)
+    trials = collected(matrix, relevant, test_users, settings, catalogue)
     users, products, ranks = trials.lists(MODEL)
     assert sorted(zip(users.tolist(), products.tolist(), ranks.tolist(), strict=True)) == sorted(
         (r.user_id, r.product_id, r.rank) for r in spark_recs.collect())
@@ -45,6 +50,10 @@ def test_driver_lists_and_metrics_equal_the_spark_way(spark):
     for name in ("precision", "recall", "ndcg", "map", "hit_rate"):
         assert math.isclose(got[name], expected[name], rel_tol=1e-12), name
     assert 0 < got["ndcg"] < 1
+    baseline = trials.baseline_metrics()["popularity"]
+    assert baseline == pytest.approx(ranking_metrics(popularity_lists(matrix, test_users, settings), relevant, 5,
+                                                     catalogue), rel=1e-12)
+    assert baseline["ndcg"] != got["ndcg"]
 
 
 def test_driver_trials_do_not_depend_on_row_order(spark):
@@ -55,7 +64,7 @@ def test_driver_trials_do_not_depend_on_row_order(spark):
         matrix = interaction_matrix(events if seed is None else shuffled(events, seed, partitions), settings, NOW)
         matrix = matrix.cache()
         relevant, test_users = evaluation_inputs(spark, matrix)
-        trials = DriverTrials.collect(matrix, relevant, test_users, settings, 60)
+        trials = collected(matrix, relevant, test_users, settings, 60)
         results.append((sorted(zip(*(a.tolist() for a in trials.lists(MODEL)), strict=True)), trials.score(MODEL)))
     assert results[1] == results[0]
 
@@ -86,6 +95,6 @@ def test_exclusions_follow_exclude_purchased(spark):
     relevant, test_users = evaluation_inputs(spark, matrix)
     bought = {(r.user_id, r.product_id) for r in matrix.where("purchases > 0").join(test_users, "user_id").collect()}
     for exclude in (True, False):
-        trials = DriverTrials.collect(matrix, relevant, test_users, Settings(top_k=5, exclude_purchased=exclude), 60)
+        trials = collected(matrix, relevant, test_users, Settings(top_k=5, exclude_purchased=exclude), 60)
         listed = set(zip(*(a.tolist() for a in trials.lists(MODEL)[:2]), strict=True))
         assert bool(listed & bought) is not exclude

@@ -351,12 +351,10 @@ def arrow_columns(df: DataFrame, *names: str) -> list[np.ndarray]:
 
 
 def arrow_columns_of(*wanted: tuple[DataFrame, tuple[str, ...]]) -> list[list[np.ndarray]]:
-    """``arrow_columns`` of several DataFrames, collected side by side: a small collect is mostly
-    the driver's planning and scheduling, which one collect's tasks leave the cores free for."""
-    from concurrent.futures import ThreadPoolExecutor
+    """``arrow_columns`` of several DataFrames, collected side by side (``jobs.side_by_side``)."""
+    from recsys.jobs import side_by_side
 
-    with ThreadPoolExecutor(len(wanted)) as pool:
-        return list(pool.map(lambda w: arrow_columns(w[0], *w[1]), wanted))
+    return side_by_side(*[lambda frame=frame, names=names: arrow_columns(frame, *names) for frame, names in wanted])
 
 
 def _index_map(df: DataFrame, id_col: str, index_col: str, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -21,7 +21,6 @@ from recsys import als
 from recsys.als import arrow_columns_of
 from recsys.interactions import training_subset
 from recsys.params import AlsParams, Settings
-from recsys.ranking import popular_products, recommend_popular
 
 
 @dataclass
@@ -34,35 +33,35 @@ class DriverTrials:
     excluded: list[np.ndarray]  # per test_rows entry, the item_idx it must not be recommended
     fallback: tuple[np.ndarray, np.ndarray, np.ndarray]  # (user_id, product_id, rank) for the other test users
     relevant: tuple[np.ndarray, np.ndarray]  # (user_id, product_id), distinct
+    baselines: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # the baselines' lists, by name
     k: int
     catalogue: int
 
     @classmethod
-    def collect(cls, train: DataFrame, relevant: DataFrame, test_users: DataFrame, settings: Settings,
+    def collect(cls, train: DataFrame, relevant: DataFrame, baselines: dict[str, DataFrame], settings: Settings,
                 catalogue: int) -> "DriverTrials":
         """``train`` the interaction matrix of the training days, ``relevant`` the (user_id,
-        product_id) pairs to find, ``test_users`` their users, as ``recommender.evaluate`` has them."""
+        product_id) pairs to find, ``baselines`` every test user's (user_id, product_id, rank) lists
+        by name, ``popularity`` among them: the trials serve its lists to the test users ALS does
+        not know, as ``recommender.fit_and_recommend`` does. All collected side by side."""
         subset = training_subset(train, settings.min_user_products, settings.min_product_users)
-        exclude = None
+        relevant = relevant.select("user_id", "product_id").distinct()
+        wanted = [(subset.select("user_id", "product_id", F.col("score").cast("float")),
+                   ("user_id", "product_id", "score")),
+                  (relevant, ("user_id", "product_id"))]
+        wanted += [(lists, ("user_id", "product_id", "rank")) for lists in baselines.values()]
         if settings.exclude_purchased:
-            exclude = train.where(F.col("purchases") > 0).select("user_id", "product_id")
-        others = test_users.join(subset.select("user_id").distinct(), "user_id", "left_anti")
-        pairs = subset.select("user_id", "product_id", F.col("score").cast("float"))
-        wanted = [(pairs, ("user_id", "product_id", "score")),
-                  (test_users, ("user_id",)),
-                  (recommend_popular(others, popular_products(train), settings.top_k, exclude),
-                   ("user_id", "product_id", "rank")),
-                  (relevant.select("user_id", "product_id").distinct(), ("user_id", "product_id"))]
-        if exclude is not None:
-            wanted.append((exclude.join(test_users, "user_id"), ("user_id", "product_id")))
-        (users, items, scores), (tests,), fallback, relevant_pairs, *bought = arrow_columns_of(*wanted)
+            bought = train.where(F.col("purchases") > 0).select("user_id", "product_id")
+            wanted.append((bought.join(relevant.select("user_id").distinct(), "user_id"), ("user_id", "product_id")))
+        (users, items, scores), relevant_pairs, *collected = arrow_columns_of(*wanted)
+        lists = dict(zip(baselines, collected[:len(baselines)], strict=True))
         user_ids, user_idx = np.unique(users, return_inverse=True)
         item_ids, item_idx = np.unique(items, return_inverse=True)
-        tests = np.unique(tests)
+        tests = np.unique(relevant_pairs[0])
         served = np.isin(tests, user_ids)
         test_rows = np.searchsorted(user_ids, tests[served])
-        if exclude is not None:
-            bought_users, bought_items = bought[0]
+        if settings.exclude_purchased:
+            bought_users, bought_items = collected[-1]
             # Each served test user's purchases, as item indices, in test_rows' order.
             served_users = tests[served]
             mine = np.isin(bought_users, served_users) & np.isin(bought_items, item_ids)
@@ -70,10 +69,13 @@ class DriverTrials:
                                    np.searchsorted(item_ids, bought_items[mine]), len(test_rows))
         else:
             excluded = [np.empty(0, np.int64)] * len(test_rows)
+        popular = lists["popularity"]
+        unserved = ~np.isin(popular[0], user_ids)
         order = np.lexsort((item_idx, user_idx))  # one order, whatever order the rows came in
         return cls(user_ids, item_ids,
-                    (user_idx[order].astype(np.int32), item_idx[order].astype(np.int32), scores[order]),
-                    test_rows, excluded, tuple(fallback), tuple(relevant_pairs), settings.top_k, catalogue)
+                   (user_idx[order].astype(np.int32), item_idx[order].astype(np.int32), scores[order]),
+                   test_rows, excluded, tuple(column[unserved] for column in popular), tuple(relevant_pairs),
+                   {name: tuple(columns) for name, columns in lists.items()}, settings.top_k, catalogue)
 
     def lists(self, params: AlsParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(user_id, product_id, rank) of every test user's list from a model fitted with
@@ -91,6 +93,11 @@ class DriverTrials:
     def score(self, params: AlsParams) -> dict:
         """``list_metrics`` of the test users' lists from a model fitted with ``params``."""
         return list_metrics(self.lists(params), self.relevant, self.k, self.catalogue)
+
+    def baseline_metrics(self) -> dict[str, dict]:
+        """``list_metrics`` of each baseline's lists, by name."""
+        return {name: list_metrics(lists, self.relevant, self.k, self.catalogue)
+                for name, lists in self.baselines.items()}
 
 
 def list_metrics(recs: tuple[np.ndarray, np.ndarray, np.ndarray], relevant: tuple[np.ndarray, np.ndarray],

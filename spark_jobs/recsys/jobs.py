@@ -1,6 +1,9 @@
-"""What every job script shares: its two arguments, and listing files on any file system."""
+"""What every job script shares: its two arguments, running Spark actions side by side, and
+listing files on any file system."""
 
 import argparse
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -29,3 +32,11 @@ def glob_files(spark, pattern: str) -> list[str]:
     path, fs = hadoop_path(spark, pattern)
     statuses = fs.globStatus(path) or []
     return sorted(str(s.getPath().toString()) for s in statuses if s.isFile())
+
+
+def side_by_side(*actions: Callable[[], object]) -> list:
+    """Each action's result, in order, the actions run at once from threads of the driver (the
+    first failure is raised). A small Spark action is mostly the driver's planning and scheduling,
+    on one core: independent ones side by side keep the other cores busy."""
+    with ThreadPoolExecutor(max(1, len(actions))) as pool:
+        return list(pool.map(lambda action: action(), actions))

@@ -12,7 +12,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from recsys import als
-from recsys.driver_trials import DriverTrials, list_metrics
+from recsys.driver_trials import DriverTrials
 from recsys.interactions import interaction_matrix, newest_event_time, training_subset
 from recsys.params import AlsParams, Settings
 from recsys.ranking import popular_products, ranking_metrics, recommend_category_popular, recommend_popular
@@ -37,6 +37,13 @@ def purchased_pairs(matrix: DataFrame) -> DataFrame:
     return matrix.where(F.col("purchases") > 0).select("user_id", "product_id")
 
 
+def popularity_lists(matrix: DataFrame, users: DataFrame, settings: Settings) -> DataFrame:
+    """The top-K of the matrix's most popular products for each of ``users``, without what each
+    bought when ``exclude_purchased``: the fallback of users ALS does not serve, and a baseline."""
+    exclude = purchased_pairs(matrix) if settings.exclude_purchased else None
+    return recommend_popular(users, popular_products(matrix), settings.top_k, exclude)
+
+
 def fit_and_recommend(matrix: DataFrame, settings: Settings, als_params: AlsParams,
                       for_users: DataFrame | None = None) -> Fitted:
     """Fit ALS with ``als_params`` on the eligible part of ``matrix``; top-K for every user of
@@ -52,8 +59,7 @@ def fit_and_recommend(matrix: DataFrame, settings: Settings, als_params: AlsPara
     wanted = (for_users if for_users is not None else matrix).select("user_id").distinct()
     personal_users = users.join(wanted, "user_id")
     personal = als.recommend(model, personal_users, items, settings.top_k, exclude)
-    fallback_users = wanted.join(users, "user_id", "left_anti")
-    fallback = recommend_popular(fallback_users, popular_products(matrix), settings.top_k, exclude)
+    fallback = popularity_lists(matrix, wanted.join(users, "user_id", "left_anti"), settings)
     recommendations = personal.withColumn("source", F.lit("als")).unionByName(
         fallback.withColumn("source", F.lit("popular"))
     )
@@ -88,6 +94,15 @@ def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[
                 "split_date": split}
     test_users = relevant.select("user_id").distinct().cache()
     catalogue = train.select("product_id").distinct().count()
+    product_category = train_events.groupBy("product_id").agg(
+        F.max_by("category_code", "event_time").alias("category_code")
+    )
+    baselines = {
+        "popularity": popularity_lists(train, test_users, settings),
+        "category_popularity": recommend_category_popular(
+            test_users, train, product_category, settings.top_k,
+            purchased_pairs(train) if settings.exclude_purchased else None),
+    }
 
     def score_with_spark(candidate: AlsParams) -> dict:
         fitted = fit_and_recommend(train, settings, candidate, for_users=test_users)
@@ -98,29 +113,17 @@ def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[
     engine = settings.als_engine
     if engine not in als.ENGINES:  # train_als resolves auto once on the window; a caller may not have
         engine = als.resolve_engine(engine, train.count())
-    score, relevant_pairs = score_with_spark, None
     if engine == "implicit":  # trials and baselines scored on the driver, as the refit will be
-        driver = DriverTrials.collect(train, relevant, test_users, settings, catalogue)
-        score, relevant_pairs = driver.score, driver.relevant
-        del driver  # only the relevant pairs outlive the tuning: the refit needs the memory
+        driver = DriverTrials.collect(train, relevant, baselines, settings, catalogue)
+        score, scored = driver.score, driver.baseline_metrics()
+        del driver  # the refit that follows the tuning needs the memory
+    else:
+        score, scored = score_with_spark, None
     chosen, als_metrics, trials = tune(candidates or settings.als_candidates(), score, settings.tuning_budget_seconds)
     del score  # the driver's copy of the evaluation's data, if any, is not needed any more
-    exclude = purchased_pairs(train) if settings.exclude_purchased else None
-    product_category = train_events.groupBy("product_id").agg(
-        F.max_by("category_code", "event_time").alias("category_code")
-    )
-    baselines = {
-        "popularity": recommend_popular(test_users, popular_products(train), settings.top_k, exclude),
-        "category_popularity": recommend_category_popular(test_users, train, product_category, settings.top_k,
-                                                          exclude),
-    }
-    if relevant_pairs is None:
+    if scored is None:
         scored = {name: ranking_metrics(lists, relevant, settings.top_k, catalogue)
                   for name, lists in baselines.items()}
-    else:
-        collected = als.arrow_columns_of(*[(lists, ("user_id", "product_id", "rank")) for lists in baselines.values()])
-        scored = {name: list_metrics(lists, relevant_pairs, settings.top_k, catalogue)
-                  for name, lists in zip(baselines, collected, strict=True)}
     evaluation = {
         "status": "evaluated",
         "split_date": split,
