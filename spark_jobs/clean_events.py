@@ -21,7 +21,7 @@ from recsys.cleaning import (
     read_raw_lines,
     reconciliation_problems,
 )
-from recsys.jobs import glob_files, job_arguments
+from recsys.jobs import glob_files, job_arguments, side_by_side
 from recsys.raw_format import COMPLETE_MARKER, is_raw_file
 from recsys.reports import CleaningReport
 from recsys.session import get_spark
@@ -56,8 +56,8 @@ def main(argv: list[str]) -> None:
     outputs = lake.StagedOutputs(spark, settings.lake_root, "clean_events", run_date)
     events = outputs.path(lake.events_ingest(settings.lake_root, run_date))
     quarantine = outputs.path(lake.quarantine(settings.lake_root, run_date))
-    result.clean.write.partitionBy("event_date").parquet(events)
-    result.quarantine.write.parquet(quarantine)
+    side_by_side(lambda: result.clean.write.partitionBy("event_date").parquet(events),
+                 lambda: result.quarantine.write.parquet(quarantine))
     report = count_written(spark, result.report, events, quarantine)
     problems = reconciliation_problems(report)
     if problems:

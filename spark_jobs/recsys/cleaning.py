@@ -14,6 +14,7 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from recsys.jobs import side_by_side
 from recsys.raw_format import (
     COMPLETE_MARKER,
     EVENT_TYPES,
@@ -339,13 +340,13 @@ def clean_raw_lines(lines: DataFrame, ingest_date: date, window_days: int = 1) -
     counts = _line_counts(stats)
     rows_valid = sum(s["rows"] for s in stats if s["reject_reason"] is None)
     quarantine = parsed.where(rejected).select("raw_line", "source_file", "reject_reason").cache()
-    rows_quarantined = quarantine.count()
     # Copies are found before the events are enriched: the sort moves fewer columns.
     marked = mark_duplicates_and_carts(with_sessions(parsed.where(F.col("reject_reason").isNull()))).cache()
-    per_date = marked.groupBy(F.to_date("event_time").alias("event_date")).agg(
+    rows_quarantined, per_date = side_by_side(quarantine.count, marked.groupBy(
+        F.to_date("event_time").alias("event_date")).agg(
         F.sum((~F.col("_duplicate")).cast("long")).alias("rows"),
         F.sum(F.col("_repeated_cart").cast("long")).alias("repeated"),
-    ).collect()
+    ).collect)
     rows_deduplicated = sum(r["rows"] for r in per_date)
     carts_collapsed = sum(r["repeated"] for r in per_date)
     report = CleaningReport(
@@ -370,10 +371,12 @@ QUARANTINE_SCHEMA = "raw_line string, source_file string, reject_reason string"
 def count_written(spark, report: CleaningReport, events_path: str, quarantine_path: str) -> CleaningReport:
     """The report with its clean and quarantined counts taken from the files just written, so
     that the reconciliation compares the lines read with what actually landed."""
-    per_date = spark.read.schema(CLEAN_EVENTS).parquet(events_path).groupBy("event_date").count().collect()
+    per_date, quarantined = side_by_side(
+        spark.read.schema(CLEAN_EVENTS).parquet(events_path).groupBy("event_date").count().collect,
+        spark.read.schema(QUARANTINE_SCHEMA).parquet(quarantine_path).count)
     by_date = {r["event_date"].isoformat(): r["count"] for r in sorted(per_date, key=lambda r: r["event_date"])}
     return replace(report, rows_clean=sum(by_date.values()), clean_rows_by_event_date=by_date,
-                   rows_quarantined=spark.read.schema(QUARANTINE_SCHEMA).parquet(quarantine_path).count())
+                   rows_quarantined=quarantined)
 
 
 def reconciliation_problems(report: CleaningReport) -> list[str]:
