@@ -50,9 +50,11 @@ def main(argv: list[str]) -> None:
     status, verdict = quality_gate(evaluation, settings.quality_margin)
     chosen = AlsParams(**evaluation["chosen"]) if "chosen" in evaluation else settings.als_params()
 
+    users, products = side_by_side(matrix.select("user_id").distinct().count,
+                                   matrix.select("product_id").distinct().count)
     sizes = {
-        "users": matrix.select("user_id").distinct().count(),
-        "products": matrix.select("product_id").distinct().count(),
+        "users": users,
+        "products": products,
         "interaction_pairs": pairs,
         "als_users": 0, "als_products": 0, "recommendation_rows": 0, "recommendation_rows_by_source": {},
         "similar_rows": 0,

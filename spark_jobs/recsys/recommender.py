@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 from recsys import als
 from recsys.driver_trials import DriverTrials
 from recsys.interactions import interaction_matrix, newest_event_time, training_subset
+from recsys.jobs import side_by_side
 from recsys.params import AlsParams, Settings
 from recsys.ranking import popular_products, ranking_metrics, recommend_category_popular, recommend_popular
 from recsys.tuning import tune
@@ -89,11 +90,11 @@ def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[
         .join(train.select("user_id").distinct(), "user_id")
         .cache()
     )
-    if relevant.isEmpty():
+    nothing_relevant, catalogue = side_by_side(relevant.isEmpty, train.select("product_id").distinct().count)
+    if nothing_relevant:
         return {"status": f"skipped: no carts or purchases from known users from {split}",
                 "split_date": split}
     test_users = relevant.select("user_id").distinct().cache()
-    catalogue = train.select("product_id").distinct().count()
     product_category = train_events.groupBy("product_id").agg(
         F.max_by("category_code", "event_time").alias("category_code")
     )
@@ -124,11 +125,12 @@ def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[
     if scored is None:
         scored = {name: ranking_metrics(lists, relevant, settings.top_k, catalogue)
                   for name, lists in baselines.items()}
+    train_pairs, test_user_count = side_by_side(train.count, test_users.count)
     evaluation = {
         "status": "evaluated",
         "split_date": split,
-        "train_pairs": train.count(),
-        "test_users": test_users.count(),
+        "train_pairs": train_pairs,
+        "test_users": test_user_count,
         "chosen": chosen.as_dict(),
         "tuning": trials,
         "als": als_metrics,
