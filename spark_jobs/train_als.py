@@ -116,11 +116,13 @@ def refit_and_write(settings: Settings, run_date: date, chosen: AlsParams, matri
         print(f"refit: {rows:,} {what} written after {time.monotonic() - started:.1f} s", flush=True)
         return rows
 
-    def model() -> int:
+    def model() -> tuple[int, int]:
         als.save(fitted.model, f"{model_dir}/als")
         fitted.users.write.parquet(f"{model_dir}/user_index")
         fitted.items.write.parquet(f"{model_dir}/item_index")
-        return written("users' and products' factors", fitted.users.count() + fitted.items.count())
+        counts = fitted.users.count(), fitted.items.count()
+        written(f"users' and {counts[1]:,} products' factors and id maps", counts[0])
+        return counts
 
     def recommendations() -> dict:
         recs = fitted.recommendations.select(
@@ -140,10 +142,10 @@ def refit_and_write(settings: Settings, run_date: date, chosen: AlsParams, matri
         return written("similar products", rows.count())
 
     # The writes are independent, each a few small Spark jobs: side by side.
-    _, by_source, similar_rows = side_by_side(model, recommendations, similar)
+    (als_users, als_products), by_source, similar_rows = side_by_side(model, recommendations, similar)
     return {
-        "als_users": fitted.users.count(),
-        "als_products": fitted.items.count(),
+        "als_users": als_users,
+        "als_products": als_products,
         "recommendation_rows": sum(by_source.values()),
         "recommendation_rows_by_source": by_source,
         "similar_rows": similar_rows,

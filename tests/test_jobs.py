@@ -1,6 +1,7 @@
 """What the job scripts share: their arguments, and Spark actions run side by side."""
 
 import threading
+import time
 from datetime import date
 
 import pytest
@@ -20,12 +21,17 @@ def test_side_by_side_runs_the_actions_at_once_and_returns_their_results_in_orde
     assert side_by_side(lambda: action("first"), lambda: action("second")) == ["first", "second"]
 
 
-def test_side_by_side_raises_an_actions_failure():
+def test_a_failure_is_raised_at_once_and_the_spark_jobs_beside_it_are_cancelled(spark):
     def failing():
+        time.sleep(1)  # the other action's job is running by then
         raise ValueError("no such table")
 
-    with pytest.raises(ValueError, match="no such table"):
-        side_by_side(lambda: 1, failing)
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="no such table") as failure:
+        # Some 7 minutes of work on 2 cores unless cancelled.
+        side_by_side(lambda: spark.range(0, 10**12).selectExpr("sum(id % 2)").collect(), failing)
+    assert time.monotonic() - started < 60
+    assert [note for note in failure.value.__notes__ if "cancel" in note], failure.value.__notes__
 
 
 def test_a_param_left_out_of_the_json_takes_its_default():

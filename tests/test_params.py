@@ -62,6 +62,16 @@ def test_every_param_has_a_title_a_known_section_and_both_bounds():
         (param_schemas()[n]["section"] for n in NAMES), key=SECTIONS.index)  # the form's order
 
 
+def test_every_params_schema_is_a_draft_7_schema_its_default_meets():
+    from jsonschema import Draft7Validator, validators
+
+    for name, spec in param_schemas().items():
+        schema = {key: value for key, value in spec.items() if key != "default"}
+        Draft7Validator.check_schema(schema)
+        assert validators.validator_for(schema) is Draft7Validator, name  # what Airflow's check uses
+        assert not list(Draft7Validator(schema).iter_errors(spec["default"])), name
+
+
 def test_the_dags_params_are_the_settings_with_the_same_defaults():
     dag = load_dag()
     assert list(dag.params) == NAMES

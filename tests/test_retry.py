@@ -98,10 +98,12 @@ def test_a_lock_wait_timeout_is_retried_once_the_lock_is_gone(mysql_hook, tmp_pa
     monkeypatch.setenv("RECSYS_MYSQL_LOCK_WAIT_SECONDS", "1")
     blocker = mysql_hook.get_conn()
     blocker.cursor().execute("SELECT * FROM user_recommendations WHERE run_date = %s FOR UPDATE", (D1,))
-    threading.Timer(2.5, blocker.rollback).start()  # another job holds the date's rows for 2.5 s
+    release = threading.Timer(2.5, blocker.rollback)  # another job holds the date's rows for 2.5 s
+    release.start()
     caplog.set_level(logging.WARNING, logger="recsys_pipeline.retry")
     loaded = with_retries(lambda: replace_date_from_files(
         mysql_hook, "user_recommendations", "run_date", D1, dataset), "test load", first_wait=1)
+    release.join()  # the load can finish while the rollback's reply is still on its way
     blocker.close()
     assert loaded == 1_000 and fingerprint(mysql_hook) == clean
     assert "1205" in caplog.text

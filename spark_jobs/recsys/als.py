@@ -27,6 +27,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from threadpoolctl import threadpool_limits
 
+from recsys.jobs import side_by_side
 from recsys.params import AlsParams
 
 
@@ -352,8 +353,6 @@ def arrow_columns(df: DataFrame, *names: str) -> list[np.ndarray]:
 
 def arrow_columns_of(*wanted: tuple[DataFrame, tuple[str, ...]]) -> list[list[np.ndarray]]:
     """``arrow_columns`` of several DataFrames, collected side by side (``jobs.side_by_side``)."""
-    from recsys.jobs import side_by_side
-
     return side_by_side(*[lambda frame=frame, names=names: arrow_columns(frame, *names) for frame, names in wanted])
 
 

@@ -342,11 +342,11 @@ def clean_raw_lines(lines: DataFrame, ingest_date: date, window_days: int = 1) -
     quarantine = parsed.where(rejected).select("raw_line", "source_file", "reject_reason").cache()
     # Copies are found before the events are enriched: the sort moves fewer columns.
     marked = mark_duplicates_and_carts(with_sessions(parsed.where(F.col("reject_reason").isNull()))).cache()
-    rows_quarantined, per_date = side_by_side(quarantine.count, marked.groupBy(
-        F.to_date("event_time").alias("event_date")).agg(
+    by_date = marked.groupBy(F.to_date("event_time").alias("event_date")).agg(
         F.sum((~F.col("_duplicate")).cast("long")).alias("rows"),
         F.sum(F.col("_repeated_cart").cast("long")).alias("repeated"),
-    ).collect)
+    )
+    rows_quarantined, per_date = side_by_side(quarantine.count, by_date.collect)
     rows_deduplicated = sum(r["rows"] for r in per_date)
     carts_collapsed = sum(r["repeated"] for r in per_date)
     report = CleaningReport(

@@ -33,7 +33,7 @@ class DriverTrials:
     excluded: list[np.ndarray]  # per test_rows entry, the item_idx it must not be recommended
     fallback: tuple[np.ndarray, np.ndarray, np.ndarray]  # (user_id, product_id, rank) for the other test users
     relevant: tuple[np.ndarray, np.ndarray]  # (user_id, product_id), distinct
-    baselines: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # the baselines' lists, by name
+    baselines: dict[str, dict]  # ``list_metrics`` of each baseline's lists, by name (the lists are not kept)
     k: int
     catalogue: int
 
@@ -43,7 +43,8 @@ class DriverTrials:
         """``train`` the interaction matrix of the training days, ``relevant`` the (user_id,
         product_id) pairs to find, ``baselines`` every test user's (user_id, product_id, rank) lists
         by name, ``popularity`` among them: the trials serve its lists to the test users ALS does
-        not know, as ``recommender.fit_and_recommend`` does. All collected side by side."""
+        not know, as ``recommender.fit_and_recommend`` does. All collected side by side; of the
+        baselines only their metrics are kept."""
         subset = training_subset(train, settings.min_user_products, settings.min_product_users)
         relevant = relevant.select("user_id", "product_id").distinct()
         wanted = [(subset.select("user_id", "product_id", F.col("score").cast("float")),
@@ -54,14 +55,14 @@ class DriverTrials:
             bought = train.where(F.col("purchases") > 0).select("user_id", "product_id")
             wanted.append((bought.join(relevant.select("user_id").distinct(), "user_id"), ("user_id", "product_id")))
         (users, items, scores), relevant_pairs, *collected = arrow_columns_of(*wanted)
-        lists = dict(zip(baselines, collected[:len(baselines)], strict=True))
+        baseline_lists = dict(zip(baselines, collected[:len(baselines)], strict=True))
         user_ids, user_idx = np.unique(users, return_inverse=True)
         item_ids, item_idx = np.unique(items, return_inverse=True)
         tests = np.unique(relevant_pairs[0])
         served = np.isin(tests, user_ids)
         test_rows = np.searchsorted(user_ids, tests[served])
         if settings.exclude_purchased:
-            bought_users, bought_items = collected[-1]
+            bought_users, bought_items = collected[len(baselines)]
             # Each served test user's purchases, as item indices, in test_rows' order.
             served_users = tests[served]
             mine = np.isin(bought_users, served_users) & np.isin(bought_items, item_ids)
@@ -69,13 +70,15 @@ class DriverTrials:
                                    np.searchsorted(item_ids, bought_items[mine]), len(test_rows))
         else:
             excluded = [np.empty(0, np.int64)] * len(test_rows)
-        popular = lists["popularity"]
+        popular = baseline_lists["popularity"]
         unserved = ~np.isin(popular[0], user_ids)
         order = np.lexsort((item_idx, user_idx))  # one order, whatever order the rows came in
         return cls(user_ids, item_ids,
                    (user_idx[order].astype(np.int32), item_idx[order].astype(np.int32), scores[order]),
                    test_rows, excluded, tuple(column[unserved] for column in popular), tuple(relevant_pairs),
-                   {name: tuple(columns) for name, columns in lists.items()}, settings.top_k, catalogue)
+                   {name: list_metrics(tuple(columns), tuple(relevant_pairs), settings.top_k, catalogue)
+                    for name, columns in baseline_lists.items()},
+                   settings.top_k, catalogue)
 
     def lists(self, params: AlsParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(user_id, product_id, rank) of every test user's list from a model fitted with
@@ -93,11 +96,6 @@ class DriverTrials:
     def score(self, params: AlsParams) -> dict:
         """``list_metrics`` of the test users' lists from a model fitted with ``params``."""
         return list_metrics(self.lists(params), self.relevant, self.k, self.catalogue)
-
-    def baseline_metrics(self) -> dict[str, dict]:
-        """``list_metrics`` of each baseline's lists, by name."""
-        return {name: list_metrics(lists, self.relevant, self.k, self.catalogue)
-                for name, lists in self.baselines.items()}
 
 
 def list_metrics(recs: tuple[np.ndarray, np.ndarray, np.ndarray], relevant: tuple[np.ndarray, np.ndarray],

@@ -3,7 +3,7 @@ listing files on any file system."""
 
 import argparse
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date
 
@@ -35,8 +35,25 @@ def glob_files(spark, pattern: str) -> list[str]:
 
 
 def side_by_side(*actions: Callable[[], object]) -> list:
-    """Each action's result, in order, the actions run at once from threads of the driver (the
-    first failure is raised). A small Spark action is mostly the driver's planning and scheduling,
-    on one core: independent ones side by side keep the other cores busy."""
+    """Each action's result, in order, the actions run at once from threads of the driver. A small
+    Spark action is mostly the driver's planning and scheduling, on one core: independent ones side
+    by side keep the other cores busy.
+
+    When one fails, every Spark job of the context is cancelled rather than waited for (the job
+    script would otherwise first finish, say, a large write beside it) and the first failure is
+    raised, with the others' messages added to it."""
     with ThreadPoolExecutor(max(1, len(actions))) as pool:
-        return list(pool.map(lambda action: action(), actions))
+        futures = [pool.submit(action) for action in actions]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        first = next((f.exception() for f in futures if f in done and f.exception()), None)
+        if first is not None:
+            from pyspark import SparkContext
+
+            if SparkContext._active_spark_context is not None:
+                SparkContext._active_spark_context.cancelAllJobs()
+            wait(futures)
+            for other in (f.exception() for f in futures):
+                if other is not None and other is not first:
+                    first.add_note(f"beside it: {type(other).__name__}: {' '.join(str(other).split())[:300]}")
+            raise first
+        return [f.result() for f in futures]

@@ -116,8 +116,7 @@ def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[
         engine = als.resolve_engine(engine, train.count())
     if engine == "implicit":  # trials and baselines scored on the driver, as the refit will be
         driver = DriverTrials.collect(train, relevant, baselines, settings, catalogue)
-        score, scored = driver.score, driver.baseline_metrics()
-        del driver  # the refit that follows the tuning needs the memory
+        score, scored = driver.score, driver.baselines
     else:
         score, scored = score_with_spark, None
     chosen, als_metrics, trials = tune(candidates or settings.als_candidates(), score, settings.tuning_budget_seconds)
