@@ -34,15 +34,18 @@ class Fitted:
             frame.unpersist()
 
 
-def purchased_pairs(matrix: DataFrame) -> DataFrame:
+def excluded_pairs(matrix: DataFrame, settings: Settings) -> DataFrame | None:
+    """The (user_id, product_id) pairs no list may hold: what each user bought, when
+    ``exclude_purchased``; None otherwise."""
+    if not settings.exclude_purchased:
+        return None
     return matrix.where(F.col("purchases") > 0).select("user_id", "product_id")
 
 
 def popularity_lists(matrix: DataFrame, users: DataFrame, settings: Settings) -> DataFrame:
     """The top-K of the matrix's most popular products for each of ``users``, without what each
     bought when ``exclude_purchased``: the fallback of users ALS does not serve, and a baseline."""
-    exclude = purchased_pairs(matrix) if settings.exclude_purchased else None
-    return recommend_popular(users, popular_products(matrix), settings.top_k, exclude)
+    return recommend_popular(users, popular_products(matrix), settings.top_k, excluded_pairs(matrix, settings))
 
 
 def fit_and_recommend(matrix: DataFrame, settings: Settings, als_params: AlsParams,
@@ -56,7 +59,7 @@ def fit_and_recommend(matrix: DataFrame, settings: Settings, als_params: AlsPara
         "user_idx", "item_idx", "score"
     )
     model = als.fit(indexed, als_params, settings.als_engine)
-    exclude = purchased_pairs(matrix) if settings.exclude_purchased else None
+    exclude = excluded_pairs(matrix, settings)
     wanted = (for_users if for_users is not None else matrix).select("user_id").distinct()
     personal_users = users.join(wanted, "user_id")
     personal = als.recommend(model, personal_users, items, settings.top_k, exclude)
@@ -102,7 +105,7 @@ def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[
         "popularity": popularity_lists(train, test_users, settings),
         "category_popularity": recommend_category_popular(
             test_users, train, product_category, settings.top_k,
-            purchased_pairs(train) if settings.exclude_purchased else None),
+            excluded_pairs(train, settings)),
     }
 
     def score_with_spark(candidate: AlsParams) -> dict:
