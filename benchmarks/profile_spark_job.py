@@ -11,6 +11,7 @@ exit. ``--repeat`` runs it again (the job rewrites the same output; every job is
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,7 @@ sys.path.insert(0, str(ROOT / "plugins"))
 def submit_command(job: str, run_date: str, params: dict, conf: dict[str, str], event_dir: Path) -> list[str]:
     from recsys.params import Settings
     from recsys_pipeline.config import SPARK_JOBS_DIR
-    from recsys_pipeline.spark import build_package_zip
+    from recsys_pipeline.spark import py_files
 
     settings = Settings.from_json(json.dumps(params))
     driver_memory = (settings.als_driver_memory or settings.spark_driver_memory) if job == "train_als" \
@@ -32,7 +33,7 @@ def submit_command(job: str, run_date: str, params: dict, conf: dict[str, str], 
     every = {"spark.log.level": "WARN", "spark.driver.memory": driver_memory, "spark.eventLog.enabled": "true",
              "spark.eventLog.dir": event_dir.as_uri(), "spark.eventLog.compress": "false", **conf}
     command = ["spark-submit", "--master", "local[*]", "--name", f"recsys_{job}",
-               "--py-files", str(build_package_zip())]
+               "--py-files", os.environ.get("PROFILE_PY_FILES") or py_files("local[*]")]
     for key, value in every.items():
         command += ["--conf", f"{key}={value}"]
     return command + [str(SPARK_JOBS_DIR / f"{job}.py"), "--run-date", run_date, "--params", settings.to_json()]

@@ -47,6 +47,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 source scripts/env.sh
+# Spark's Python compiled for local drivers (recsys_pipeline.spark): built here so that the first
+# run does not spend the seconds; a task builds it itself when it is missing.
+"$VENV/bin/python" -c 'from recsys_pipeline.spark import build_compiled_pyspark_zip; build_compiled_pyspark_zip()'
 # --- Spark driver's class-data archive (optional: jobs start about 2 s sooner) -------------------
 # Built once per JDK, Spark jars (their paths too: an archive is valid for the classpath it was
 # made with, so a clone elsewhere builds its own) and workload, about a minute, into the user's

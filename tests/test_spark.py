@@ -94,3 +94,66 @@ def test_the_input_check_measures_the_days_events_counting_gzip_as_the_csv_it_ho
     expected = (plain.stat().st_size + packed.stat().st_size * GZIP_RATIO) / 1e6
     assert raw_megabytes(str(tmp_path), [str(plain), str(packed)]) == expected
     assert raw_megabytes(str(tmp_path), [str(plain)]) == plain.stat().st_size / 1e6 == 0.999093  # with the header
+
+
+def _fake_spark_home(root, modules: dict[str, str]):
+    lib = root / "python" / "lib"
+    lib.mkdir(parents=True)
+    with zipfile.ZipFile(lib / "pyspark.zip", "w") as archive:
+        for name, text in modules.items():
+            archive.writestr(name, text)
+    return root
+
+
+def _import_from(archive, statement: str) -> str:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", statement], env={"PYTHONPATH": str(archive)},
+                          capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_pyspark_is_shipped_compiled_to_a_local_driver_and_imports_from_its_bytecode(tmp_path):
+    from recsys_pipeline.spark import build_compiled_pyspark_zip
+
+    home = _fake_spark_home(tmp_path / "spark", {
+        "pyspark/__init__.py": "VALUE = 6 * 7\n",
+        "pyspark/sql/__init__.py": "from pyspark import VALUE\nDOUBLED = 2 * VALUE\n",
+        "pyspark/sql/tests/test_it.py": "X = 1\n",
+    })
+    archive = build_compiled_pyspark_zip(home, tmp_path / "build")
+    assert sorted(zipfile.ZipFile(archive).namelist()) == [
+        "pyspark/__init__.py", "pyspark/__init__.pyc", "pyspark/sql/__init__.py", "pyspark/sql/__init__.pyc",
+        "pyspark/sql/tests/test_it.py"]
+    assert _import_from(archive, "import pyspark.sql as s; print(s.DOUBLED, s.__file__)") == \
+        f"84 {archive}/pyspark/sql/__init__.pyc"
+    # Content-named: the same Spark gives the same archive, built once; another Spark, another.
+    assert build_compiled_pyspark_zip(home, tmp_path / "build") == archive
+    (home / "python/lib/pyspark.zip").unlink()
+    assert build_compiled_pyspark_zip(home, tmp_path / "build") is None
+
+
+def test_bytecode_for_another_python_is_ignored_and_the_source_imported(tmp_path):
+    from recsys_pipeline.spark import build_compiled_pyspark_zip
+
+    home = _fake_spark_home(tmp_path / "spark", {"pyspark/__init__.py": "VALUE = 42\n"})
+    archive = build_compiled_pyspark_zip(home, tmp_path / "build")
+    other = tmp_path / "other-python.zip"
+    with zipfile.ZipFile(archive) as original, zipfile.ZipFile(other, "w") as copy:
+        for name in original.namelist():
+            data = original.read(name)
+            copy.writestr(name, b"\x00\x00\r\n" + data[4:] if name.endswith(".pyc") else data)
+    assert _import_from(other, "import pyspark; print(pyspark.VALUE, pyspark.__file__)") == \
+        f"42 {other}/pyspark/__init__.py"
+
+
+def test_only_a_local_driver_gets_the_compiled_pyspark(monkeypatch, tmp_path):
+    from recsys_pipeline import spark
+
+    monkeypatch.setattr(spark, "build_compiled_pyspark_zip", lambda: tmp_path / "pyspark-compiled.zip")
+    package = str(spark.build_package_zip())
+    assert spark.py_files("local[*]") == spark.py_files("local[2]") == f"{package},{tmp_path}/pyspark-compiled.zip"
+    assert spark.py_files("spark://master:7077") == spark.py_files("yarn") == package
+    monkeypatch.setattr(spark, "build_compiled_pyspark_zip", lambda: None)  # a Spark without pyspark.zip
+    assert spark.py_files("local[*]") == package
