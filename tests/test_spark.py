@@ -1,6 +1,7 @@
 """The shared package shipped to Spark: one archive per content, built safely by tasks at once."""
 
 import multiprocessing
+import os
 import zipfile
 
 from recsys_pipeline.spark import PACKAGE_DIR, build_package_zip
@@ -157,3 +158,25 @@ def test_only_a_local_driver_gets_the_compiled_pyspark(monkeypatch, tmp_path):
     assert spark.py_files("spark://master:7077") == spark.py_files("yarn") == package
     monkeypatch.setattr(spark, "build_compiled_pyspark_zip", lambda: None)  # a Spark without pyspark.zip
     assert spark.py_files("local[*]") == package
+
+
+def test_the_compiled_pyspark_is_the_one_of_the_spark_that_spark_submit_runs(monkeypatch, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    from recsys_pipeline.spark import local_spark_home
+
+    pip_pyspark = Path(importlib.util.find_spec("pyspark").origin).parent
+    monkeypatch.delenv("SPARK_HOME", raising=False)
+    assert local_spark_home() == pip_pyspark  # the virtualenv's spark-submit: pip-installed
+    other = tmp_path / "spark-3.5"
+    (other / "bin").mkdir(parents=True)
+    (other / "bin" / "spark-submit").write_text("#!/bin/sh\n")
+    (other / "bin" / "spark-submit").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{other / 'bin'}:{os.environ['PATH']}")
+    assert local_spark_home() == other  # a Spark distribution first on the PATH
+    monkeypatch.setenv("SPARK_HOME", str(tmp_path / "elsewhere"))
+    assert local_spark_home() == tmp_path / "elsewhere"  # as spark-submit, $SPARK_HOME first
+    monkeypatch.delenv("SPARK_HOME")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert local_spark_home() is None

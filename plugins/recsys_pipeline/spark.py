@@ -12,6 +12,7 @@ import io
 import marshal
 import os
 import re
+import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -72,9 +73,19 @@ def build_package_zip(package_dir: Path = PACKAGE_DIR, build_dir: Path = BUILD_D
                                            zipfile.ZIP_DEFLATED) for p in files))
 
 
-def local_spark_home() -> Path:
-    """The Spark that spark-submit runs here: $SPARK_HOME, else the pip-installed pyspark."""
-    return Path(os.environ.get("SPARK_HOME") or Path(importlib.util.find_spec("pyspark").origin).parent)
+def local_spark_home() -> Path | None:
+    """The Spark the ``spark-submit`` on the PATH runs, found as that script finds it: $SPARK_HOME;
+    else, for a pip-installed pyspark (its bin holds find_spark_home.py), that package (the
+    driver's Python is this one: scripts/env.sh); else the folder above the script's bin."""
+    if os.environ.get("SPARK_HOME"):
+        return Path(os.environ["SPARK_HOME"])
+    script = shutil.which("spark-submit")
+    if script is None:
+        return None
+    bin_dir = Path(script).resolve().parent
+    if (bin_dir / "find_spark_home.py").is_file():
+        return Path(importlib.util.find_spec("pyspark").origin).parent
+    return bin_dir.parent
 
 
 def build_compiled_pyspark_zip(spark_home: Path | None = None, build_dir: Path = BUILD_DIR) -> Path | None:
@@ -86,8 +97,9 @@ def build_compiled_pyspark_zip(spark_home: Path | None = None, build_dir: Path =
     archive first on the driver's path they load compiled. The bytecode is PEP 552 unchecked-hash
     (the source beside it is the one it was compiled from); another Python (another magic number)
     ignores it and compiles the source, as before. Test modules are left as source."""
-    source = (spark_home or local_spark_home()) / "python" / "lib" / "pyspark.zip"
-    if not source.is_file():
+    spark_home = spark_home or local_spark_home()
+    source = spark_home / "python" / "lib" / "pyspark.zip" if spark_home else None
+    if source is None or not source.is_file():
         return None
     original = source.read_bytes()
     key = hashlib.sha256(original + importlib.util.MAGIC_NUMBER).hexdigest()[:16]
