@@ -7,6 +7,8 @@ event log on, and prints where the wall time went: from the command to the Spark
 launcher, the JVM, Python and the context's start), each Spark job in turn (its stages' task time
 and GC), the driver's time between jobs (planning, Python), and from the last job to the process's
 exit. ``--repeat`` runs it again (the job rewrites the same output; every job is idempotent).
+``PROFILE_PY_FILES`` (comma-separated archives) replaces what the DAG would ship with --py-files,
+to compare another build of the package.
 """
 
 import argparse

@@ -1,4 +1,5 @@
-"""The shared package shipped to Spark: one archive per content, built safely by tasks at once."""
+"""What a Spark task ships and sets: the shared package (one archive per content, built safely by
+tasks at once), Spark's Python compiled for a local driver, the conf and the quick JIT."""
 
 import multiprocessing
 import os
