@@ -18,7 +18,7 @@ PYTEST_WORKERS ?= 2
 # The benchmark's store: small (about a minute in all), 1m or 10m events over 30 days.
 SCALE ?= small
 
-.PHONY: setup setup-python demo test unit lint bench bench-components mysql-stop clean
+.PHONY: setup setup-python demo ui test unit lint bench bench-components mysql-stop clean
 
 setup: setup-python  ## install system and Python packages, Airflow's database, a reachable MySQL
 	$(ENV) && bash scripts/mysql_server.sh ensure
@@ -28,6 +28,11 @@ setup-python:  ## system and Python packages (the project installed editable) an
 
 demo: setup  ## generate sample data, run the DAG for each day, print what landed in MySQL
 	bash scripts/demo.sh "$(DEMO_START)" "$(DEMO_DAYS)" "$(DEMO_USERS)" "$(DEMO_PRODUCTS)" "$(DEMO_EVENTS)"
+
+ui: setup  ## Airflow with its UI at http://127.0.0.1:8080 (user admin, password in .local/airflow/simple_auth_manager_passwords.json.generated); Ctrl-C stops it
+	$(ENV) && export AIRFLOW__API__HOST=$${AIRFLOW__API__HOST:-127.0.0.1} AIRFLOW__API__PORT=$${AIRFLOW__API__PORT:-8080} \
+	  && echo "ui: http://$$AIRFLOW__API__HOST:$$AIRFLOW__API__PORT/ (user admin; password: $$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated)" \
+	  && airflow standalone
 
 test: setup  ## the whole test suite (unit, MySQL integration, end-to-end through Airflow)
 	$(ENV) && RECSYS_TASK_RETRIES=0 python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)

@@ -1,6 +1,7 @@
-"""A real Airflow deployment for the tests that need its scheduler: an execution API server, a
-dag-processor and a scheduler (LocalExecutor) on an Airflow home of the test's own, so the
-runs it makes are the only ones its scheduler sees."""
+"""A real Airflow deployment on an Airflow home of the test's own: for the tests that need its
+scheduler, an execution API server, a dag-processor and a scheduler (LocalExecutor), so the runs
+it makes are the only ones its scheduler sees; for the UI's tests, the API server with the UI and
+a real user who signs in with a password."""
 
 import json
 import os
@@ -86,6 +87,21 @@ class AirflowServices:
         raise TimeoutError(f"runs unfinished after {timeout} s: {self.dag_runs()['runs']}")
 
 
+def _environment(home: Path, port: int, extra_env: dict) -> dict:
+    return {**os.environ, **extra_env,
+            "AIRFLOW_HOME": str(home),
+            # SQLite: writers wait for each other instead of failing with "database is locked".
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db?timeout=60",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+            # Only the runs the test creates: no run for "today" from the DAG's own schedule.
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True"}
+
+
 @contextmanager
 def airflow_services(home: Path, extra_env: dict):
     """An execution API server on a fresh Airflow home with the DAG parsed into it; the test
@@ -94,19 +110,7 @@ def airflow_services(home: Path, extra_env: dict):
     the runs are created). All stopped, with their task processes, afterwards."""
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **extra_env,
-           "AIRFLOW_HOME": str(home),
-           # SQLite: writers wait for each other instead of failing with "database is locked".
-           "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db?timeout=60",
-           "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-           "AIRFLOW__CORE__PARALLELISM": "4",
-           "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-           "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-           "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
-           # Only the runs the test creates: no run for "today" from the DAG's own schedule.
-           "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-           "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True"}
-    services = AirflowServices(home, env)
+    services = AirflowServices(home, _environment(home, port, extra_env))
     services.airflow("db", "migrate")
     try:
         services.airflow("dags", "reserialize")
@@ -116,6 +120,55 @@ def airflow_services(home: Path, extra_env: dict):
         yield services
     finally:
         services.stop()
+
+
+class AirflowUI:
+    """The API server with its UI at ``base_url``, and the REST API as the signed-in user."""
+
+    def __init__(self, services: AirflowServices, base_url: str, user: str, password: str):
+        self.services, self.base_url, self.user, self.password = services, base_url, user, password
+        self._token = None
+
+    def api(self, path: str, body: dict | None = None) -> dict:
+        """``GET`` (or ``POST`` with ``body``) /api/v2/<path> with the user's token."""
+        if self._token is None:
+            self._token = _post_json(f"{self.base_url}/auth/token",
+                                     {"username": self.user, "password": self.password})["access_token"]
+        request = urllib.request.Request(f"{self.base_url}/api/v2/{path}",
+                                         data=None if body is None else json.dumps(body).encode(),
+                                         headers={"Authorization": f"Bearer {self._token}",
+                                                  "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+
+@contextmanager
+def airflow_ui(home: Path, user: str, role: str):
+    """The API server (UI, REST API and execution API) on a fresh Airflow home with the DAG
+    parsed into it, signing in ``user`` with ``role`` through Airflow's simple auth manager: a
+    password it generates (never everyone an admin)."""
+    port = free_port()
+    home.mkdir(parents=True, exist_ok=True)
+    base_url = f"http://127.0.0.1:{port}"
+    env = _environment(home, port, {"AIRFLOW__API__BASE_URL": base_url,
+                                    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{user}:{role}",
+                                    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False"})
+    services = AirflowServices(home, env)
+    services.airflow("db", "migrate")
+    try:
+        services.airflow("dags", "reserialize")
+        services.start("api-server", "--port", str(port), "--host", "127.0.0.1", "--workers", "1")
+        _wait_for_url(f"{base_url}/api/v2/monitor/health", timeout=120)
+        passwords = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())
+        yield AirflowUI(services, base_url, user, passwords[user])
+    finally:
+        services.stop()
+
+
+def _post_json(url: str, body: dict) -> dict:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
 
 
 def _signal_group(process, sig) -> None:

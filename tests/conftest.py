@@ -73,13 +73,13 @@ MYSQL_FIXTURES = {"mysql_conn_value", "mysql_hook"}
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if item.get_closest_marker("e2e") or item.get_closest_marker("mysql"):
+        if any(item.get_closest_marker(mark) for mark in ("e2e", "mysql", "ui")):
             continue
         needs_mysql = MYSQL_FIXTURES & set(getattr(item, "fixturenames", ()))
         item.add_marker(pytest.mark.mysql if needs_mysql else pytest.mark.unit)
-    # The slow end-to-end tests first, so that one worker starts them at once while the others
-    # share out the rest (a stable sort keeps every other order).
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+    # The slow end-to-end tests first, then the browser's, so that one worker starts them at once
+    # while the others share out the rest (a stable sort keeps every other order).
+    items.sort(key=lambda item: (item.get_closest_marker("e2e") is None, item.get_closest_marker("ui") is None))
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 them, every Param used somewhere, and the README's table in step with them."""
 
 import ast
+import copy
 import re
 import subprocess
 import sys
@@ -50,11 +51,12 @@ def test_every_param_has_a_title_a_known_section_and_both_bounds():
     for name, schema in param_schemas().items():
         assert schema["title"] and schema["description"], name
         assert schema["section"] in SECTIONS, name
-        bounded = schema["items"] if schema["type"] == "array" else schema
+        is_list = "array" in schema["type"]
+        bounded = schema["items"] if is_list else schema
         if bounded["type"] in ("integer", "number"):
             assert {"minimum", "exclusiveMinimum"} & set(bounded), f"{name} has no lower bound"
             assert {"maximum", "exclusiveMaximum"} & set(bounded), f"{name} has no upper bound"
-        if schema["type"] == "array":
+        if is_list:
             assert schema["minItems"] >= 0 and schema["maxItems"] >= max(schema["minItems"], 1), name
             if bounded["type"] == "string":
                 assert bounded["minLength"] >= 1 and bounded["maxLength"] >= bounded["minLength"], name
@@ -70,6 +72,33 @@ def test_every_params_schema_is_a_draft_7_schema_its_default_meets():
         Draft7Validator.check_schema(schema)
         assert validators.validator_for(schema) is Draft7Validator, name  # what Airflow's check uses
         assert not list(Draft7Validator(schema).iter_errors(spec["default"])), name
+
+
+# The Params that may be left empty in the trigger form, and what the jobs read then.
+OPTIONAL = {"run_date": None, "als_driver_memory": None, "spark_executor_memory": None,
+            "tableau_datasources": (), "tableau_workbooks": ()}
+
+
+def test_only_the_params_that_may_be_left_empty_take_null_and_null_reads_as_not_set():
+    schemas = param_schemas()
+    # The trigger form marks a field required unless its type is a list holding "null".
+    assert {n for n, s in schemas.items() if isinstance(s["type"], list) and "null" in s["type"]} == set(OPTIONAL)
+    left_empty = Settings.from_params(dict.fromkeys(OPTIONAL))
+    assert {name: getattr(left_empty, name) for name in OPTIONAL} == OPTIONAL
+    assert left_empty == Settings()
+    # Earlier runs' confs held an empty string for "not set": a cleared task of theirs still runs.
+    assert Settings(als_driver_memory="", spark_executor_memory="").als_driver_memory == ""
+    with pytest.raises(SettingsError, match="top_k must be integer, got None"):
+        Settings.from_params({"top_k": None})
+
+
+def test_the_form_as_sent_with_every_default_and_empty_optional_fields_is_a_valid_run():
+    """The trigger form sends every field, an empty one as null: Airflow validates that conf
+    against the Params when the run is created, and the jobs read it back."""
+    params = copy.deepcopy(load_dag().params)
+    for name, value in {**Settings().as_params(), **dict.fromkeys(OPTIONAL)}.items():
+        params[name] = value  # validated against the Param's schema, as when the run is created
+    assert Settings.from_params(params.validate()) == Settings()
 
 
 def test_the_dags_params_are_the_settings_with_the_same_defaults():

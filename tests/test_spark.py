@@ -55,6 +55,8 @@ def test_spark_resources_come_from_the_params_and_empty_ones_are_left_to_the_clu
 
     small = {"spark.log.level": "WARN", "spark.driver.memory": "2g"}
     assert conf_of("clean_events", Settings()) == conf_of("train_als", Settings()) == small
+    # Left empty as earlier runs' confs held it, not null: the same.
+    assert conf_of("train_als", Settings(als_driver_memory="", spark_executor_memory="")) == small
     sized = Settings(als_driver_memory="6g", spark_executor_memory="4g", spark_executor_cores=2,
                      spark_shuffle_partitions=64)
     cluster = {"spark.executor.memory": "4g", "spark.executor.cores": "2", "spark.sql.shuffle.partitions": "64"}

@@ -32,7 +32,7 @@ JOB_ARGUMENTS = ["--run-date", RUN_DATE, "--params", "{{ params | tojson }}"]
 BASE_CONF = {
     "spark.log.level": "WARN",  # Spark's INFO lines would drown the task log
     "spark.driver.memory": "{{ params.spark_driver_memory }}",
-    "spark.executor.memory": "{{ params.spark_executor_memory }}",
+    "spark.executor.memory": "{{ params.spark_executor_memory or '' }}",
     "spark.executor.cores": "{{ params.spark_executor_cores or '' }}",
     "spark.sql.shuffle.partitions": "{{ params.spark_shuffle_partitions or '' }}",
 }

@@ -25,6 +25,9 @@ INPUT, SCORING, MODEL, GATE, RESOURCES, TABLEAU = (
 SECTIONS = (INPUT, SCORING, MODEL, GATE, RESOURCES, TABLEAU)
 # Grid points tried at most in one run (each list may hold 10 values, but not all three at once).
 MAX_GRID_POINTS = 100
+# A memory size that may be left empty: null, as the trigger form sends an empty field, or "", as
+# earlier runs' confs held it (a cleared task of such a run must still validate).
+OPTIONAL_MEMORY = "^([0-9]+[kmgt])?$"
 
 
 class SettingsError(ValueError):
@@ -170,14 +173,14 @@ class Settings:
     spark_driver_memory: str = _param(
         "2g", RESOURCES, "Spark driver memory", "Memory of each Spark job's driver (e.g. 2g, 512m).",
         pattern="^[0-9]+[kmgt]$")
-    als_driver_memory: str = _param(
-        "", RESOURCES, "train_als driver memory",
+    als_driver_memory: str | None = _param(
+        None, RESOURCES, "train_als driver memory",
         "Driver memory of train_als alone, which holds up to 256 MB of item factors at a time for top-K "
-        "(a larger catalogue is scored in chunks; empty: spark_driver_memory).", pattern="^([0-9]+[kmgt])?$")
-    spark_executor_memory: str = _param(
-        "", RESOURCES, "Executor memory",
+        "(a larger catalogue is scored in chunks; empty: spark_driver_memory).", pattern=OPTIONAL_MEMORY)
+    spark_executor_memory: str | None = _param(
+        None, RESOURCES, "Executor memory",
         "Memory of each executor on a cluster (empty: the cluster's default; local mode has none).",
-        pattern="^([0-9]+[kmgt])?$")
+        pattern=OPTIONAL_MEMORY)
     spark_executor_cores: int = _param(
         0, RESOURCES, "Cores per executor",
         "Cores of each executor on a cluster (0: the cluster's default).", minimum=0, maximum=64)
@@ -189,14 +192,14 @@ class Settings:
         "A local[*] job whose input is at most this many MB of raw events (the day's files; the window's "
         "jobs count them window_days times) runs its JVM with the JIT's quick compiler alone: less time "
         "compiling, slower code (0: never).", minimum=0, maximum=1000000)
-    tableau_datasources: tuple[str, ...] = _param(
+    tableau_datasources: tuple[str, ...] | None = _param(
         (), TABLEAU, "Data sources to refresh",
         "Names of published Tableau data sources whose extracts are refreshed once the checks pass "
-        "(needs the recsys_tableau_server connection).",
+        "(needs the recsys_tableau_server connection; empty: none).",
         minItems=0, maxItems=50, items={"minLength": 1, "maxLength": 255})
-    tableau_workbooks: tuple[str, ...] = _param(
+    tableau_workbooks: tuple[str, ...] | None = _param(
         (), TABLEAU, "Workbooks to refresh",
-        "Names of Tableau workbooks whose embedded extracts are refreshed once the checks pass.",
+        "Names of Tableau workbooks whose embedded extracts are refreshed once the checks pass (empty: none).",
         minItems=0, maxItems=50, items={"minLength": 1, "maxLength": 255})
     tableau_timeout_minutes: float = _param(
         60.0, TABLEAU, "Refresh timeout (minutes)",
@@ -292,21 +295,27 @@ def _is_time_zone(name: str) -> bool:
 _JSON_TYPES = {int: "integer", float: "number", bool: "boolean", str: "string"}
 
 
+def _unwrapped(annotation) -> tuple[typing.Any, bool]:
+    """The field's own type, and whether it may be null (``X | None``: the Param may be left empty)."""
+    args = typing.get_args(annotation)
+    if type(None) in args:
+        return next(a for a in args if a is not type(None)), True
+    return annotation, False
+
+
 def _json_type(annotation) -> str | list[str]:
-    if typing.get_origin(annotation) is tuple:
-        return "array"
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if args:  # Optional[X]
-        return ["null", _JSON_TYPES[args[0]]]
-    return _JSON_TYPES[annotation]
+    base, nullable = _unwrapped(annotation)
+    name = "array" if typing.get_origin(base) is tuple else _JSON_TYPES[base]
+    # "null" first: the trigger form shows a field typed so as optional (no "required" mark).
+    return ["null", name] if nullable else name
 
 
 def _schema(f) -> dict:
     """The field's full JSON schema (type from the annotation, bounds from its declaration)."""
-    annotation = f.type
-    schema = {"type": _json_type(annotation), **f.metadata["schema"]}
-    if schema["type"] == "array":
-        item_type = _JSON_TYPES[typing.get_args(annotation)[0]]
+    base, _ = _unwrapped(f.type)
+    schema = {"type": _json_type(f.type), **f.metadata["schema"]}
+    if typing.get_origin(base) is tuple:
+        item_type = _JSON_TYPES[typing.get_args(base)[0]]
         schema["items"] = {"type": item_type, **schema.get("items", {})}
     return schema
 
@@ -331,18 +340,18 @@ def param_schemas() -> dict[str, dict]:
 
 def _typed(f, value):
     """``value`` as the field's type (an int is a fine float, a bool is no number), or
-    SettingsError naming the Param."""
-    annotation = f.type
-    wanted = _json_type(annotation)
-    if value is None and "null" in wanted:
-        return None
-    if wanted == "array":
+    SettingsError naming the Param. Null, where the Param may be left empty, is "not set": None,
+    or no values for a list."""
+    base, nullable = _unwrapped(f.type)
+    is_list = typing.get_origin(base) is tuple
+    if value is None and nullable:
+        return () if is_list else None
+    if is_list:
         if not isinstance(value, list | tuple):
             raise SettingsError(f"{f.name} must be a list, got {value!r}")
-        item = typing.get_args(annotation)[0]
+        item = typing.get_args(base)[0]
         return tuple(_scalar(f"{f.name}[{i}]", item, v) for i, v in enumerate(value))
-    kind = annotation if not isinstance(wanted, list) else str
-    return _scalar(f.name, kind, value)
+    return _scalar(f.name, base, value)
 
 
 def _scalar(name: str, kind: type, value):

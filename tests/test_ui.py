@@ -1,0 +1,191 @@
+"""The Airflow UI as its users reach it: Debian's Chromium, driven by Playwright, signs in to a
+real API server with a password, opens the DAG and its Trigger dialog, starts a run and a backfill
+with changed Params, and is refused values out of bounds. Screenshots are kept in
+``$RECSYS_LOCAL/ui-tests/`` for a person to look at."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from recsys.params import param_schemas
+from recsys_tools.run_dag import DAG_ID
+from tests.airflow_services import airflow_ui
+
+pytestmark = pytest.mark.ui
+SCREENSHOTS = Path(os.environ.get("RECSYS_LOCAL", ".local")) / "ui-tests"
+# The Params that may be left empty: shown without the form's "required" mark.
+OPTIONAL = {name for name, schema in param_schemas().items() if "null" in schema["type"]}
+TITLES = {name: schema["title"] for name, schema in param_schemas().items()}
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory):
+    """The API server on an Airflow home of its own; ``analyst`` has the least role that triggers
+    runs and backfills (user: no connections, variables or pools)."""
+    with airflow_ui(tmp_path_factory.mktemp("airflow-ui"), user="analyst", role="user") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("Debian's chromium is not installed: run `make setup`")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        # The machine has no network: Chromium must not try to reach Google's services.
+        launched = playwright.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, ui):
+    """A signed-in page (a browser context of its own: no session shared between tests)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(30_000)
+    signed_in = context.new_page()
+    signed_in.goto(f"{ui.base_url}/")
+    signed_in.locator("input[name=username]").fill(ui.user)
+    signed_in.locator("input[name=password]").fill(ui.password)
+    signed_in.get_by_role("button", name="Sign in").click()
+    signed_in.wait_for_url(lambda url: "/auth/login" not in url)
+    yield signed_in
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+def open_trigger_dialog(page, ui):
+    page.goto(f"{ui.base_url}/dags/{DAG_ID}")
+    page.get_by_test_id("trigger-dag-button").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Input", exact=True).wait_for()
+    return dialog
+
+
+def flagged_sections(dialog) -> list[str]:
+    """The form's sections shown in error: their heading carries an error icon."""
+    headings = dialog.locator("button[data-part=item-trigger]")
+    return [heading.inner_text().strip() for heading in headings.all()
+            if heading.locator(".chakra-stack svg").count()]
+
+
+def required_titles(dialog) -> set[str]:
+    labels = dialog.get_by_test_id("config-form").locator("label[data-scope=field][data-required]")
+    return {label.text_content().replace("*", "").strip() for label in labels.all()}
+
+
+def number_field(dialog, section: str, name: str):
+    heading = dialog.get_by_role("button", name=section, exact=True)
+    if heading.get_attribute("aria-expanded") != "true":
+        heading.click()
+    return dialog.locator(f"input[name=element_{name}]")
+
+
+def runs(ui, run_type: str) -> list[dict]:
+    found = ui.api(f"dags/{DAG_ID}/dagRuns?limit=100")["dag_runs"]
+    return [run for run in found if run["run_type"] == run_type]
+
+
+def paste_conf(page, dialog, conf: dict) -> None:
+    """Replace the Advanced Options' configuration JSON, as a user pasting a conf does."""
+    heading = dialog.get_by_role("button", name="Advanced Options", exact=True)
+    if heading.get_attribute("aria-expanded") != "true":
+        heading.click()
+    dialog.locator(".monaco-editor").last.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.insert_text(json.dumps(conf))
+
+
+def test_the_trigger_form_accepts_the_defaults_and_starts_a_run_with_a_changed_param(page, ui):
+    page.goto(f"{ui.base_url}/dags/{DAG_ID}")
+    page.get_by_text("check_raw_input").first.wait_for()
+    shot(page, "dag")
+    dialog = open_trigger_dialog(page, ui)
+    submit = dialog.get_by_test_id("trigger-dag-submit")
+    shot(page, "trigger-defaults")
+    assert flagged_sections(dialog) == []
+    assert submit.is_enabled()
+    # Every field that must hold a value is marked required, and no other.
+    assert required_titles(dialog) == {TITLES[n] for n in TITLES if n not in OPTIONAL}
+    assert OPTIONAL == {"run_date", "als_driver_memory", "spark_executor_memory", "tableau_datasources",
+                        "tableau_workbooks"}
+
+    # A required field left empty is flagged and holds the trigger back (what the defaults must not do).
+    window = number_field(dialog, "Scoring", "window_days")
+    window.fill("")
+    assert flagged_sections(dialog) == ["Scoring"]
+    assert submit.is_disabled()
+    shot(page, "trigger-required-field-empty")
+    window.fill("30")
+    assert flagged_sections(dialog) == [] and submit.is_enabled()
+
+    top_k = number_field(dialog, "Model and tuning", "top_k")
+    top_k.fill("5")
+    top_k.press("Tab")
+    shot(page, "trigger-top-k-5")
+    submit.click()
+    dialog.wait_for(state="hidden")
+    shot(page, "triggered")
+    [run] = runs(ui, "manual")
+    assert run["conf"]["top_k"] == 5
+    # The form sends every field; the ones left empty as null, which the jobs read as "not set".
+    assert {name: run["conf"][name] for name in ("run_date", "als_driver_memory", "spark_executor_memory")} == {
+        "run_date": None, "als_driver_memory": None, "spark_executor_memory": None}
+
+
+def test_values_out_of_bounds_are_refused_naming_the_param_and_no_run_is_made(page, ui):
+    before = len(runs(ui, "manual"))
+    dialog = open_trigger_dialog(page, ui)
+    # The number field keeps a value within the Param's bounds: 0 becomes the minimum, 1.
+    top_k = number_field(dialog, "Model and tuning", "top_k")
+    top_k.fill("0")
+    top_k.press("Tab")
+    assert top_k.input_value() == "1"
+
+    refusals = [({"top_k": 0}, "Invalid input for param top_k: 0 is less than the minimum of 1"),
+                ({"run_date": "2019-13-45"}, "Invalid input for param run_date: '2019-13-45' is not a 'date'")]
+    for conf, message in refusals:
+        paste_conf(page, dialog, conf)
+        dialog.get_by_test_id("trigger-dag-submit").click()
+        refusal = dialog.get_by_text(message)
+        refusal.wait_for()
+        shot(page, f"trigger-refused-{next(iter(conf))}")
+    assert len(runs(ui, "manual")) == before
+
+
+def test_the_backfill_choice_creates_a_backfill_of_the_date_range_with_the_params(page, ui):
+    dialog = open_trigger_dialog(page, ui)
+    dialog.get_by_text("Backfill", exact=True).click()
+    for picker, day in zip(dialog.get_by_test_id("datetime-input").all(), ("2019/10/01", "2019/10/03"), strict=True):
+        picker.click()
+        page.keyboard.type(day)
+        page.keyboard.press("Tab")
+        page.keyboard.type("00:00")
+        page.keyboard.press("Escape")
+    # Airflow 3.3's backfill form sends its Params only with this box ticked (else the DAG's defaults).
+    dialog.get_by_text("Override parameters on existing runs").click()
+    top_k = number_field(dialog, "Model and tuning", "top_k")
+    top_k.fill("7")
+    top_k.press("Tab")
+    shot(page, "backfill-form")
+    dialog.get_by_role("button", name="Run Backfill").click()
+    dialog.wait_for(state="hidden")
+    shot(page, "backfill-created")
+    [backfill] = ui.api(f"backfills?dag_id={DAG_ID}")["backfills"]
+    assert backfill["from_date"].startswith("2019-10-01") and backfill["to_date"].startswith("2019-10-03")
+    assert backfill["dag_run_conf"]["top_k"] == 7
+    backfilled = runs(ui, "backfill")
+    assert sorted(run["logical_date"][:10] for run in backfilled) == ["2019-10-01", "2019-10-02", "2019-10-03"]
+    assert all(run["conf"]["top_k"] == 7 for run in backfilled)
