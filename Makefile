@@ -18,7 +18,7 @@ PYTEST_WORKERS ?= 2
 # The benchmark's store: small (about a minute in all), 1m or 10m events over 30 days.
 SCALE ?= small
 
-.PHONY: setup setup-python demo ui test unit lint bench bench-components mysql-stop clean
+.PHONY: setup setup-python demo ui test unit lint bench bench-components spark-class-archive mysql-stop clean
 
 setup: setup-python  ## install system and Python packages, Airflow's database, a reachable MySQL
 	$(ENV) && bash scripts/mysql_server.sh ensure
@@ -41,14 +41,17 @@ unit: setup-python  ## the tests that need no database (local Spark and Airflow 
 	$(ENV) && RECSYS_TASK_RETRIES=0 python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m unit $(PYTEST_ARGS)
 
 bench: setup  ## the daily run at SCALE through Airflow, with its peers: .local/bench/$(SCALE)/report.{json,md}
-	$(ENV) && python benchmarks/bench_daily.py --scale $(SCALE)
+	$(ENV) && python -m benchmarks.bench_daily --scale $(SCALE)
 
 bench-components: setup  ## each part alone at 1 and 10 million rows: generator, cleaning, ALS configurations, the driver engine's bound, loads
-	$(ENV) && python benchmarks/bench_generator.py
-	$(ENV) && python benchmarks/bench_cleaning.py
-	$(ENV) && python benchmarks/bench_als.py
-	$(ENV) && python benchmarks/bench_engine_bound.py
-	$(ENV) && python benchmarks/bench_load.py
+	$(ENV) && python -m benchmarks.bench_generator
+	$(ENV) && python -m benchmarks.bench_cleaning
+	$(ENV) && python -m benchmarks.bench_als
+	$(ENV) && python -m benchmarks.bench_engine_bound
+	$(ENV) && python -m benchmarks.bench_load
+
+spark-class-archive: setup-python  ## optional: local Spark drivers start about 2 s sooner (the JVM's class-data archive, tools/spark_class_archive.py)
+	$(ENV) && python -m recsys_tools.spark_class_archive
 
 lint:
 	$(ENV) && ruff check .

@@ -1,6 +1,6 @@
 """Benchmark: Spark ALS and our top-K against the `implicit` library, on the same matrix.
 
-    python benchmarks/bench_als.py [--users 50000 --products 10000 --events 3000000 --days 30]
+    python -m benchmarks.bench_als [--users 50000 --products 10000 --events 3000000 --days 30]
 
 Generated events (known tastes) are cleaned by the pipeline's own cleaning, all days but the
 last become the interaction matrix (the pipeline's scoring, thresholds and id maps), and the last
@@ -34,9 +34,12 @@ import numpy as np  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
 from recsys import als  # noqa: E402
-from recsys.cleaning import clean_raw_lines, read_raw_lines  # noqa: E402
+from recsys.als_spark import canonical_order, top_k  # noqa: E402
+from recsys.cleaning import clean_raw_lines  # noqa: E402
+from recsys.collect import factor_matrix  # noqa: E402
 from recsys.interactions import interaction_matrix, newest_event_time, training_subset  # noqa: E402
 from recsys.params import AlsParams, Settings  # noqa: E402
+from recsys.parsing import read_raw_lines  # noqa: E402
 from recsys.ranking import popular_products, ranking_metrics, recommend_popular  # noqa: E402
 from recsys.session import get_spark  # noqa: E402
 from recsys_pipeline.config import LOCAL_DIR  # noqa: E402
@@ -66,7 +69,7 @@ def split_matrix(spark, raw: Path, days: int):
     users = als.dense_index(train, "user_id", "user_idx").cache()
     items = als.dense_index(train, "product_id", "item_idx").cache()
     ratings = train.join(users, "user_id").join(items, "product_id").select("user_idx", "item_idx", "score")
-    ratings = als.canonical_order(ratings).cache()
+    ratings = canonical_order(ratings).cache()
     return matrix, relevant, users, items, ratings
 
 
@@ -80,7 +83,7 @@ def factor_lists(spark, user_factors: np.ndarray, item_factors: np.ndarray, user
     frame["exclude"] = [list(map(int, e)) if isinstance(e, list | np.ndarray) else [] for e in frame["exclude"]]
     df = spark.createDataFrame(frame[["user_idx", "features", "exclude"]],
                                "user_idx int, features array<float>, exclude array<int>")
-    return als.top_k(df, item_factors.astype(np.float32), K).join(users, "user_idx").join(items, "item_idx") \
+    return top_k(df, item_factors.astype(np.float32), K).join(users, "user_idx").join(items, "item_idx") \
         .select("user_id", "product_id", "rank", "score")
 
 
@@ -163,8 +166,8 @@ def main(argv: list[str]) -> None:
     for name, params in configs:
         fitted, seconds = timed(lambda p=params: als.fit(ratings, p))
         spark_models[name] = fitted
-        user_matrix = als.factor_matrix(fitted.userFactors, fitted.rank)
-        recs = factor_lists(spark, user_matrix, als.item_factor_matrix(fitted), users, items, wanted, exclude)
+        user_matrix = factor_matrix(fitted.user_factors, fitted.rank)
+        recs = factor_lists(spark, user_matrix, fitted.item_matrix(), users, items, wanted, exclude)
         row(f"Spark ALS: {name}", seconds, metrics_of(recs, relevant, matrix, exclude, catalogue))
     implicit_recs = factor_lists(spark, model.user_factors, model.item_factors, users, items, wanted, exclude)
     row(f"implicit {implicit.__version__} ALS (CPU, {cores} threads)", implicit_fit_s,
@@ -173,11 +176,11 @@ def main(argv: list[str]) -> None:
     row("global popularity (baseline)", 0.0, ranking_metrics(popular, relevant, K, catalogue))
 
     chosen = spark_models[configs[-1][0]]
-    factors = chosen.userFactors.select(F.col("id").alias("user_idx"), "features",
+    factors = chosen.user_factors.select(F.col("id").alias("user_idx"), "features",
                                         F.lit(None).cast("array<int>").alias("exclude"))
-    item_matrix = als.item_factor_matrix(chosen)
-    _, ours_s = timed(lambda: als.top_k(factors, item_matrix, K).write.format("noop").mode("overwrite").save())
-    _, spark_all_s = timed(lambda: chosen.recommendForAllUsers(K).write.format("noop").mode("overwrite").save())
+    item_matrix = chosen.item_matrix()
+    _, ours_s = timed(lambda: top_k(factors, item_matrix, K).write.format("noop").mode("overwrite").save())
+    _, spark_all_s = timed(lambda: chosen.mllib.recommendForAllUsers(K).write.format("noop").mode("overwrite").save())
     print(f"\ntop-{K} for all {n_users:,} users over {n_items:,} products")
     print(f"{'Spark recommendForAllUsers':<38} {spark_all_s:>8.1f} s  {spark_all_s / implicit_topk_s:>6.2f}x implicit")
     print(f"{'ours: block-wise top-K (mapInPandas)':<38} {ours_s:>8.1f} s  {ours_s / implicit_topk_s:>6.2f}x implicit")

@@ -1,6 +1,6 @@
 """Benchmark: the cleaning job on 1 and 10 million generated events, against DuckDB.
 
-    python benchmarks/bench_cleaning.py [--sizes 1000000 10000000] [--spark-master local[2]]
+    python -m benchmarks.bench_cleaning [--sizes 1000000 10000000] [--spark-master local[2]]
 
 For each size, one day's raw file is generated (once, then reused) with 0.1 % junk lines
 appended, then cleaned by the real job through spark-submit (JVM start included), and by the
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from recsys.params import Settings
 from recsys_pipeline.config import LOCAL_DIR, SPARK_JOBS_DIR
-from recsys_pipeline.spark import py_files
+from recsys_pipeline.spark import build_package_zip
 from recsys_tools.generate_events import generate
 
 DAY = date(2019, 10, 1)
@@ -51,7 +51,7 @@ def run_spark(raw: Path, lake: Path, master: str, driver_memory: str) -> tuple[f
     cmd = [
         "spark-submit", "--master", master, "--driver-memory", driver_memory,
         "--conf", "spark.log.level=WARN", "--conf", "spark.ui.showConsoleProgress=false",
-        "--py-files", py_files(master), str(SPARK_JOBS_DIR / "clean_events.py"),
+        "--py-files", str(build_package_zip()), str(SPARK_JOBS_DIR / "clean_events.py"),
         "--run-date", DAY.isoformat(),
         "--params", Settings(raw_root=str(raw), lake_root=str(lake), max_quarantine_share=1.0).to_json(),
     ]

@@ -1,6 +1,6 @@
 """Benchmark: the daily run at store scale, on this machine, in one report.
 
-    make bench SCALE=small|1m|10m        (python benchmarks/bench_daily.py --scale small)
+    make bench SCALE=small|1m|10m        (python -m benchmarks.bench_daily --scale small)
 
 Generates a store at the scale (once; reused), cleans every day but the last into a lake (once,
 in one Spark session; reused), runs the DAG for the day before the last (once, unmeasured: a
@@ -34,8 +34,8 @@ from pathlib import Path
 
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_load import timed  # noqa: E402
+from benchmarks import daily_peers
+from benchmarks.bench_load import timed
 
 START = date(2019, 10, 1)
 
@@ -103,8 +103,8 @@ def prepare(workdir: Path, scale: Scale) -> tuple[Path, Path, list[date], float]
     history_s = 0.0
     if not (lake_root / "_HISTORY_CLEANED").exists():
         _, history_s = timed(lambda: subprocess.run(
-            [sys.executable, __file__, "--clean-history", str(raw), str(lake_root),
-             *(d.isoformat() for d in dates[:-1])], check=True))
+            [sys.executable, "-m", "benchmarks.bench_daily", "--clean-history", str(raw), str(lake_root),
+             *(d.isoformat() for d in dates[:-1])], check=True, cwd=Path(__file__).resolve().parents[1]))
         (lake_root / "_HISTORY_CLEANED").touch()
     if not (lake_root / "_PREVIOUS_DAY_RUN").exists():
         print(f"the day before, {dates[-2]}, through Airflow (unmeasured) ...", flush=True)
@@ -122,22 +122,12 @@ def clean_history(raw: str, lake_root: str, dates: list[str]) -> None:
     from recsys.session import get_spark
 
     get_spark("bench history", "local[*]", {"spark.driver.memory": "8g", "spark.ui.enabled": "false"})
-    clean = _job("clean_events")
+    from recsys.jobs import clean_events
+
     settings = Settings(raw_root=raw, lake_root=lake_root)
     for day in dates:
-        _, seconds = timed(lambda d=day: clean.main(["--run-date", d, "--params", settings.to_json()]))
+        _, seconds = timed(lambda d=day: clean_events.main(["--run-date", d, "--params", settings.to_json()]))
         print(f"history: cleaned {day} in {seconds:.1f} s", flush=True)
-
-
-def _job(name: str):
-    import importlib.util
-
-    from recsys_pipeline.config import SPARK_JOBS_DIR
-
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", SPARK_JOBS_DIR / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def daily_run(raw: Path, lake_root: Path, day: date) -> tuple[list[dict], float]:
@@ -195,80 +185,6 @@ def sizes_of(lake_root: Path, day: date) -> dict:
             "status": run.status, "als_ndcg_at_k": run.als_ndcg_at_k,
             "popularity_ndcg_at_k": run.popularity_ndcg_at_k,
             "default_params": Settings().als_params().as_dict()}
-
-
-def peer_cleaning(raw: Path, day: date, ours_s: float, workdir: Path) -> dict:
-    import bench_cleaning
-
-    duck_s, counts = bench_cleaning.run_duckdb(raw, workdir / "duckdb", os.cpu_count(), day)
-    return {"name": f"cleaning one day ({counts['rows_read']:,} rows) vs DuckDB, same rules", "ours_s": ours_s,
-            "peer_s": round(duck_s, 2)}
-
-
-def peers_als(spark, lake_root: Path, day: date, sizes: dict) -> list[dict]:
-    """Our ALS fit and top-K against implicit's, on the run's matrix with the run's parameters."""
-    import numpy as np
-    from implicit.als import AlternatingLeastSquares
-    from scipy.sparse import csr_matrix
-    from threadpoolctl import threadpool_limits
-
-    from recsys import als, lake
-    from recsys.interactions import training_subset
-    from recsys.params import AlsParams, Settings
-
-    settings = Settings()
-    matrix = spark.read.parquet(lake.interactions(str(lake_root), day))
-    train = training_subset(matrix, settings.min_user_products, settings.min_product_users).cache()
-    users = als.dense_index(train, "user_id", "user_idx").cache()
-    items = als.dense_index(train, "product_id", "item_idx").cache()
-    ratings = als.canonical_order(train.join(users, "user_id").join(items, "product_id")
-                                  .select("user_idx", "item_idx", "score")).cache()
-    local = ratings.toPandas()
-    params = AlsParams(**sizes["als"], blocks=settings.als_blocks)
-    model, fit_s = timed(lambda: als.fit(ratings, params, sizes["als_engine"]))
-    # Everyone's lists as the pipeline makes them for this engine (on the driver for implicit),
-    # ids mapped back, as a DataFrame; nothing excluded, as the peer excludes nothing.
-    _, top_s = timed(lambda: als.recommend(model, users, items, settings.top_k, None)
-                     .write.format("noop").mode("overwrite").save())
-    n_users, n_items = int(local.user_idx.max()) + 1, int(local.item_idx.max()) + 1
-    # The same model as ours (confidence 1 + alpha x score, implicit's alpha 1): the peer is the
-    # library alone, fed a matrix already on the driver; ours includes getting it there and back.
-    confidence = (1.0 + params.alpha * local.score.to_numpy()).astype(np.float32)
-    user_items = csr_matrix((confidence, (local.user_idx, local.item_idx)), shape=(n_users, n_items))
-    with threadpool_limits(1, "blas"):
-        peer = AlternatingLeastSquares(factors=params.rank, regularization=params.reg_param, alpha=1.0,
-                                       iterations=params.max_iter, random_state=42, num_threads=os.cpu_count())
-        _, peer_fit_s = timed(lambda: peer.fit(user_items, show_progress=False))
-        _, peer_top_s = timed(lambda: peer.recommend(np.arange(n_users), user_items, N=settings.top_k,
-                                                     filter_already_liked_items=False))
-    shape = f"{n_users:,} x {n_items:,}, {len(local):,} non-zeros, rank {params.rank}, {params.max_iter} iterations"
-    return [{"name": f"ALS training, engine {sizes['als_engine']} from and to Spark DataFrames ({shape}) vs "
-                     f"implicit alone on a matrix in memory", "ours_s": round(fit_s, 2),
-             "peer_s": round(peer_fit_s, 2)},
-            {"name": f"top-{settings.top_k} for {n_users:,} users vs implicit recommend", "ours_s": round(top_s, 2),
-             "peer_s": round(peer_top_s, 2)}]
-
-
-def peer_load(lake_root: Path, day: date, max_peer_rows: int) -> dict:
-    """The run's recommendations loaded again by the pipeline's path, and by insert_rows."""
-    from bench_load import COLUMNS, read_load_rows
-
-    from recsys import lake
-    from recsys_pipeline.bulk_load import replace_date_from_files
-    from recsys_pipeline.mysql import mysql_hook
-
-    hook, folder = mysql_hook(loads_files=True), lake.recommendations(str(lake_root), day)
-    rows_loaded, ours_s = timed(lambda: replace_date_from_files(hook, "user_recommendations", "run_date", day, folder))
-    scratch = date(1999, 1, 1)  # a date of its own, removed after
-    rows = [(scratch.isoformat(), *row[1:]) for row in read_load_rows(Path(folder), max_peer_rows)]
-    hook.run("DELETE FROM user_recommendations WHERE run_date = %s", parameters=(scratch,))
-    _, peer_s = timed(lambda: hook.insert_rows("user_recommendations", rows, target_fields=COLUMNS))
-    hook.run("DELETE FROM user_recommendations WHERE run_date = %s", parameters=(scratch,))
-    # The peer's time scaled to the same rows (it is linear in rows: with its defaults insert_rows
-    # sends one INSERT a row and commits every 1,000).
-    return {"name": f"MySQL load of {rows_loaded:,} recommendation rows vs insert_rows "
-                    f"(measured on {len(rows):,} rows, scaled)",
-            "ours_s": round(ours_s, 2), "peer_s": round(peer_s * rows_loaded / len(rows), 2)}
 
 
 def machine() -> dict:
@@ -342,9 +258,9 @@ def main(argv: list[str]) -> None:
               "history_seconds": round(history_s, 1), "stages": stages, "peers": [], "sizes": sizes}
     write(workdir, report)  # the run's figures stand even if a peer fails
     cleaning_s = next(s["seconds"] for s in stages if s["task"] == "clean_events")
-    for measure in (lambda: [peer_cleaning(raw, day, cleaning_s, workdir)],
-                    lambda: peers_als(spark, lake_root, day, sizes),
-                    lambda: [peer_load(lake_root, day, args.peer_load_rows)]):
+    for measure in (lambda: [daily_peers.peer_cleaning(raw, day, cleaning_s, workdir)],
+                    lambda: daily_peers.peers_als(spark, lake_root, day, sizes),
+                    lambda: [daily_peers.peer_load(lake_root, day, args.peer_load_rows)]):
         try:
             report["peers"] += measure()
         except Exception as exc:  # noqa: BLE001 (a peer that fails is reported, the rest still run)

@@ -1,6 +1,6 @@
 """Benchmark: what fitting on the driver costs as the matrix grows, the measure of auto's bound.
 
-    python benchmarks/bench_engine_bound.py [--pairs 5000000 10000000 20000000]
+    python -m benchmarks.bench_engine_bound [--pairs 5000000 10000000 20000000]
 
 For each size, in a fresh process (so each peak is its own): a random interaction matrix with a
 store's shape (users = pairs / 16, products = pairs / 60, long-tailed), collected from a Spark
@@ -19,6 +19,7 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 RANK, ITERATIONS = 30, 10
 
@@ -50,7 +51,7 @@ def measure(pairs: int) -> dict:
     fitted = time.monotonic()
     status = open(f"/proc/{spark.sparkContext._gateway.proc.pid}/status").read()
     jvm_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
-    return {"non_zeros": non_zeros, "users": model.user_matrix.shape[0], "products": model.item_matrix.shape[0],
+    return {"non_zeros": non_zeros, "users": model.user_matrix.shape[0], "products": model.item_array.shape[0],
             "fit_s": round(fitted - started, 1),
             "python_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "jvm_peak_mb": round(jvm_kb / 1024)}
@@ -67,7 +68,8 @@ def main(argv: list[str]) -> None:
     print("| non-zeros | users | products | fit s | Python peak MB | JVM peak MB | MB per million pairs |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for pairs in args.pairs:
-        out = subprocess.run([sys.executable, __file__, "--one", str(pairs)], capture_output=True, text=True)
+        out = subprocess.run([sys.executable, "-m", "benchmarks.bench_engine_bound", "--one", str(pairs)],
+                             capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
         if out.returncode != 0:
             print(f"| {pairs:,} | failed (exit {out.returncode}): {(out.stderr.strip().splitlines() or [''])[-1]} |")
             continue

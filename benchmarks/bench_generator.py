@@ -1,6 +1,6 @@
 """Benchmark: the sample data generator writing 10 million events (30 days) on this machine.
 
-    python benchmarks/bench_generator.py [--events 10000000] [--days 30]
+    python -m benchmarks.bench_generator [--events 10000000] [--days 30]
 """
 
 import argparse

@@ -1,6 +1,6 @@
 """Benchmark: loading recommendation rows into the real MySQL server, against insert_rows.
 
-    python benchmarks/bench_load.py [--sizes 1000000 10000000] [--peer-rows 1000000]
+    python -m benchmarks.bench_load [--sizes 1000000 10000000] [--peer-rows 1000000]
 
 For each size, part files in the lake's load format (what train_als writes: header, tab-separated,
 8 parts) are written once, then loaded by the pipeline's own path: the per-date replace

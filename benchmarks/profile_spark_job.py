@@ -1,6 +1,6 @@
 """Profile one of the pipeline's Spark jobs as the DAG submits it, with Spark's own metrics.
 
-    python benchmarks/profile_spark_job.py clean_events 2019-10-30 --raw-root R --lake-root L [--conf k=v ...]
+    python -m benchmarks.profile_spark_job clean_events 2019-10-30 --raw-root R --lake-root L [--conf k=v ...]
 
 Runs ``spark-submit`` on local[*] with the DAG's conf and the shared package zip, with Spark's
 event log on, and prints where the wall time went: from the command to the SparkContext (the
@@ -20,14 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "plugins"))
-
 
 def submit_command(job: str, run_date: str, params: dict, conf: dict[str, str], event_dir: Path) -> list[str]:
     from recsys.params import Settings
     from recsys_pipeline.config import SPARK_JOBS_DIR
-    from recsys_pipeline.spark import py_files
+    from recsys_pipeline.spark import build_package_zip
 
     settings = Settings.from_json(json.dumps(params))
     driver_memory = (settings.als_driver_memory or settings.spark_driver_memory) if job == "train_als" \
@@ -35,7 +32,7 @@ def submit_command(job: str, run_date: str, params: dict, conf: dict[str, str], 
     every = {"spark.log.level": "WARN", "spark.driver.memory": driver_memory, "spark.eventLog.enabled": "true",
              "spark.eventLog.dir": event_dir.as_uri(), "spark.eventLog.compress": "false", **conf}
     command = ["spark-submit", "--master", "local[*]", "--name", f"recsys_{job}",
-               "--py-files", os.environ.get("PROFILE_PY_FILES") or py_files("local[*]")]
+               "--py-files", os.environ.get("PROFILE_PY_FILES") or str(build_package_zip())]
     for key, value in every.items():
         command += ["--conf", f"{key}={value}"]
     return command + [str(SPARK_JOBS_DIR / f"{job}.py"), "--run-date", run_date, "--params", settings.to_json()]

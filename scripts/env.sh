@@ -11,8 +11,8 @@ export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__UNIT_TEST_MODE=${AIRFLOW__CORE__UNIT_TEST_MODE:-False}
 # Spark's Python workers must use the virtualenv's interpreter (pyspark, pandas, pyarrow).
 export PYSPARK_PYTHON=${PYSPARK_PYTHON:-$RECSYS_LOCAL/venv/bin/python}
-# JVM options of spark-submit, which runs the driver in client mode: the class-data archive
-# scripts/bootstrap.sh builds (a stale one is ignored by the JVM). Options exported before win.
+# JVM options of spark-submit, which runs the driver in client mode: the optional class-data
+# archive of `make spark-class-archive` (a stale one is ignored by the JVM). Options exported before win.
 if [ -z "${SPARK_SUBMIT_OPTS:-}" ] && [ -f "$RECSYS_LOCAL/spark/submit-java-options" ]; then
   SPARK_SUBMIT_OPTS=$(cat "$RECSYS_LOCAL/spark/submit-java-options"); export SPARK_SUBMIT_OPTS
 fi

@@ -70,11 +70,9 @@ start_private() {
 
 admin_sql() { mariadb --no-defaults --socket="$SOCK" -u "$ME"; }
 
-# mysql_native_password's stored form of the password on stdin, '*' and HEX(SHA1(SHA1(password))):
-# what the statements carry, so neither the SQL text nor the server's logs hold a password.
-native_hash() {
-  "$PY" -c 'import hashlib, sys; h = hashlib.sha1; print("*" + h(h(sys.stdin.buffer.read()).digest()).hexdigest().upper())'
-}
+# mysql_native_password's stored form of the password on stdin (recsys-create-reader's): what the
+# statements carry, so neither the SQL text nor the server's logs hold a password.
+native_hash() { "$PY" -m recsys_tools.create_reader_account --hash; }
 
 # $1 user, $2 password, $3 rights, $4 database, $5 '%' for every database whose name starts so
 # (the tests' workers each have one: recsys_test, recsys_test_gw1, ...): the statements that give
@@ -95,12 +93,19 @@ provision() {
     done
     account_sql recsys "$1" "ALL PRIVILEGES" recsys
     account_sql recsys_test "$2" "ALL PRIVILEGES" recsys_test %
-    account_sql recsys_tableau "$3" SELECT recsys
-    account_sql recsys_test_reader "$4" SELECT recsys_test %
     # Earlier set-ups' accounts: the account manager, whose global CREATE USER let it alter or
     # drop any account, and the readers it made at run time.
     echo "DROP USER IF EXISTS 'recsys_admin'@'127.0.0.1', 'recsys_tableau'@'%', 'recsys_tableau_test'@'%';"
   } | admin_sql
+  # The readers, made where every reader account is (recsys-create-reader), as the server's
+  # administrator by its socket; each password in a variable of the tool's environment.
+  local dba
+  dba=$(printf '{"conn_type": "mysql", "host": "localhost", "login": "%s", "extra": {"unix_socket": "%s"}}' "$ME" "$SOCK")
+  RECSYS_DBA_MYSQL_CONN=$dba RECSYS_TABLEAU_PASSWORD=$3 "$PY" -m recsys_tools.create_reader_account \
+    --database recsys --user recsys_tableau --host 127.0.0.1 >/dev/null
+  RECSYS_DBA_MYSQL_CONN=$dba RECSYS_TEST_READER_PASSWORD=$4 "$PY" -m recsys_tools.create_reader_account \
+    --database recsys_test --databases-like --user recsys_test_reader --host 127.0.0.1 \
+    --password-variable RECSYS_TEST_READER_PASSWORD >/dev/null
   # Earlier set-ups gave the tests' accounts recsys_test alone, which the pattern above covers now.
   for user in recsys_test recsys_test_reader; do
     echo "REVOKE ALL PRIVILEGES ON \`recsys\\_test\`.* FROM '$user'@'127.0.0.1';" | admin_sql 2>/dev/null || true

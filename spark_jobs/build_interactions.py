@@ -1,33 +1,10 @@
-"""Spark job: the user x product interaction matrix over the window ending at the run date.
-
-Writes ``<lake_root>/interactions/run_date=<run date>/`` (Parquet).
-"""
+"""What spark-submit runs for the job build_interactions: the user x product interaction matrix
+over the window. The job is ``recsys.jobs.build_interactions`` (shipped with --py-files); this
+script only calls its ``main``."""
 
 import sys
 
-from recsys import lake
-from recsys.interactions import interaction_matrix, newest_event_time, window_events
-from recsys.jobs import job_arguments
-from recsys.session import get_spark
-
-
-def main(argv: list[str]) -> None:
-    job = job_arguments(__doc__.splitlines()[0], argv)
-    settings, run_date = job.settings, job.run_date
-    spark = get_spark(f"build_interactions {run_date}")
-    # Not cached: the newest event time reads one column, the matrix four.
-    events = window_events(spark, settings.lake_root, run_date, settings.window_days)
-    reference = newest_event_time(events)
-    if reference is None:
-        raise ValueError(
-            f"{lake.events(settings.lake_root)}: no clean events in the {settings.window_days} days to {run_date}"
-        )
-    matrix = interaction_matrix(events, settings, reference)
-    outputs = lake.StagedOutputs(spark, settings.lake_root, "build_interactions", run_date)
-    matrix.write.parquet(outputs.path(lake.interactions(settings.lake_root, run_date)))
-    outputs.commit()
-    print(f"interaction matrix for {run_date}: reference time {reference}")
-
+from recsys.jobs.build_interactions import main
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -1,6 +1,5 @@
 """Helpers the tests share (fixtures are in conftest.py)."""
 
-import importlib.util
 import re
 from dataclasses import replace
 from datetime import date
@@ -9,7 +8,6 @@ from pathlib import Path
 from recsys.params import Settings
 from recsys.raw_format import RAW_HEADER
 from recsys.reports import CleaningReport, ModelRunReport, model_run_report
-from recsys_pipeline.config import SPARK_JOBS_DIR
 
 # Columns that say when, how fast or which run, not what: they differ between identical runs.
 TIMING_COLUMNS = {"loaded_at", "train_seconds", "applied_at", "tuning_seconds", "recorded_at", "run_seconds",
@@ -23,14 +21,6 @@ def write_raw(root: Path, day: str, lines: list[str], name: str = "events.csv",
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(newline.join([header, *lines]) + newline)
     return path
-
-
-def spark_job(name: str):
-    """A job script of spark_jobs/ as a module, loaded by its path as spark-submit runs it."""
-    spec = importlib.util.spec_from_file_location(f"spark_job_{name}", SPARK_JOBS_DIR / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def databases_named(pattern: str, name: str) -> bool:

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from recsys.als import IMPLICIT_MAX_NON_ZEROS, DriverFactors, dense_index, resolve_engine, top_k, top_k_rows
+from recsys.als import IMPLICIT_MAX_NON_ZEROS, dense_index, resolve_engine
+from recsys.als_spark import top_k
 from recsys.params import AlsParams, Settings
 from recsys.recommender import fit_and_recommend
 
@@ -35,6 +36,8 @@ def test_top_k_equals_brute_force_and_skips_exclusions(spark):
 
 
 def test_top_k_rows_equals_a_full_sort_with_ties_exclusions_and_odd_shapes():
+    from recsys.topk import top_k_rows
+
     rng = np.random.default_rng(3)
     for n_rows, n_cols, k in [(50, 37, 5), (200, 1000, 10), (30, 7, 7), (40, 12, 10), (60, 10007, 10), (5, 1, 1)]:
         scores = rng.random((n_rows, n_cols)).astype(np.float32)
@@ -66,7 +69,7 @@ def test_each_user_gets_the_missing_item_of_their_group_and_thin_users_get_popul
     # need 0.5 to settle in 10 iterations here.
     model = AlsParams(rank=4, reg_param={"spark": 0.01, "implicit": 0.5}[engine], alpha=10.0, max_iter=10, blocks=2)
     fitted = fit_and_recommend(matrix, Settings(top_k=1, als_engine=engine), model)
-    assert isinstance(fitted.model, DriverFactors) == (engine == "implicit")
+    assert type(fitted.model).__name__ == {"spark": "SparkAlsModel", "implicit": "DriverAlsModel"}[engine]
     recs = {r.user_id: (r.product_id, r.source) for r in fitted.recommendations.collect()}
     for users, products in groups.items():
         for u in users:
@@ -76,7 +79,7 @@ def test_each_user_gets_the_missing_item_of_their_group_and_thin_users_get_popul
 
 @pytest.mark.parametrize("engine", ["spark", "implicit"])
 def test_similar_products_are_the_nearest_by_cosine_never_the_product_itself(spark, engine):
-    from recsys.als import fit, item_factor_matrix, similar_products
+    from recsys.als import fit
 
     rng = np.random.default_rng(1)
     rows = [(u, int(i), float(rng.random()) + 0.5) for u in range(40) for i in rng.choice(30, 6, replace=False)]
@@ -84,9 +87,9 @@ def test_similar_products_are_the_nearest_by_cosine_never_the_product_itself(spa
                 AlsParams(rank=5, reg_param=0.005, alpha=1.0, max_iter=5, blocks=2), engine)
     items = spark.createDataFrame([(1000 + i, i) for i in range(30)], "product_id long, item_idx int")
     got = {}
-    for r in similar_products(model, items, 3).collect():
+    for r in model.similar_products(items, 3).collect():
         got.setdefault(r.product_id, []).append((r.similar_rank, r.similar_product_id, r.similarity))
-    factors = item_factor_matrix(model)
+    factors = model.item_matrix()
     unit = factors / np.linalg.norm(factors, axis=1, keepdims=True)
     for i in range(30):
         cosine = unit @ unit[i]
@@ -100,7 +103,7 @@ def test_similar_products_are_the_nearest_by_cosine_never_the_product_itself(spa
 def test_a_catalogue_above_the_driver_bound_is_scored_in_chunks_and_gives_the_same_lists(spark, monkeypatch):
     """No more than the bound of item factors reaches the driver at once; the lists are those
     of scoring the whole catalogue together (exclusions in every chunk honoured)."""
-    from recsys import als
+    from recsys import als_spark as als
 
     rng = np.random.default_rng(3)
     items, users = rng.standard_normal((30, 4)).astype(np.float32), rng.standard_normal((12, 4)).astype(np.float32)
@@ -132,23 +135,22 @@ def test_auto_fits_on_the_driver_while_the_matrix_fits_it():
 
 
 def test_the_driver_engine_saves_its_factors_as_mllib_lays_them_out(spark, tmp_path):
-    from recsys.als import fit, save
+    from recsys.als import fit
 
     ratings = spark.createDataFrame([(u, i, 1.0) for u in range(5) for i in range(4) if (u + i) % 2],
                                     "user_idx int, item_idx int, score double")
     model = fit(ratings, AlsParams(rank=3, reg_param=0.01, alpha=1.0, max_iter=3, blocks=2), "implicit")
-    save(model, str(tmp_path / "als"))
+    model.save(str(tmp_path / "als"))
     users = spark.read.parquet(str(tmp_path / "als" / "userFactors")).orderBy("id").collect()
     assert [r.id for r in users] == [0, 1, 2, 3, 4] and all(len(r.features) == 3 for r in users)
     assert spark.read.parquet(str(tmp_path / "als" / "itemFactors")).count() == 4
 
 
 def test_a_model_fitted_on_the_driver_scores_there_the_lists_spark_scores(spark):
-    """recommend and similar_products of a DriverFactors run in numpy on the driver; fed the same
-    factors, Spark's block-wise top-K gives the same lists (exclusions honoured on both)."""
-    from types import SimpleNamespace
-
-    from recsys.als import fit, recommend, similar_products
+    """recommend and similar_products of a model fitted on the driver run in numpy there; fed the
+    same factors, Spark's block-wise top-K gives the same lists (exclusions honoured on both)."""
+    from recsys.als import fit
+    from recsys.als_spark import SparkAlsModel
 
     rng = np.random.default_rng(5)
     rows = [(u, int(i), float(rng.random()) + 0.1) for u in range(60) for i in rng.choice(40, 8, replace=False)]
@@ -157,13 +159,13 @@ def test_a_model_fitted_on_the_driver_scores_there_the_lists_spark_scores(spark)
     users = spark.createDataFrame([(7000 + u, u) for u in range(0, 60, 3)], "user_id long, user_idx int")
     items = spark.createDataFrame([(500 + i, i) for i in range(40)], "product_id long, item_idx int")
     exclude = spark.createDataFrame([(7000 + u, 500 + i) for u, i, _ in rows[::4]], "user_id long, product_id long")
-    as_spark = SimpleNamespace(rank=model.rank, userFactors=model.userFactors, itemFactors=model.itemFactors)
-    for call in (lambda m: recommend(m, users, items, 5, exclude), lambda m: recommend(m, users, items, 5, None),
-                 lambda m: similar_products(m, items, 4)):
+    as_spark = SparkAlsModel(model.rank, model.user_factors, model.item_factors)
+    for call in (lambda m: m.recommend(users, items, 5, exclude), lambda m: m.recommend(users, items, 5, None),
+                 lambda m: m.similar_products(items, 4)):
         driver, spark_way = (sorted(tuple(r) for r in call(m).collect()) for m in (model, as_spark))
         assert [r[:3] for r in driver] == [r[:3] for r in spark_way] and len(driver) > 50
         assert np.allclose([r[3] for r in driver], [r[3] for r in spark_way], rtol=1e-5)
-    listed = {(r.user_id, r.product_id) for r in recommend(model, users, items, 5, exclude).collect()}
+    listed = {(r.user_id, r.product_id) for r in model.recommend(users, items, 5, exclude).collect()}
     assert not listed & {(r.user_id, r.product_id) for r in exclude.collect()}
-    served = {r.user_id for r in recommend(model, users, items, 5, exclude).collect()}
+    served = {r.user_id for r in model.recommend(users, items, 5, exclude).collect()}
     assert served == {7000 + u for u in range(0, 60, 3)}

@@ -25,7 +25,7 @@ PASSWORD_SCRIPT = "docker/airflow/simple_auth_passwords.py"  # writes the UI's l
 REFERENCE = re.compile(r"(?<!\$)\$\{(\w+)(?:(:?[-?+])([^}]*))?\}")
 # What a secret may be: a reference that is required, or optional with an empty default.
 SECRET_VALUE = re.compile(r"\$\{\w+(:?\?[^}]*|:?-)?\}")
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|KEY|TOKEN|AIRFLOW_CONN_")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|KEY|TOKEN|AIRFLOW_CONN_|MYSQL_CONN$")  # a connection holds a password
 URL_PASSWORD = re.compile(r"://[^/:@\s]+:(\$\{[^}]*\}|[^@/\s]*)@")  # scheme://user:password@host
 
 
@@ -78,7 +78,7 @@ def test_no_secret_is_written_in_the_file():
         for key, value in service.get("environment", {}).items():
             if names_a_secret(key) and not is_secret_reference(value):
                 # Only a connection's JSON may be more than a reference, and only its password is secret.
-                assert key.startswith("AIRFLOW_CONN_"), (name, key, value)
+                assert key.startswith("AIRFLOW_CONN_") or key.endswith("_CONN"), (name, key, value)
                 assert is_secret_reference(json.loads(value).get("password", "${NONE}")), (name, key)
             for password in URL_PASSWORD.findall(str(value)):
                 assert is_secret_reference(password), (name, key)
@@ -232,23 +232,25 @@ def test_mysql_service_matches_the_connection_and_allows_bulk_loads():
     assert conn["password"] == env["MARIADB_PASSWORD"]  # the same ${RECSYS_MYSQL_PASSWORD:?...}
 
 
-def test_the_tableau_account_is_made_by_root_at_initialisation_with_no_password_on_a_command_line():
+def test_the_tableau_account_is_made_by_recsys_create_reader_as_root_in_a_one_shot_service():
     services = compose()["services"]
-    init = [v for v in services["mysql"]["volumes"] if v.endswith(":/docker-entrypoint-initdb.d:ro")]
-    assert init and sorted(p.name for p in (ROOT / init[0].split(":")[0]).iterdir()) == ["01-tableau-reader.sh"]
-    script = (ROOT / "docker/mysql-init/01-tableau-reader.sh").read_text()
-    code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
-    # SELECT on the pipeline's database, nothing else; root's password in an option file that is a pipe.
-    assert "GRANT SELECT ON" in code and "CREATE USER ON" not in code and "ALL" not in code
-    assert '--defaults-extra-file=<(printf ' in code and '"$root_pw")' in code
-    assert "root_pw=${MARIADB_ROOT_PASSWORD//" in code  # escaped for the option file
-    assert not re.search(r"\s(-p|--password)", code)
-    # Tableau's password reaches the server as its hash only (test_mysql_setup runs the script).
-    assert code.count("IDENTIFIED BY PASSWORD '%s'") == 2 and "IDENTIFIED BY '" not in code
-    # Only the MySQL container gets the Tableau account's password; the Airflow containers none.
-    assert services["mysql"]["environment"]["RECSYS_TABLEAU_PASSWORD"] == "${RECSYS_TABLEAU_PASSWORD:-}"
+    accounts = services["mysql-accounts"]
+    # The one place reader accounts are made (tools/create_reader_account.py, tested against a real
+    # server in test_mysql_setup): SELECT on recsys, the password from the environment only.
+    script = accounts["command"][-1]
+    assert "exec recsys-create-reader --database recsys --user recsys_tableau --host %" in script
+    assert "TABLEAU_PASSWORD" not in script.split("exec", 1)[1]
+    assert accounts["restart"] == "no" and accounts["depends_on"] == {"mysql": {"condition": "service_healthy"}}
+    assert accounts["environment"]["RECSYS_TABLEAU_PASSWORD"] == "${RECSYS_TABLEAU_PASSWORD:-}"
+    dba = json.loads(accounts["environment"]["RECSYS_DBA_MYSQL_CONN"])
+    assert (dba["host"], dba["login"]) == ("mysql", "root")
+    assert dba["password"] == services["mysql"]["environment"]["MARIADB_ROOT_PASSWORD"]  # ${MYSQL_ROOT_PASSWORD:?...}
+    # Only that one-shot service has root's or the Tableau account's password; no Airflow service.
     for name in AIRFLOW:
-        assert not [key for key in services[name]["environment"] if "TABLEAU_PASSWORD" in key or "ADMIN_CONN" in key]
+        assert not [key for key in services[name]["environment"]
+                    if "TABLEAU_PASSWORD" in key or "DBA" in key or "ROOT_PASSWORD" in key], name
+    assert not [name for name in AIRFLOW if "MYSQL_ROOT_PASSWORD" in json.dumps(services[name])]
+    assert "docker-entrypoint-initdb.d" not in compose_text()  # no second way to make it
     assert "RECSYS_ADMIN_PASSWORD" not in compose_text()
 
 

@@ -10,7 +10,7 @@ from recsys.driver_trials import DriverTrials, list_metrics
 from recsys.interactions import interaction_matrix
 from recsys.params import AlsParams, Settings
 from recsys.ranking import ranking_metrics
-from recsys.recommender import evaluate, fit_and_recommend, popularity_lists
+from recsys.recommender import SparkWayTrials, evaluate, excluded_pairs, fit_and_recommend, popularity_lists
 from tests.test_determinism import NOW, random_events, shuffled
 
 pytestmark = pytest.mark.unit
@@ -26,8 +26,9 @@ def evaluation_inputs(spark, matrix):
 
 
 def collected(matrix, relevant, test_users, settings, catalogue) -> DriverTrials:
-    return DriverTrials.collect(matrix, relevant, {"popularity": popularity_lists(matrix, test_users, settings)},
-                                settings, catalogue)
+    return DriverTrials.collect(SparkWayTrials(
+        matrix, relevant, test_users, {"popularity": popularity_lists(matrix, test_users, settings)},
+        excluded_pairs(matrix, settings), settings, catalogue))
 
 
 def test_driver_lists_and_metrics_equal_the_spark_way(spark):
@@ -51,7 +52,7 @@ def test_driver_lists_and_metrics_equal_the_spark_way(spark):
     for name in ("precision", "recall", "ndcg", "map", "hit_rate"):
         assert math.isclose(got[name], expected[name], rel_tol=1e-12), name
     assert 0 < got["ndcg"] < 1
-    assert trials.baselines["popularity"] == pytest.approx(ranking_metrics(
+    assert trials.baseline_metrics()["popularity"] == pytest.approx(ranking_metrics(
         popularity_lists(matrix, test_users, settings), relevant, 5, catalogue), rel=1e-12)
 
 

@@ -18,11 +18,12 @@ from recsys.eda import (
     in_time_zone,
     top_customers,
 )
+from recsys.jobs import clean_events, eda_summaries
 from recsys.params import Settings
 from recsys.reports import SummariesReport
 from recsys_pipeline.bulk_load import replace_date_from_files
 from recsys_pipeline.migrations import apply_migrations
-from tests.helpers import lake_files, spark_job, write_raw
+from tests.helpers import lake_files, write_raw
 
 
 def day_events(spark):
@@ -138,23 +139,22 @@ def test_a_late_row_summarises_its_day_again_and_only_then(spark, tmp_path, mysq
     on_time = [row.format(d=2, t="09:00:00", kind="view", price="7.00", user=2)]
     write_raw(raw, "2019-10-02", on_time)
     base = ["--params", Settings(raw_root=str(raw), lake_root=root).to_json()]
-    clean, summarise = spark_job("clean_events"), spark_job("eda_summaries")
     d1, d2 = date(2019, 10, 1), date(2019, 10, 2)
 
     def d1_summaries():
         return {p: b for p, b in lake_files(Path(root)).items() if p.startswith("eda") and "run_date=2019-10-01" in p}
 
     for day in ("2019-10-01", "2019-10-02"):
-        clean.main(["--run-date", day, *base])
-        summarise.main(["--run-date", day, *base])
+        clean_events.main(["--run-date", day, *base])
+        eda_summaries.main(["--run-date", day, *base])
         if day == "2019-10-01":
             first = d1_summaries()
     assert d1_summaries() == first  # not rewritten: 2 October's file had nothing of 1 October
     assert lake.read_report(spark, lake.summaries_report(root, d2), SummariesReport).event_dates == ["2019-10-02"]
 
     write_raw(raw, "2019-10-02", [*on_time, row.format(d=1, t="23:50:00", kind="purchase", price="7.00", user=2)])
-    clean.main(["--run-date", "2019-10-02", *base])
-    summarise.main(["--run-date", "2019-10-02", *base])
+    clean_events.main(["--run-date", "2019-10-02", *base])
+    eda_summaries.main(["--run-date", "2019-10-02", *base])
     assert lake.read_report(spark, lake.summaries_report(root, d2), SummariesReport).event_dates == [
         "2019-10-01", "2019-10-02"]
     assert d1_summaries() != first
@@ -177,6 +177,6 @@ def test_a_late_row_summarises_its_day_again_and_only_then(spark, tmp_path, mysq
 
     # The file corrected again, without the late row: 1 October is summarised again without it.
     write_raw(raw, "2019-10-02", on_time)
-    clean.main(["--run-date", "2019-10-02", *base])
-    summarise.main(["--run-date", "2019-10-02", *base])
+    clean_events.main(["--run-date", "2019-10-02", *base])
+    eda_summaries.main(["--run-date", "2019-10-02", *base])
     assert kpis(d1) == ("2", "1", "5.00", "1")

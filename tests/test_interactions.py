@@ -8,9 +8,10 @@ import pytest
 
 from recsys import lake
 from recsys.interactions import interaction_matrix, training_subset, window_events
+from recsys.jobs import clean_events, eda_summaries
 from recsys.params import Settings
 from recsys.reports import CleaningReport
-from tests.helpers import spark_job, write_raw
+from tests.helpers import write_raw
 
 NOW = datetime(2019, 10, 31, 12, 0, 0)
 
@@ -65,7 +66,7 @@ def test_the_same_event_in_two_days_files_counts_once_in_summaries_and_scores(sp
     write_raw(raw, "2019-10-02", [purchase, row.format(d=2, t="09:00:00", kind="view")])
     base = ["--params", Settings(raw_root=str(raw), lake_root=root).to_json()]
     for day in ("2019-10-01", "2019-10-02"):
-        spark_job("clean_events").main(["--run-date", day, *base])
+        clean_events.main(["--run-date", day, *base])
     assert lake.read_events(spark, root).count() == 4  # each day's lake keeps its file's rows
     # Only 1 October sits under two ingest dates: only its rows are compared for repeats.
     assert lake.overlapping_event_dates(spark, root) == {date(2019, 10, 1)}
@@ -75,7 +76,7 @@ def test_the_same_event_in_two_days_files_counts_once_in_summaries_and_scores(sp
     score = interaction_matrix(events, Settings(), datetime(2019, 10, 2, 9)).first()
     assert (score.views, score.carts, score.purchases) == (2, 0, 1)
 
-    spark_job("eda_summaries").main(["--run-date", "2019-10-01", *base])
+    eda_summaries.main(["--run-date", "2019-10-01", *base])
     kpis = spark.read.option("header", True).option("sep", "\t").csv(lake.eda(root, "daily_kpis", date(2019, 10, 1)))
     k = kpis.first()
     assert (k.events, k.views, k.purchases, k.revenue, k.duplicate_events) == ("2", "1", "1", "5.00", "1")
@@ -86,4 +87,4 @@ def test_the_same_event_in_two_days_files_counts_once_in_summaries_and_scores(sp
     lake.write_report(spark, path, replace(report, clean_rows_by_event_date={"2019-10-01": 2, "2019-10-02": 1}))
     with pytest.raises(ValueError, match="ingest date 2019-10-02 holds 1 events of 2019-10-01, its cleaning report "
                                          "says 2"):
-        spark_job("eda_summaries").main(["--run-date", "2019-10-01", *base])
+        eda_summaries.main(["--run-date", "2019-10-01", *base])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from recsys import lake
-from recsys_pipeline.config import SPARK_JOBS_DIR
+from recsys_pipeline.config import PROJECT_ROOT
 from tests.helpers import lake_files
 
 DAY = date(2019, 10, 1)
@@ -56,7 +56,7 @@ def test_every_job_writes_the_lake_through_staged_outputs():
     writes a lake path in place."""
     writers = {"parquet", "save", "csv", "text", "write_load_files", "write_report"}
     checked = 0
-    for script in sorted(SPARK_JOBS_DIR.glob("*.py")):
+    for script in sorted((PROJECT_ROOT / "spark_jobs" / "recsys" / "jobs").glob("*.py")):
         # Each top-level function with the functions nested in it, which see its names.
         for function in ast.parse(script.read_text()).body:
             if not isinstance(function, ast.FunctionDef):

@@ -1,7 +1,8 @@
 """The set-up keeps passwords out of every command line, SQL text and server log: a fresh private
-MariaDB made by scripts/mysql_server.sh (in a temporary RECSYS_LOCAL, on its own port), the
-deploy-time tool recsys-create-reader and the compose init script run against it, while a thread
-reads every process's command line from /proc every couple of milliseconds."""
+MariaDB made by scripts/mysql_server.sh (in a temporary RECSYS_LOCAL, on its own port), with its
+readers made by recsys-create-reader, the one place reader accounts are made, which a DBA and the
+compose deployment (as root, over TCP) run too, while a thread reads every process's command line
+from /proc every couple of milliseconds."""
 
 import getpass
 import hashlib
@@ -25,6 +26,7 @@ ACCOUNTS = {"recsys": ("recsys", r"recsys", "ALL PRIVILEGES"),
             "recsys_test": ("recsys_test", r"recsys\_test%", "ALL PRIVILEGES"),
             "recsys_tableau": ("recsys", r"recsys", "SELECT"),
             "recsys_test_reader": ("recsys_test", r"recsys\_test%", "SELECT")}
+READERS = {"recsys_tableau", "recsys_test_reader"}
 pytestmark = [pytest.mark.mysql, pytest.mark.skipif(
     not all(map(shutil.which, ("mariadbd", "mariadb-install-db", "mariadb"))), reason="needs MariaDB's server")]
 
@@ -85,7 +87,7 @@ def test_the_setup_keeps_passwords_off_command_lines_sql_text_and_server_logs(pr
     ping_password = secret()
     env["AIRFLOW_CONN_RECSYS_MYSQL"] = json.dumps({"conn_type": "mysql", "host": "127.0.0.1", "port": 1,
                                                    "login": "x", "password": ping_password})
-    tool_password, init_root_password, init_password = secret(), secret(), secret()
+    tool_password, init_password = secret(), secret()
     watcher = CommandLines()
     watcher.start()
     try:
@@ -106,10 +108,9 @@ def test_the_setup_keeps_passwords_off_command_lines_sql_text_and_server_logs(pr
             "extra": {"unix_socket": str(mysql / "mysqld.sock")}}))
         monkeypatch.setenv("RECSYS_TABLEAU_PASSWORD", tool_password)
         assert create_reader(["--database", "recsys_test", "--user", "recsys_made", "--host", "127.0.0.1"]) == 0
-        if os.geteuid() == 0:  # the compose init logs in as MariaDB's root, here by its socket as the OS root
-            run(["bash", "docker/mysql-init/01-tableau-reader.sh"],
-                {**env, "MARIADB_ROOT_PASSWORD": init_root_password, "RECSYS_TABLEAU_PASSWORD": init_password,
-                 "MARIADB_DATABASE": "recsys", "SOCKET": str(mysql / "mysqld.sock")})
+        # As compose's mysql-accounts service runs it: recsys_tableau@'%' (its password changed).
+        monkeypatch.setenv("RECSYS_TABLEAU_PASSWORD", init_password)
+        assert create_reader(["--database", "recsys", "--user", "recsys_tableau", "--host", "%"]) == 0
         cur.execute("SET GLOBAL general_log = 0")
     finally:
         watcher.stop()
@@ -118,7 +119,7 @@ def test_the_setup_keeps_passwords_off_command_lines_sql_text_and_server_logs(pr
     assert stat.S_IMODE(conn_file.stat().st_mode) == 0o600
     passwords = dict(line[1:].split("=", 1) for line in conn_file.read_text().splitlines()
                      if line.startswith("#") and "=" in line)
-    secrets = [*passwords.values(), ping_password, tool_password, init_root_password, init_password]
+    secrets = [*passwords.values(), ping_password, tool_password, init_password]
 
     # No process had a password on its command line (the watcher saw the short-lived ones too).
     assert watcher.rounds > 100
@@ -127,15 +128,17 @@ def test_the_setup_keeps_passwords_off_command_lines_sql_text_and_server_logs(pr
     leaked = [cmd.replace(b"\0", b" ").decode(errors="replace") for cmd in watcher.seen
               if any(s.encode() in cmd for s in secrets)]
     assert not leaked
-    # The SQL the set-up sent holds each password's hash, never the password; no log holds one.
+    # The SQL the set-up sent holds each password's hash, never the password; no log holds one. The
+    # pipeline's accounts go through the client (sql.txt), the readers through recsys-create-reader
+    # (the general log of the second set-up, when the accounts are brought up to date).
     assert set(passwords) == set(ACCOUNTS)
     sql = (local / "sql.txt").read_text()
-    for user, password in passwords.items():
-        assert f"'{user}'@'127.0.0.1' IDENTIFIED BY PASSWORD '{native_hash(password)}'" in sql, user
     general = (mysql / "general.log").read_text()
+    for user, password in passwords.items():
+        statement = f"'{user}'@'127.0.0.1' IDENTIFIED BY PASSWORD '{native_hash(password)}'"
+        assert statement in (general if user in READERS else sql), user
     assert native_hash(tool_password) in general and native_hash(passwords["recsys"]) in general
-    if os.geteuid() == 0:
-        assert f"'recsys_tableau'@'%' IDENTIFIED BY PASSWORD '{native_hash(init_password)}'" in general
+    assert f"'recsys_tableau'@'%' IDENTIFIED BY PASSWORD '{native_hash(init_password)}'" in general
     for text in (sql, general, (mysql / "error.log").read_text(), (mysql / "install.log").read_text()):
         assert not [s for s in [*passwords.values(), tool_password, init_password] if s in text]
 
@@ -147,9 +150,9 @@ def test_the_setup_keeps_passwords_off_command_lines_sql_text_and_server_logs(pr
             f"GRANT {rights} ON `{granted}`.* TO `{user}`@`127.0.0.1`"], user
     made = grants(user="recsys_made", password=tool_password, **tcp)
     assert made[1] == r"GRANT SELECT ON `recsys\_test`.* TO `recsys_made`@`127.0.0.1`"
-    if os.geteuid() == 0:  # by the socket, so that recsys_tableau@'%' is the account that matches
-        made = grants(unix_socket=str(mysql / "mysqld.sock"), user="recsys_tableau", password=init_password)
-        assert made[1] == "GRANT SELECT ON `recsys`.* TO `recsys_tableau`@`%`"
+    # By the socket, so that recsys_tableau@'%' is the account that matches.
+    made = grants(unix_socket=str(mysql / "mysqld.sock"), user="recsys_tableau", password=init_password)
+    assert made[1] == "GRANT SELECT ON `recsys`.* TO `recsys_tableau`@`%`"
     # Only the server's own administrators may create, alter or drop accounts.
     cur.execute("SELECT user FROM mysql.user WHERE Create_user_priv = 'Y' OR Grant_priv = 'Y'")
     assert {row[0] for row in cur.fetchall()} <= {"root", "mysql", getpass.getuser()}

@@ -92,6 +92,12 @@ def test_only_the_params_that_may_be_left_empty_take_null_and_null_reads_as_not_
         Settings.from_params({"top_k": None})
 
 
+def test_a_retired_param_in_an_earlier_runs_conf_is_ignored():
+    assert Settings.from_params({"quick_jit_max_mb": 500, "top_k": 7}) == Settings(top_k=7)
+    with pytest.raises(SettingsError, match=r"unknown Params \['quick_jit_max_m'\]"):
+        Settings.from_params({"quick_jit_max_m": 500})
+
+
 def test_the_form_as_sent_with_every_default_and_empty_optional_fields_is_a_valid_run():
     """The trigger form sends every field, an empty one as null: Airflow validates that conf
     against the Params when the run is created, and the jobs read it back."""

@@ -105,9 +105,10 @@ def test_tuning_starts_from_the_last_published_run_and_tries_its_neighbours_one_
 
 def test_the_last_published_run_is_read_from_the_lake_before_the_run_date_only(spark, tmp_path):
     from recsys import lake
-    from tests.helpers import evaluated_run, spark_job
+    from recsys.jobs import train_als
+    from tests.helpers import evaluated_run
 
-    train_als, lake_root = spark_job("train_als"), str(tmp_path / "lake")
+    lake_root = str(tmp_path / "lake")
     settings = Settings(lake_root=lake_root)
     runs = {date(2019, 10, 1): ("published", 30), date(2019, 10, 2): ("withheld", 15),
             date(2019, 10, 3): ("published", 15)}

@@ -14,13 +14,14 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from recsys import als
-from recsys.als import arrow_columns_of
+from recsys.als import Trials
+from recsys.als_implicit import implicit_factors
+from recsys.collect import arrow_columns_of
 from recsys.interactions import training_subset
-from recsys.params import AlsParams, Settings
+from recsys.params import AlsParams
+from recsys.topk import ranks_in_rows, rows_of, top_k_for
 
 
 @dataclass
@@ -33,27 +34,26 @@ class DriverTrials:
     excluded: list[np.ndarray]  # per test_rows entry, the item_idx it must not be recommended
     fallback: tuple[np.ndarray, np.ndarray, np.ndarray]  # (user_id, product_id, rank) for the other test users
     relevant: tuple[np.ndarray, np.ndarray]  # (user_id, product_id), distinct
-    baselines: dict[str, dict]  # ``list_metrics`` of each baseline's lists, by name (the lists are not kept)
+    baseline_scores: dict[str, dict]  # ``list_metrics`` of each baseline's lists, by name (the lists are not kept)
     k: int
     catalogue: int
 
     @classmethod
-    def collect(cls, train: DataFrame, relevant: DataFrame, baselines: dict[str, DataFrame], settings: Settings,
-                catalogue: int) -> "DriverTrials":
-        """``train`` the interaction matrix of the training days, ``relevant`` the (user_id,
-        product_id) pairs to find, ``baselines`` every test user's (user_id, product_id, rank) lists
-        by name, ``popularity`` among them: the trials serve its lists to the test users ALS does
-        not know, as ``recommender.fit_and_recommend`` does. All collected side by side; of the
-        baselines only their metrics are kept."""
+    def collect(cls, data: Trials) -> "DriverTrials":
+        """The evaluation's data of ``data`` (a ``recommender.SparkWayTrials``): its training
+        matrix, the relevant pairs, the baselines' lists (the trials serve the ``popularity`` lists
+        to the test users ALS does not know, as ``recommender.fit_and_recommend`` does) and the
+        excluded pairs, collected side by side; of the baselines only their metrics are kept."""
+        train, settings, baselines, catalogue = data.train, data.settings, data.baselines, data.catalogue
         subset = training_subset(train, settings.min_user_products, settings.min_product_users)
-        relevant = relevant.select("user_id", "product_id").distinct()
+        relevant = data.relevant.select("user_id", "product_id").distinct()
         wanted = [(subset.select("user_id", "product_id", F.col("score").cast("float")),
                    ("user_id", "product_id", "score")),
                   (relevant, ("user_id", "product_id"))]
         wanted += [(lists, ("user_id", "product_id", "rank")) for lists in baselines.values()]
-        if settings.exclude_purchased:
-            bought = train.where(F.col("purchases") > 0).select("user_id", "product_id")
-            wanted.append((bought.join(relevant.select("user_id").distinct(), "user_id"), ("user_id", "product_id")))
+        if data.excluded is not None:
+            wanted.append((data.excluded.join(relevant.select("user_id").distinct(), "user_id"),
+                           ("user_id", "product_id")))
         (users, items, scores), relevant_pairs, *collected = arrow_columns_of(*wanted)
         baseline_lists = dict(zip(baselines, collected[:len(baselines)], strict=True))
         user_ids, user_idx = np.unique(users, return_inverse=True)
@@ -61,12 +61,12 @@ class DriverTrials:
         tests = np.unique(relevant_pairs[0])
         served = np.isin(tests, user_ids)
         test_rows = np.searchsorted(user_ids, tests[served])
-        if settings.exclude_purchased:
+        if data.excluded is not None:
             bought_users, bought_items = collected[len(baselines)]
             # Each served test user's purchases, as item indices, in test_rows' order.
             served_users = tests[served]
             mine = np.isin(bought_users, served_users) & np.isin(bought_items, item_ids)
-            excluded = als.rows_of(np.searchsorted(served_users, bought_users[mine]),
+            excluded = rows_of(np.searchsorted(served_users, bought_users[mine]),
                                    np.searchsorted(item_ids, bought_items[mine]), len(test_rows))
         else:
             excluded = [np.empty(0, np.int64)] * len(test_rows)
@@ -84,18 +84,21 @@ class DriverTrials:
         """(user_id, product_id, rank) of every test user's list from a model fitted with
         ``params``: ALS for the users it serves, popularity for the rest."""
         started = time.monotonic()
-        user_factors, item_factors = als.implicit_factors(*self.pairs, params)
+        user_factors, item_factors = implicit_factors(*self.pairs, params)
         fitted = time.monotonic()
-        rows, cols, _ = als.top_k_for(user_factors[self.test_rows], item_factors, self.excluded, self.k)
+        rows, cols, _ = top_k_for(user_factors[self.test_rows], item_factors, self.excluded, self.k)
         print(f"  on the driver: fit {fitted - started:.1f} s ({len(self.pairs[0]):,} pairs), top-{self.k} for "
               f"{len(self.test_rows):,} users {time.monotonic() - fitted:.1f} s", flush=True)
         return (np.concatenate([self.user_ids[self.test_rows][rows], self.fallback[0]]),
                 np.concatenate([self.item_ids[cols], self.fallback[1]]),
-                np.concatenate([als.ranks_in_rows(rows, len(self.test_rows)), self.fallback[2]]))
+                np.concatenate([ranks_in_rows(rows, len(self.test_rows)), self.fallback[2]]))
 
     def score(self, params: AlsParams) -> dict:
         """``list_metrics`` of the test users' lists from a model fitted with ``params``."""
         return list_metrics(self.lists(params), self.relevant, self.k, self.catalogue)
+
+    def baseline_metrics(self) -> dict[str, dict]:
+        return self.baseline_scores
 
 
 def list_metrics(recs: tuple[np.ndarray, np.ndarray, np.ndarray], relevant: tuple[np.ndarray, np.ndarray],

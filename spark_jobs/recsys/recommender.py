@@ -7,12 +7,10 @@ popularity fallback, marked ``source = 'popular'``; ALS lists are ``source = 'al
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from recsys import als
-from recsys.driver_trials import DriverTrials
 from recsys.interactions import interaction_matrix, newest_event_time, training_subset
 from recsys.jobs import side_by_side
 from recsys.params import AlsParams, Settings
@@ -22,7 +20,7 @@ from recsys.tuning import tune
 
 @dataclass
 class Fitted:
-    model: ALSModel | als.DriverFactors
+    model: als.AlsModel
     users: DataFrame  # (user_id, user_idx)
     items: DataFrame  # (product_id, item_idx)
     recommendations: DataFrame  # (user_id, product_id, rank, score, source)
@@ -62,12 +60,36 @@ def fit_and_recommend(matrix: DataFrame, settings: Settings, als_params: AlsPara
     exclude = excluded_pairs(matrix, settings)
     wanted = (for_users if for_users is not None else matrix).select("user_id").distinct()
     personal_users = users.join(wanted, "user_id")
-    personal = als.recommend(model, personal_users, items, settings.top_k, exclude)
+    personal = model.recommend(personal_users, items, settings.top_k, exclude)
     fallback = popularity_lists(matrix, wanted.join(users, "user_id", "left_anti"), settings)
     recommendations = personal.withColumn("source", F.lit("als")).unionByName(
         fallback.withColumn("source", F.lit("popular"))
     )
     return Fitted(model, users, items, recommendations, (train, users, items))
+
+
+@dataclass
+class SparkWayTrials:
+    """The evaluation's data, and the way to score a trial with Spark jobs: ``fit_and_recommend``
+    for the test users, then ``ranking_metrics`` (an engine may score its trials otherwise:
+    ``als.AlsEngine.trials``)."""
+    train: DataFrame  # the interaction matrix of the training days
+    relevant: DataFrame  # (user_id, product_id): what each test user carted or bought in the test days
+    test_users: DataFrame  # (user_id)
+    baselines: dict[str, DataFrame]  # every test user's (user_id, product_id, rank) lists, by name
+    excluded: DataFrame | None  # ``excluded_pairs`` of the training days
+    settings: Settings
+    catalogue: int  # products in the training days
+
+    def score(self, params: AlsParams) -> dict:
+        fitted = fit_and_recommend(self.train, self.settings, params, for_users=self.test_users)
+        metrics = ranking_metrics(fitted.recommendations, self.relevant, self.settings.top_k, self.catalogue)
+        fitted.release()
+        return metrics
+
+    def baseline_metrics(self) -> dict[str, dict]:
+        return {name: ranking_metrics(lists, self.relevant, self.settings.top_k, self.catalogue)
+                for name, lists in self.baselines.items()}
 
 
 def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[AlsParams] | None = None) -> dict:
@@ -101,32 +123,19 @@ def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[
     product_category = train_events.groupBy("product_id").agg(
         F.max_by("category_code", "event_time").alias("category_code")
     )
+    excluded = excluded_pairs(train, settings)
     baselines = {
         "popularity": popularity_lists(train, test_users, settings),
-        "category_popularity": recommend_category_popular(
-            test_users, train, product_category, settings.top_k,
-            excluded_pairs(train, settings)),
+        "category_popularity": recommend_category_popular(test_users, train, product_category, settings.top_k,
+                                                          excluded),
     }
-
-    def score_with_spark(candidate: AlsParams) -> dict:
-        fitted = fit_and_recommend(train, settings, candidate, for_users=test_users)
-        metrics = ranking_metrics(fitted.recommendations, relevant, settings.top_k, catalogue)
-        fitted.release()
-        return metrics
-
-    engine = settings.als_engine
-    if engine not in als.ENGINES:  # train_als resolves auto once on the window; a caller may not have
-        engine = als.resolve_engine(engine, train.count())
-    if engine == "implicit":  # trials and baselines scored on the driver, as the refit will be
-        driver = DriverTrials.collect(train, relevant, baselines, settings, catalogue)
-        score, scored = driver.score, driver.baselines
-    else:
-        score, scored = score_with_spark, None
-    chosen, als_metrics, trials = tune(candidates or settings.als_candidates(), score, settings.tuning_budget_seconds)
-    del score  # the driver's copy of the evaluation's data, if any, is not needed any more
-    if scored is None:
-        scored = {name: ranking_metrics(lists, relevant, settings.top_k, catalogue)
-                  for name, lists in baselines.items()}
+    spark_way = SparkWayTrials(train, relevant, test_users, baselines, excluded, settings, catalogue)
+    # train_als resolves auto once on the window; a caller may not have.
+    engine_trials = als.engine(settings.als_engine, train.count).trials(spark_way)
+    chosen, als_metrics, trials = tune(candidates or settings.als_candidates(), engine_trials.score,
+                                       settings.tuning_budget_seconds)
+    scored = engine_trials.baseline_metrics()
+    del engine_trials  # the driver's copy of the evaluation's data, if any, is not needed any more
     train_pairs, test_user_count = side_by_side(train.count, test_users.count)
     evaluation = {
         "status": "evaluated",

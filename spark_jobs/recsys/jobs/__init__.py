@@ -1,5 +1,6 @@
-"""What every job script shares: its two arguments, running Spark actions side by side, and
-listing files on any file system."""
+"""The pipeline's Spark jobs, one module each with its ``main(argv)`` (spark_jobs/<job>.py is the
+script spark-submit runs), and what they share: their two arguments, running Spark actions side by
+side, and listing files on any file system."""
 
 import argparse
 from collections.abc import Callable

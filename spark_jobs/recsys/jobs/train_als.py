@@ -1,0 +1,153 @@
+"""Spark job: tune ALS by NDCG@K on a time split, judge it against popularity, and unless the
+quality gate withholds it refit on the whole window and write everyone's top-K.
+
+Reads the run date's interaction matrix and the window's clean events; writes the model and its
+id maps to ``<lake_root>/models/run_date=<d>/``, the recommendations (CSV) to
+``<lake_root>/recommendations/run_date=<d>/`` and the run report (``recsys.reports.ModelRunReport``)
+to ``<lake_root>/model_runs/run_date=<d>/``. A run withheld by the gate writes only the last, with
+``status = 'withheld'`` and the reason; the publish task then leaves MySQL's lists as they were.
+A run that could not be judged writes its lists with ``status = 'unjudged'``; the publish task
+makes them current only when no lists exist yet.
+"""
+
+import json
+import sys
+import time
+from dataclasses import replace
+from datetime import date
+
+from pyspark.sql import functions as F
+
+from recsys import als, lake
+from recsys.interactions import window_events
+from recsys.jobs import job_arguments, side_by_side
+from recsys.params import AlsParams, Settings
+from recsys.recommender import evaluate, fit_and_recommend
+from recsys.reports import model_run_report
+from recsys.session import get_spark
+from recsys.tuning import PUBLISHED, WITHHELD, quality_gate, search_space
+
+
+def main(argv: list[str]) -> None:
+    job = job_arguments(__doc__.splitlines()[0], argv)
+    settings, run_date = job.settings, job.run_date
+    spark = get_spark(f"train_als {run_date}")
+    started = time.monotonic()
+    matrix = spark.read.parquet(lake.interactions(settings.lake_root, run_date)).cache()
+    pairs = matrix.count()
+    # One engine for the tuning and the refit, chosen on the window's matrix (the largest fitted).
+    settings = replace(settings, als_engine=als.resolve_engine(settings.als_engine, pairs))
+    print(f"ALS engine: {settings.als_engine} (Param als_engine {job.settings.als_engine}; {pairs:,} non-zeros, "
+          f"auto fits on the driver up to {als.IMPLICIT_MAX_NON_ZEROS:,})", flush=True)
+
+    evaluation = {"status": "skipped: eval_days is 0"}
+    if settings.eval_days > 0:
+        candidates, search = search_space(settings, last_published(spark, settings, run_date))
+        print(f"tuning: {search}", flush=True)
+        events = window_events(spark, settings.lake_root, run_date, settings.window_days)
+        evaluation = {**evaluate(events, run_date, settings, candidates), "search": search}
+    print(f"evaluation: {evaluation}")
+    status, verdict = quality_gate(evaluation, settings.quality_margin)
+    chosen = AlsParams(**evaluation["chosen"]) if "chosen" in evaluation else settings.als_params()
+
+    users, products = side_by_side(matrix.select("user_id").distinct().count,
+                                   matrix.select("product_id").distinct().count)
+    sizes = {
+        "users": users,
+        "products": products,
+        "interaction_pairs": pairs,
+        "als_users": 0, "als_products": 0, "recommendation_rows": 0, "recommendation_rows_by_source": {},
+        "similar_rows": 0,
+    }
+    outputs = lake.StagedOutputs(spark, settings.lake_root, "train_als", run_date)
+    if status != WITHHELD:  # an unjudged run's lists are written: the publish task decides on them
+        sizes.update(refit_and_write(settings, run_date, chosen, matrix, outputs))
+    else:
+        # Loud on purpose: the run succeeds, but its lists must not replace the published ones.
+        banner = "=" * 80
+        print(f"{banner}\nQUALITY GATE: recommendations for {run_date} are NOT published.\n"
+              f"{verdict}\n{banner}", file=sys.stderr)
+    report = model_run_report(run_date, settings, evaluation, status, verdict, sizes,
+                              seconds=round(time.monotonic() - started, 1))
+    lake.write_report(spark, outputs.path(lake.model_run(settings.lake_root, run_date)), report)
+    outputs.commit()
+    print(f"model run: {report}")
+
+
+# How far back the last published run is looked for (each look reads one small report).
+LOOK_BACK_RUNS = 30
+
+
+def last_published(spark, settings: Settings, run_date: date) -> AlsParams | None:
+    """The ALS parameters of the newest run before ``run_date`` whose lists were published by the
+    same engine: where today's tuning starts (the same answer on a rerun or a backfill of the date,
+    while the earlier dates' runs stand). Only the fields it needs are read, so reports of an older
+    version still serve; one that cannot be read is skipped, saying so."""
+    earlier = [d for d in lake.model_run_dates(spark, settings.lake_root) if d < run_date][-LOOK_BACK_RUNS:]
+    for day in reversed(earlier):
+        try:
+            text = lake.read_report_json(spark, lake.model_run(settings.lake_root, day))
+            run = json.loads(text) if text else None
+            if run is None or run["status"] != PUBLISHED:
+                continue
+            if run["params_json"]["als_engine"] != settings.als_engine:
+                return None  # the other engine's regParam means another model: the whole grid
+            return replace(settings.als_params(), rank=run["als_rank"], reg_param=run["als_reg_param"],
+                           alpha=run["als_alpha"])
+        except Exception as exc:  # noqa: BLE001 (a bad old report must not stop today's run)
+            print(f"tuning: the model run of {day} cannot be read, skipped: {exc}", flush=True)
+    return None
+
+
+def refit_and_write(settings: Settings, run_date: date, chosen: AlsParams, matrix,
+                    outputs: lake.StagedOutputs) -> dict:
+    """Fit the chosen parameters on the whole window; save the model, its id maps, everyone's
+    top-K and the similar products; return the counts for the run report."""
+    started = time.monotonic()
+    print(f"refit: ALS {chosen.as_dict()} on the window's matrix ...", flush=True)
+    fitted = fit_and_recommend(matrix, settings, chosen)
+    print(f"refit: fitted after {time.monotonic() - started:.1f} s; writing the model, everyone's "
+          f"top-{settings.top_k} and the similar products ...", flush=True)
+    model_dir = outputs.path(lake.model_dir(settings.lake_root, run_date))
+    recs_dir = outputs.path(lake.recommendations(settings.lake_root, run_date))
+    similar_dir = outputs.path(lake.similar_products(settings.lake_root, run_date))
+
+    def written(what: str, rows: int) -> int:
+        print(f"refit: {rows:,} {what} written after {time.monotonic() - started:.1f} s", flush=True)
+        return rows
+
+    def model() -> tuple[int, int]:
+        fitted.model.save(f"{model_dir}/als")
+        fitted.users.write.parquet(f"{model_dir}/user_index")
+        fitted.items.write.parquet(f"{model_dir}/item_index")
+        counts = fitted.users.count(), fitted.items.count()
+        written(f"users' and {counts[1]:,} products' factors and id maps", counts[0])
+        return counts
+
+    def recommendations() -> dict:
+        recs = fitted.recommendations.select(
+            F.lit(run_date).alias("run_date"), "user_id", F.col("rank").alias("rec_rank"),
+            "product_id", "score", "source",
+        ).cache()
+        lake.write_load_files(recs, recs_dir)
+        by_source = {r.source: r["count"] for r in recs.groupBy("source").count().collect()}
+        written(f"recommendation rows {by_source}", sum(by_source.values()))
+        return by_source
+
+    def similar() -> int:
+        rows = fitted.model.similar_products(fitted.items, settings.top_k).select(
+            F.lit(run_date).alias("run_date"), "*"
+        ).cache()
+        lake.write_load_files(rows, similar_dir)
+        return written("similar products", rows.count())
+
+    # The writes are independent, each a few small Spark jobs: side by side.
+    (als_users, als_products), by_source, similar_rows = side_by_side(model, recommendations, similar)
+    return {
+        "als_users": als_users,
+        "als_products": als_products,
+        "recommendation_rows": sum(by_source.values()),
+        "recommendation_rows_by_source": by_source,
+        "similar_rows": similar_rows,
+    }
+
