@@ -99,6 +99,10 @@ def _environment(home: Path, port: int, extra_env: dict) -> dict:
             "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
             # Only the runs the test creates: no run for "today" from the DAG's own schedule.
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            # The DAG is serialised before the services start and does not change while they run:
+            # parsed again every 30 s by default, it took a core's seconds from the tasks each time.
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
+            "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True"}
 
 

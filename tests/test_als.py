@@ -35,6 +35,27 @@ def test_top_k_equals_brute_force_and_skips_exclusions(spark):
         assert [s for _, _, s in sorted(got[u])] == sorted((s for _, _, s in got[u]), reverse=True)
 
 
+def test_the_top_k_kernel_imports_no_pyspark():
+    import subprocess
+    import sys
+
+    probe = "import sys, recsys.topk; print(sorted(m for m in sys.modules if m.split('.')[0] == 'pyspark'))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_no_model_type_is_told_apart_by_isinstance():
+    """The engines differ by their classes' methods, behind one interface (recsys.als)."""
+    import ast
+
+    from recsys_pipeline.config import PROJECT_ROOT
+
+    for path in sorted((PROJECT_ROOT / "spark_jobs" / "recsys").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance":
+                assert "Model" not in ast.unparse(node) and "Factors" not in ast.unparse(node), path
+
+
 def test_top_k_rows_equals_a_full_sort_with_ties_exclusions_and_odd_shapes():
     from recsys.topk import top_k_rows
 

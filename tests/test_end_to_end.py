@@ -47,54 +47,42 @@ def one_at_a_time_oldest_first(found: dict) -> list[str]:
 @pytest.mark.e2e
 def test_a_backfill_through_the_scheduler_runs_the_days_one_at_a_time_and_lands_the_right_values(
         pipeline_env, mysql_hook, tmp_path_factory):
-    """Three days backfilled by a real scheduler (the third had no events: an empty export marked
-    complete), one at a time, oldest first, checked value by value, and each day's report written."""
-    d1, d2, d3 = date(2019, 10, 1), date(2019, 10, 2), date(2019, 10, 3)
-    empty = write_raw(Path(pipeline_env["raw_root"]), d3.isoformat(), [])
-    (empty.parent / "_SUCCESS").touch()
+    """Two days backfilled by a real scheduler, one at a time, oldest first, checked value by value,
+    and each day's report written."""
+    d1, d2 = date(2019, 10, 1), date(2019, 10, 2)
     home = tmp_path_factory.mktemp("airflow_home")
     # A waiting check looks again after 10 s: with a few seconds, the scheduler may queue the next
     # look before the last one's process has exited (slow on 2 busy cores) and fail the task.
     with airflow_services(home, {"RECSYS_INPUT_POKE_SECONDS": "10"}) as airflow:
         airflow.airflow("dags", "unpause", DAG_ID)
-        # Three runs allowed at once: the DAG itself must keep them one at a time.
+        # Both runs allowed at once: the DAG itself must keep them one at a time.
         airflow.airflow("backfill", "create", "--dag-id", DAG_ID, "--from-date", d1.isoformat(),
-                        "--to-date", d3.isoformat(), "--dag-run-conf", json.dumps(pipeline_env),
-                        "--max-active-runs", "3")
+                        "--to-date", d2.isoformat(), "--dag-run-conf", json.dumps(pipeline_env),
+                        "--max-active-runs", "2")
         airflow.start("dag-processor")
         airflow.start("scheduler")
-        found = airflow.wait_for_runs(3, timeout=1200)
+        found = airflow.wait_for_runs(2, timeout=1200)
     assert {(r["run_type"], r["state"]) for r in found["runs"]} == {("backfill", "success")}, found["runs"]
-    assert one_at_a_time_oldest_first(found) == [d.isoformat() for d in (d1, d2, d3)]
+    assert one_at_a_time_oldest_first(found) == [d.isoformat() for d in (d1, d2)]
     # Days of a few MB on local[*]: every Spark job's JVM compiled with the quick JIT alone.
     spark_logs = [p for task in ("clean_events", "train_als") for p in (home / "logs").rglob(f"task_id={task}/*.log")]
-    assert len(spark_logs) == 6 and all("compiles with the quick JIT alone" in p.read_text() for p in spark_logs)
+    assert len(spark_logs) == 4 and all("compiles with the quick JIT alone" in p.read_text() for p in spark_logs)
 
     kpis = mysql_hook.get_records("SELECT run_date, events, purchases FROM daily_kpis ORDER BY run_date")
     quality = mysql_hook.get_records(
         "SELECT ingest_date, rows_clean, rows_read, rows_quarantined FROM data_quality_daily ORDER BY 1")
-    assert [k[0] for k in kpis] == [d1, d2, d3]
+    assert [k[0] for k in kpis] == [d1, d2]
     assert [k[1] for k in kpis] == [q[1] for q in quality]  # every clean event is summarised
     assert all(q[3] == 0 for q in quality) and sum(q[2] for q in quality) > 28000
-    # The day without events: zero in its KPIs and hours, no brand, category or customer rows.
-    assert kpis[2][1:] == (0, 0) and quality[2][1:] == (0, 0, 0)
-    assert mysql_hook.get_first("SELECT COUNT(*), SUM(views + carts + purchases) FROM hourly_activity "
-                                "WHERE run_date = %s", parameters=(d3,)) == (24, 0)
-    assert [mysql_hook.get_first(f"SELECT COUNT(*) FROM {table} WHERE run_date = %s", parameters=(d3,))[0]
-            for table in ("brand_daily", "category_daily", "top_customers")] == [0, 0, 0]
 
     runs = {r[0]: r[1:] for r in mysql_hook.get_records(
         "SELECT run_date, evaluation_status, users, recommendation_rows, als_ndcg_at_k, "
         "popularity_ndcg_at_k, category_popularity_ndcg_at_k, status, quality_gate, tuning_trials, "
         "als_alpha, evaluation_json FROM model_runs")}
     assert runs[d1][0].startswith("skipped: no training events")
-    # The gate fails closed: the first run, unjudged, publishes only because no lists existed yet;
-    # the day without events, unjudged too, leaves the judged lists of 2 October current.
+    # The gate fails closed: the first run, unjudged, publishes only because no lists existed yet.
     assert runs[d1][6:8] == ("unjudged", f"unjudged: {runs[d1][0]}; published only if no lists exist yet")
-    assert runs[d3][6] == "unjudged" and runs[d3][2] > 0
     assert mysql_hook.get_first("SELECT MIN(run_date), MAX(run_date) FROM user_recommendations_current") == (d2, d2)
-    assert mysql_hook.get_first("SELECT COUNT(*) FROM user_recommendations WHERE run_date = %s",
-                                parameters=(d3,))[0] == 0
     status, users, rows, als_ndcg, popularity_ndcg, category_ndcg, published, gate, trials, alpha, evaluation = runs[d2]
     assert status == "evaluated" and published == "published" and gate.startswith("passed")
     engines = {json.loads(r[0])["als_engine"] for r in mysql_hook.get_records("SELECT params_json FROM model_runs")}
@@ -117,8 +105,7 @@ def test_a_backfill_through_the_scheduler_runs_the_days_one_at_a_time_and_lands_
     # The pipeline's own record, for a Tableau sheet that watches it.
     recorded = {r[0]: tuple(r[1:]) for r in mysql_hook.get_records(
         "SELECT run_date, status, failed_tasks, quality_gate, rows_read, recommendation_rows FROM pipeline_runs")}
-    assert recorded[d1][:2] == recorded[d2][:2] == recorded[d3][:2] == ("success", "") and recorded[d2][2] == gate
-    assert recorded[d3][3] == 0  # rows read on the day without events
+    assert recorded[d1][:2] == recorded[d2][:2] == ("success", "") and recorded[d2][2] == gate
     assert recorded[d2][3:] == (quality[1][2], rows)
     tasks = {r[0]: tuple(r[1:]) for r in mysql_hook.get_records(
         "SELECT task_id, state, rows_in, rows_out, task_seconds FROM pipeline_run_tasks WHERE run_date = %s",
@@ -133,25 +120,30 @@ def test_a_backfill_through_the_scheduler_runs_the_days_one_at_a_time_and_lands_
     assert tasks["publish_recommendations"][2] == published_rows
 
     # One event per checked date of each Asset, for DAGs scheduled on them.
-    assert found["asset_events"] == {"recsys_daily_summaries": 3, "recsys_current_recommendations": 2}
+    assert found["asset_events"] == {"recsys_daily_summaries": 2, "recsys_current_recommendations": 2}
 
     # Each run's report is in the lake; the last date's draws the window's events as MySQL has them.
     reports = sorted(Path(pipeline_env["lake_root"]).glob("reports/html/run_date=*/recsys_report.html"))
-    assert [p.parent.name for p in reports] == [f"run_date={d}" for d in (d1, d2, d3)]
+    assert [p.parent.name for p in reports] == [f"run_date={d}" for d in (d1, d2)]
     assert f'id="kpi-events"><td>events</td><td>{kpis[0][1] + kpis[1][1]:,}</td>' in reports[-1].read_text()
 
 
-@pytest.mark.e2e
-def test_a_day_rerun_on_a_spark_cluster_then_judged_again_and_failed_in_training_keeps_what_it_should(
-        spark, pipeline_env, mysql_hook, tmp_path_factory, monkeypatch):
-    """The second day run locally (the first only cleaned into the lake: the held-out split's
-    training day), then again on a Spark standalone cluster instead of local[*]: MySQL exactly as
-    the local run left it. Then judged again with a margin no model can meet, and failed in
-    training: the published lists, and the date's summaries, stay."""
+def published_second_day(pipeline_env: dict, mysql_hook) -> date:
+    """The first day only cleaned into the lake (the held-out split's training day), the second run
+    through Airflow with local[*]: its lists published."""
     d1, d2 = date(2019, 10, 1), date(2019, 10, 2)
     clean_events.main(["--run-date", d1.isoformat(), "--params", Settings.from_params(pipeline_env).to_json()])
     assert run_dates([d2], pipeline_env) == {d2: "success"}
     assert mysql_hook.get_first("SELECT status FROM model_runs WHERE run_date = %s", parameters=(d2,))[0] == "published"
+    return d2
+
+
+@pytest.mark.e2e
+def test_a_day_rerun_on_a_spark_cluster_leaves_the_tables_the_local_run_left(
+        spark, pipeline_env, mysql_hook, tmp_path_factory, monkeypatch):
+    """The second day run locally, then again on a Spark standalone cluster instead of local[*]:
+    MySQL exactly as the local run left it."""
+    d2 = published_second_day(pipeline_env, mysql_hook)
 
     # The same date again, on a Spark standalone cluster instead of local[*]: the same tables.
     before = snapshot(mysql_hook)
@@ -163,6 +155,16 @@ def test_a_day_rerun_on_a_spark_cluster_then_judged_again_and_failed_in_training
         ran = sorted(app["name"] for app in cluster_state(master_ui)["completedapps"])
     assert ran == [f"{job} {d2}" for job in ("build_interactions", "clean_events", "eda_summaries", "train_als")]
     assert table_differences(before, snapshot(mysql_hook)) == {}
+
+
+@pytest.mark.e2e
+def test_a_day_judged_again_failed_in_training_and_one_without_events_keep_what_they_should(
+        spark, pipeline_env, mysql_hook):
+    """The second day run locally, then judged again with a margin no model can meet and failed in
+    training: the published lists, and the date's summaries, stay. Then a day without events (an
+    empty export marked complete): zeros, and the judged lists stay current."""
+    d2 = published_second_day(pipeline_env, mysql_hook)
+    before = snapshot(mysql_hook)
 
     # Judged again with a margin no model can meet, as a user clears train_als and what follows
     # (the lake keeps the day's cleaned events and interactions): the run succeeds, says why,
@@ -209,6 +211,28 @@ def test_a_day_rerun_on_a_spark_cluster_then_judged_again_and_failed_in_training
     failed = snapshot(mysql_hook)
     assert {table: failed[table] for table in (*summary_tables, "model_runs")} == {
         table: after[table] for table in (*summary_tables, "model_runs")}
+
+    # The day without events: zero in its KPIs and hours, no brand, category or customer rows; its
+    # run is unjudged and leaves the judged lists of 2 October current.
+    d3 = date(2019, 10, 3)
+    empty = write_raw(Path(pipeline_env["raw_root"]), d3.isoformat(), [])
+    (empty.parent / "_SUCCESS").touch()
+    assert run_dates([d3], pipeline_env) == {d3: "success"}
+    assert mysql_hook.get_first("SELECT events, purchases FROM daily_kpis WHERE run_date = %s", parameters=(d3,)) \
+        == (0, 0)
+    assert mysql_hook.get_first("SELECT rows_clean, rows_read, rows_quarantined FROM data_quality_daily "
+                                "WHERE ingest_date = %s", parameters=(d3,)) == (0, 0, 0)
+    assert mysql_hook.get_first("SELECT COUNT(*), SUM(views + carts + purchases) FROM hourly_activity "
+                                "WHERE run_date = %s", parameters=(d3,)) == (24, 0)
+    assert [mysql_hook.get_first(f"SELECT COUNT(*) FROM {table} WHERE run_date = %s", parameters=(d3,))[0]
+            for table in ("brand_daily", "category_daily", "top_customers")] == [0, 0, 0]
+    status, users = mysql_hook.get_first("SELECT status, users FROM model_runs WHERE run_date = %s", parameters=(d3,))
+    assert status == "unjudged" and users > 0
+    assert mysql_hook.get_first("SELECT MIN(run_date), MAX(run_date) FROM user_recommendations_current") == (d2, d2)
+    assert mysql_hook.get_first("SELECT COUNT(*) FROM user_recommendations WHERE run_date = %s",
+                                parameters=(d3,))[0] == 0
+    assert mysql_hook.get_first("SELECT status, rows_read FROM pipeline_runs WHERE run_date = %s",
+                                parameters=(d3,)) == ("success", 0)
 
 
 @pytest.mark.e2e

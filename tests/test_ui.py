@@ -6,6 +6,7 @@ with changed Params, and is refused values out of bounds. Screenshots are kept i
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,19 +47,21 @@ def browser():
         launched.close()
 
 
-@pytest.fixture
-def page(browser, ui):
-    """A signed-in page (a browser context of its own: no session shared between tests)."""
+@contextmanager
+def signed_in_page(browser, ui):
+    """A page signed in through the login form (a browser context of its own: no session shared)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(30_000)
-    signed_in = context.new_page()
-    signed_in.goto(f"{ui.base_url}/")
-    signed_in.locator("input[name=username]").fill(ui.user)
-    signed_in.locator("input[name=password]").fill(ui.password)
-    signed_in.get_by_role("button", name="Sign in").click()
-    signed_in.wait_for_url(lambda url: "/auth/login" not in url)
-    yield signed_in
-    context.close()
+    try:
+        page = context.new_page()
+        page.goto(f"{ui.base_url}/")
+        page.locator("input[name=username]").fill(ui.user)
+        page.locator("input[name=password]").fill(ui.password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/auth/login" not in url)
+        yield page
+    finally:
+        context.close()
 
 
 def shot(page, name: str) -> None:
@@ -108,7 +111,15 @@ def paste_conf(page, dialog, conf: dict) -> None:
     page.keyboard.insert_text(json.dumps(conf))
 
 
-def test_the_trigger_form_accepts_the_defaults_and_starts_a_run_with_a_changed_param(page, ui):
+def test_the_ui_path_trigger_refusals_and_backfill(browser, ui):
+    """One API server for the three steps (its start is most of their time), each on a page of its
+    own: the trigger form with the defaults and a changed Param, values out of bounds, a backfill."""
+    for step in (trigger_with_the_defaults_and_a_changed_param, refuse_values_out_of_bounds, backfill_a_date_range):
+        with signed_in_page(browser, ui) as page:
+            step(page, ui)
+
+
+def trigger_with_the_defaults_and_a_changed_param(page, ui):
     page.goto(f"{ui.base_url}/dags/{DAG_ID}")
     page.get_by_text("check_raw_input").first.wait_for()
     shot(page, "dag")
@@ -145,7 +156,8 @@ def test_the_trigger_form_accepts_the_defaults_and_starts_a_run_with_a_changed_p
         "run_date": None, "als_driver_memory": None, "spark_executor_memory": None}
 
 
-def test_values_out_of_bounds_are_refused_naming_the_param_and_no_run_is_made(page, ui):
+def refuse_values_out_of_bounds(page, ui):
+    """Refused, naming the Param, and no run is made."""
     before = len(runs(ui, "manual"))
     dialog = open_trigger_dialog(page, ui)
     # The number field keeps a value within the Param's bounds: 0 becomes the minimum, 1.
@@ -165,7 +177,8 @@ def test_values_out_of_bounds_are_refused_naming_the_param_and_no_run_is_made(pa
     assert len(runs(ui, "manual")) == before
 
 
-def test_the_backfill_choice_creates_a_backfill_of_the_date_range_with_the_params(page, ui):
+def backfill_a_date_range(page, ui):
+    """The Backfill choice of the same dialog creates a backfill of the range with the Params."""
     dialog = open_trigger_dialog(page, ui)
     dialog.get_by_text("Backfill", exact=True).click()
     for picker, day in zip(dialog.get_by_test_id("datetime-input").all(), ("2019/10/01", "2019/10/03"), strict=True):
