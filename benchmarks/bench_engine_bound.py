@@ -51,7 +51,7 @@ def measure(pairs: int) -> dict:
     fitted = time.monotonic()
     status = open(f"/proc/{spark.sparkContext._gateway.proc.pid}/status").read()
     jvm_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
-    return {"non_zeros": non_zeros, "users": model.user_matrix.shape[0], "products": model.item_array.shape[0],
+    return {"non_zeros": non_zeros, "users": model.user_array.shape[0], "products": model.item_array.shape[0],
             "fit_s": round(fitted - started, 1),
             "python_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "jvm_peak_mb": round(jvm_kb / 1024)}

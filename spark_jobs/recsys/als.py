@@ -88,7 +88,6 @@ class Trials(Protocol):
 
 
 class AlsEngine(ABC):
-    name: str
 
     @abstractmethod
     def fit(self, indexed: DataFrame, params: AlsParams) -> AlsModel:

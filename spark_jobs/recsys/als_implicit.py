@@ -22,8 +22,6 @@ from recsys.topk import ranks_in_rows, rows_of, top_k_for, unit_rows
 
 
 class ImplicitAls(AlsEngine):
-    name = "implicit"
-
     def fit(self, indexed: DataFrame, params: AlsParams) -> "DriverAlsModel":
         """``implicit_factors`` of the ratings, collected to the driver as int/int/float Arrow columns."""
         table = (indexed.select(F.col("user_idx").cast("int"), F.col("item_idx").cast("int"),
@@ -77,23 +75,23 @@ class DriverAlsModel(AlsModel):
     """Factors fitted on the driver, with the fit's own arrays (row i is index i)."""
 
     def __init__(self, rank: int, user_factors: DataFrame, item_factors: DataFrame,
-                 user_matrix: np.ndarray, item_array: np.ndarray):
+                 user_array: np.ndarray, item_array: np.ndarray):
         super().__init__(rank, user_factors, item_factors)
-        self.user_matrix, self.item_array = user_matrix, item_array
+        self.user_array, self.item_array = user_array, item_array
 
     def save(self, path: str) -> None:
         self.user_factors.write.parquet(f"{path}/userFactors")
         self.item_factors.write.parquet(f"{path}/itemFactors")
 
     def recommend(self, users: DataFrame, items: DataFrame, k: int, exclude: DataFrame | None) -> DataFrame:
-        user_ids, user_idx, _ = index_map(users, "user_id", "user_idx", self.user_matrix.shape[0])
+        user_ids, user_idx, _ = index_map(users, "user_id", "user_idx", self.user_array.shape[0])
         _, _, product_of = index_map(items, "product_id", "item_idx", self.item_array.shape[0])
         excluded = [np.empty(0, np.int64)] * len(user_idx)
         if exclude is not None:
             pairs = exclude.join(users, "user_id").join(items, "product_id")
             pair_users, pair_items = arrow_columns(pairs, "user_idx", "item_idx")
             excluded = rows_of(np.searchsorted(user_idx, pair_users), pair_items, len(user_idx))
-        rows, cols, values = top_k_for(self.user_matrix[user_idx], self.item_array, excluded, k)
+        rows, cols, values = top_k_for(self.user_array[user_idx], self.item_array, excluded, k)
         ranked = _ranked_frame(users.sparkSession, user_ids, rows, product_of, cols, values,
                                ("user_id", "rank", "product_id", "score"))
         return ranked.select("user_id", "product_id", "rank", "score")

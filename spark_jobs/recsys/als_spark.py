@@ -27,8 +27,6 @@ MAX_FACTOR_BYTES = 256 * 2**20
 
 
 class SparkAls(AlsEngine):
-    name = "spark"
-
     def fit(self, indexed: DataFrame, params: AlsParams) -> "SparkAlsModel":
         """MLlib's ALS. ``params.blocks`` user and item blocks (Spark's default is 10): with more
         than 2, Spark adds the blocks' partial sums in the order their tasks finish, so factors
