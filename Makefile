@@ -14,6 +14,8 @@ DEMO_EVENTS ?= 180000
 # The test suite's parallel workers (pytest-xdist); each beyond the first has a test database and
 # an Airflow database of its own.
 PYTEST_WORKERS ?= 2
+# Tests are handed out one at a time, longest first (the cost marks, tests/conftest.py).
+PYTEST = RECSYS_TASK_RETRIES=0 python -m pytest -n $(PYTEST_WORKERS) --dist load --maxschedchunk 1
 
 # The benchmark's store: small (about a minute in all), 1m or 10m events over 30 days.
 SCALE ?= small
@@ -35,10 +37,10 @@ ui: setup  ## Airflow with its UI at http://127.0.0.1:8080 (user admin, password
 	  && airflow standalone
 
 test: setup  ## the whole test suite (unit, MySQL integration, end-to-end through Airflow)
-	$(ENV) && RECSYS_TASK_RETRIES=0 python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	$(ENV) && $(PYTEST) $(PYTEST_ARGS)
 
 unit: setup-python  ## the tests that need no database (local Spark and Airflow only): about 3 minutes
-	$(ENV) && RECSYS_TASK_RETRIES=0 python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m unit $(PYTEST_ARGS)
+	$(ENV) && $(PYTEST) -m unit $(PYTEST_ARGS)
 
 bench: setup  ## the daily run at SCALE through Airflow, with its peers: .local/bench/$(SCALE)/report.{json,md}
 	$(ENV) && python -m benchmarks.bench_daily --scale $(SCALE)

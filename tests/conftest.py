@@ -77,9 +77,24 @@ def pytest_collection_modifyitems(items):
             continue
         needs_mysql = MYSQL_FIXTURES & set(getattr(item, "fixturenames", ()))
         item.add_marker(pytest.mark.mysql if needs_mysql else pytest.mark.unit)
-    # The slow end-to-end tests first, then the browser's, so that one worker starts them at once
-    # while the others share out the rest (a stable sort keeps every other order).
-    items.sort(key=lambda item: (item.get_closest_marker("e2e") is None, item.get_closest_marker("ui") is None))
+    items[:] = longest_first(items, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+
+
+def cost(item) -> float:
+    marker = item.get_closest_marker("cost")
+    return marker.args[0] if marker else 1.0
+
+
+def longest_first(items: list, workers: int) -> list:
+    """The tests by their ``cost`` mark, longest first, for xdist's load scheduler with
+    ``--maxschedchunk 1`` (make test): it hands each worker two tests, then one more each time one
+    ends, so the long ones start at once and the short ones fill the gaps. The first two of each
+    worker are paired longest with shortest of the first ones, so no worker starts with two long
+    tests (a stable sort keeps every other order)."""
+    ordered = sorted(items, key=lambda item: -cost(item))
+    first, rest = ordered[:2 * workers], ordered[2 * workers:]
+    paired = [test for i in range(workers) for test in (first[i], first[len(first) - 1 - i])][:len(first)]
+    return paired + rest
 
 
 @pytest.fixture(autouse=True)

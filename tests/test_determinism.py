@@ -34,6 +34,7 @@ def random_events(spark, seed=3, n=4000):
     return spark.createDataFrame(rows, "user_id long, product_id long, event_type string, event_time timestamp")
 
 
+@pytest.mark.cost(45)
 @pytest.mark.parametrize("engine", ["spark", "implicit"])
 def test_scores_popularity_recommendations_and_metrics_do_not_depend_on_row_order(spark, engine):
     events = random_events(spark).cache()

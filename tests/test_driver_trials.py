@@ -31,6 +31,7 @@ def collected(matrix, relevant, test_users, settings, catalogue) -> DriverTrials
         excluded_pairs(matrix, settings), settings, catalogue))
 
 
+@pytest.mark.cost(15)
 def test_driver_lists_and_metrics_equal_the_spark_way(spark):
     settings = Settings(top_k=5, als_engine="implicit")
     matrix = interaction_matrix(random_events(spark), settings, NOW).unionByName(
@@ -100,6 +101,7 @@ def test_exclusions_follow_exclude_purchased(spark):
         assert bool(listed & bought) is not exclude
 
 
+@pytest.mark.cost(25)
 def test_both_engines_judge_the_baselines_alike(spark):
     """The implicit engine's evaluation collects the baselines' lists with the tuning's data and
     scores them on the driver; the Spark engine's scores them with Spark: the same figures."""

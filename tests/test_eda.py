@@ -4,6 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from pyspark.sql import functions as F
 
 from recsys import lake
@@ -128,6 +129,7 @@ def test_hours_and_days_of_week_are_the_stores_wall_clock(spark):
     assert {r.event_date for r in local.collect()} == {date(2019, 10, 1)}  # the date stays UTC's
 
 
+@pytest.mark.cost(30)
 def test_a_late_row_summarises_its_day_again_and_only_then(spark, tmp_path, mysql_hook):
     """2 October's first file has no rows of 1 October: 1 October's summaries stay as written.
     Its corrected file brings a purchase made at 23:50 on 1 October: 1 October is summarised again,

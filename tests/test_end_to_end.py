@@ -44,6 +44,7 @@ def one_at_a_time_oldest_first(found: dict) -> list[str]:
     return [r["data_interval_start"][:10] for r in runs]
 
 
+@pytest.mark.cost(210)
 @pytest.mark.e2e
 def test_a_backfill_through_the_scheduler_runs_the_days_one_at_a_time_and_lands_the_right_values(
         pipeline_env, mysql_hook, tmp_path_factory):
@@ -138,6 +139,7 @@ def published_second_day(pipeline_env: dict, mysql_hook) -> date:
     return d2
 
 
+@pytest.mark.cost(300)
 @pytest.mark.e2e
 def test_a_day_rerun_on_a_spark_cluster_leaves_the_tables_the_local_run_left(
         spark, pipeline_env, mysql_hook, tmp_path_factory, monkeypatch):
@@ -157,6 +159,7 @@ def test_a_day_rerun_on_a_spark_cluster_leaves_the_tables_the_local_run_left(
     assert table_differences(before, snapshot(mysql_hook)) == {}
 
 
+@pytest.mark.cost(150)
 @pytest.mark.e2e
 def test_a_day_judged_again_failed_in_training_and_one_without_events_keep_what_they_should(
         spark, pipeline_env, mysql_hook):

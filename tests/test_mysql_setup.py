@@ -80,6 +80,7 @@ def grants(**login) -> list[str]:
     return rows
 
 
+@pytest.mark.cost(15)
 def test_the_setup_keeps_passwords_off_command_lines_sql_text_and_server_logs(private_server, monkeypatch):
     local, env = private_server
     mysql = local / "mysql"

@@ -64,6 +64,7 @@ def fingerprint(hook):
                                 "FROM user_recommendations WHERE run_date = %s", parameters=(D1,)))
 
 
+@pytest.mark.cost(25)
 def test_a_connection_killed_mid_load_is_retried_to_exactly_the_clean_result(mysql_hook, tmp_path, caplog,
                                                                            monkeypatch):
     # A kill that lands as the client starts sending the file leaves it waiting for its network
@@ -134,6 +135,7 @@ def test_only_transient_faults_are_retried():
 @pytest.mark.mysql
 @pytest.mark.skipif(not all(map(shutil.which, ("mariadbd", "mariadb-install-db", "mariadb"))),
                     reason="needs MariaDB's server")
+@pytest.mark.cost(25)
 def test_a_server_restart_mid_load_is_retried_to_exactly_the_clean_result(private_server, tmp_path, caplog,
                                                                          monkeypatch):
     # A server of the test's own: restarting the one the other tests use would fail them.

@@ -111,6 +111,7 @@ def paste_conf(page, dialog, conf: dict) -> None:
     page.keyboard.insert_text(json.dumps(conf))
 
 
+@pytest.mark.cost(60)
 def test_the_ui_path_trigger_refusals_and_backfill(browser, ui):
     """One API server for the three steps (its start is most of their time), each on a page of its
     own: the trigger form with the defaults and a changed Param, values out of bounds, a backfill."""
