@@ -31,7 +31,8 @@ with create_session() as session:
     runs = session.scalars(select(DagRun).where(DagRun.dag_id == sys.argv[1])).all()
     tis = session.scalars(select(TaskInstance).where(TaskInstance.dag_id == sys.argv[1])).all()
     print(json.dumps({"runs": [{"run_id": r.run_id, "run_type": str(r.run_type), "state": str(r.state),
-                                "data_interval_start": r.data_interval_start.isoformat()} for r in runs],
+                                "data_interval_start": r.data_interval_start and r.data_interval_start.isoformat()}
+                               for r in runs],
                       "tis": [{"run_id": t.run_id, "task_id": t.task_id, "map_index": t.map_index,
                                "state": str(t.state), "start": t.start_date and t.start_date.isoformat(),
                                "end": t.end_date and t.end_date.isoformat()} for t in tis],
@@ -75,6 +76,15 @@ class AirflowServices:
         done = subprocess.run([sys.executable, "-c", _RUNS_SCRIPT, DAG_ID], env=self.env, capture_output=True,
                               text=True, timeout=120, check=True)
         return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def wait_for_task_start(self, task_id: str, timeout: float = 600) -> None:
+        """Until a task ``task_id`` of some run has started."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(t["task_id"] == task_id and t["start"] for t in self.dag_runs()["tis"]):
+                return
+            time.sleep(2)
+        raise TimeoutError(f"no {task_id} started after {timeout} s")
 
     def wait_for_runs(self, count: int, timeout: float) -> dict:
         """Until ``count`` runs exist and all have finished."""

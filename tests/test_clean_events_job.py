@@ -15,6 +15,7 @@ from recsys.jobs import clean_events, eda_summaries
 from recsys.params import Settings
 from recsys.raw_format import RAW_HEADER
 from recsys.reports import CleaningReport
+from recsys.staged_outputs import StagedOutputs
 from tests.helpers import cleaning_report, lake_files, write_raw
 from tests.test_cleaning import BAD, DAY, GOOD, NOT_UTF8, messy_day
 
@@ -121,7 +122,7 @@ def test_a_rerun_that_fails_or_is_killed_leaves_the_days_lake_as_it_was(spark, t
 
     write_raw(raw, "2019-10-01", GOOD[:3])  # good input, but the job is killed before its swap
     with monkeypatch.context() as killed:
-        killed.setattr(lake.StagedOutputs, "commit", lambda self: (_ for _ in ()).throw(KeyboardInterrupt()))
+        killed.setattr(StagedOutputs, "commit", lambda self: (_ for _ in ()).throw(KeyboardInterrupt()))
         with pytest.raises(KeyboardInterrupt):
             clean_events.main(argv)
     assert lake_files(root) == before

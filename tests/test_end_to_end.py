@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from recsys.jobs import clean_events
+from recsys.jobs import build_interactions, clean_events, eda_summaries, train_als
 from recsys.params import Settings
 from recsys_tools.generate_events import generate
 from recsys_tools.run_dag import DAG_ID, load_dag, run_dates
@@ -30,26 +30,30 @@ def pipeline_env(tmp_path, mysql_conn_value):
     return conf
 
 
-def one_at_a_time_oldest_first(found: dict) -> list[str]:
-    """The backfill's runs in the order their work ran; fails if two runs' Spark and MySQL
-    work overlapped (a run's check_raw_input may wait while the run before it works)."""
-    runs = sorted(found["runs"], key=lambda r: r["data_interval_start"])
+def one_at_a_time(found: dict) -> list[str]:
+    """The runs' ids in the order their work ran; fails if two runs' Spark and MySQL work
+    overlapped (a run's check_raw_input waits while another run works)."""
     spans = []
-    for run in runs:
+    for run in found["runs"]:
         tis = [t for t in found["tis"] if t["run_id"] == run["run_id"] and t["start"]]
         work = [t for t in tis if t["task_id"] != "check_raw_input"]
-        spans.append((min(t["start"] for t in work), max(t["end"] for t in tis)))
-    for (_, end_before), (start_after, _) in zip(spans, spans[1:], strict=False):
+        spans.append((min(t["start"] for t in work), max(t["end"] for t in tis), run["run_id"]))
+    spans.sort()
+    for (_, end_before, _), (start_after, _, _) in zip(spans, spans[1:], strict=False):
         assert start_after >= end_before, f"runs overlapped: {spans}"
-    return [r["data_interval_start"][:10] for r in runs]
+    return [run_id for _, _, run_id in spans]
 
 
-@pytest.mark.cost(210)
+MANUAL_RUN = "manual_inside_the_backfill"
+
+
+@pytest.mark.cost(300)
 @pytest.mark.e2e
 def test_a_backfill_through_the_scheduler_runs_the_days_one_at_a_time_and_lands_the_right_values(
         pipeline_env, mysql_hook, tmp_path_factory):
-    """Two days backfilled by a real scheduler, one at a time, oldest first, checked value by value,
-    and each day's report written."""
+    """Two days backfilled by a real scheduler, one at a time, oldest first, and a manual run of the
+    second date triggered while the backfill runs, which waits for its turn; checked value by value
+    (the second date's two runs leave the same rows), and each day's report written."""
     d1, d2 = date(2019, 10, 1), date(2019, 10, 2)
     home = tmp_path_factory.mktemp("airflow_home")
     # A waiting check looks again after 10 s: with a few seconds, the scheduler may queue the next
@@ -62,12 +66,21 @@ def test_a_backfill_through_the_scheduler_runs_the_days_one_at_a_time_and_lands_
                         "--max-active-runs", "2")
         airflow.start("dag-processor")
         airflow.start("scheduler")
-        found = airflow.wait_for_runs(2, timeout=1200)
-    assert {(r["run_type"], r["state"]) for r in found["runs"]} == {("backfill", "success")}, found["runs"]
-    assert one_at_a_time_oldest_first(found) == [d.isoformat() for d in (d1, d2)]
+        airflow.wait_for_task_start("clean_events")
+        # A user's run of a date inside the running backfill: without a logical date, no run comes
+        # "before" it; the run lock alone keeps it from the backfill's runs.
+        airflow.airflow("dags", "trigger", DAG_ID, "--run-id", MANUAL_RUN,
+                        "--conf", json.dumps({**pipeline_env, "run_date": d2.isoformat()}))
+        found = airflow.wait_for_runs(3, timeout=1500)
+    assert sorted((r["run_type"], r["state"]) for r in found["runs"]) == [
+        ("backfill", "success"), ("backfill", "success"), ("manual", "success")], found["runs"]
+    order = one_at_a_time(found)
+    backfill = {r["run_id"]: r["data_interval_start"][:10] for r in found["runs"] if r["run_type"] == "backfill"}
+    assert [backfill.get(run_id, run_id) for run_id in order] in (
+        [d1.isoformat(), d2.isoformat(), MANUAL_RUN], [d1.isoformat(), MANUAL_RUN, d2.isoformat()])
     # Days of a few MB on local[*]: every Spark job's JVM compiled with the quick JIT alone.
     spark_logs = [p for task in ("clean_events", "train_als") for p in (home / "logs").rglob(f"task_id={task}/*.log")]
-    assert len(spark_logs) == 4 and all("compiles with the quick JIT alone" in p.read_text() for p in spark_logs)
+    assert len(spark_logs) == 6 and all("compiles with the quick JIT alone" in p.read_text() for p in spark_logs)
 
     kpis = mysql_hook.get_records("SELECT run_date, events, purchases FROM daily_kpis ORDER BY run_date")
     quality = mysql_hook.get_records(
@@ -121,7 +134,7 @@ def test_a_backfill_through_the_scheduler_runs_the_days_one_at_a_time_and_lands_
     assert tasks["publish_recommendations"][2] == published_rows
 
     # One event per checked date of each Asset, for DAGs scheduled on them.
-    assert found["asset_events"] == {"recsys_daily_summaries": 2, "recsys_current_recommendations": 2}
+    assert found["asset_events"] == {"recsys_daily_summaries": 3, "recsys_current_recommendations": 3}
 
     # Each run's report is in the lake; the last date's draws the window's events as MySQL has them.
     reports = sorted(Path(pipeline_env["lake_root"]).glob("reports/html/run_date=*/recsys_report.html"))
@@ -129,12 +142,22 @@ def test_a_backfill_through_the_scheduler_runs_the_days_one_at_a_time_and_lands_
     assert f'id="kpi-events"><td>events</td><td>{kpis[0][1] + kpis[1][1]:,}</td>' in reports[-1].read_text()
 
 
+SPARK_JOBS = {job.__name__.rsplit(".", 1)[-1]: job
+              for job in (clean_events, eda_summaries, build_interactions, train_als)}
+
+
 def published_second_day(pipeline_env: dict, mysql_hook) -> date:
-    """The first day only cleaned into the lake (the held-out split's training day), the second run
-    through Airflow with local[*]: its lists published."""
+    """The first day cleaned into the lake (the held-out split's training day); the second day's
+    Spark jobs run in this process, on the tests' Spark (each spark-submit starts a JVM, some 8 s of
+    a core), then its run through Airflow with those four tasks marked done: its lists published."""
     d1, d2 = date(2019, 10, 1), date(2019, 10, 2)
-    clean_events.main(["--run-date", d1.isoformat(), "--params", Settings.from_params(pipeline_env).to_json()])
-    assert run_dates([d2], pipeline_env) == {d2: "success"}
+    params = Settings.from_params(pipeline_env).to_json()
+    clean_events.main(["--run-date", d1.isoformat(), "--params", params])
+    for job in SPARK_JOBS.values():
+        job.main(["--run-date", d2.isoformat(), "--params", params])
+    run = load_dag().test(run_conf={**pipeline_env, "run_date": d2.isoformat()},
+                          mark_success_pattern="|".join(SPARK_JOBS))
+    assert str(run.state) == "success"
     assert mysql_hook.get_first("SELECT status FROM model_runs WHERE run_date = %s", parameters=(d2,))[0] == "published"
     return d2
 
@@ -143,8 +166,8 @@ def published_second_day(pipeline_env: dict, mysql_hook) -> date:
 @pytest.mark.e2e
 def test_a_day_rerun_on_a_spark_cluster_leaves_the_tables_the_local_run_left(
         spark, pipeline_env, mysql_hook, tmp_path_factory, monkeypatch):
-    """The second day run locally, then again on a Spark standalone cluster instead of local[*]:
-    MySQL exactly as the local run left it."""
+    """The second day run locally, then again through Airflow on a Spark standalone cluster
+    instead: MySQL exactly as the local run left it."""
     d2 = published_second_day(pipeline_env, mysql_hook)
 
     # The same date again, on a Spark standalone cluster instead of local[*]: the same tables.

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from recsys import lake
-from recsys.interactions import interaction_matrix, training_subset, window_events
+from recsys.interactions import WindowGapError, interaction_matrix, training_subset, window_events, window_gaps
 from recsys.jobs import clean_events, eda_summaries
 from recsys.params import Settings
 from recsys.reports import CleaningReport
@@ -88,3 +88,22 @@ def test_the_same_event_in_two_days_files_counts_once_in_summaries_and_scores(sp
     with pytest.raises(ValueError, match="ingest date 2019-10-02 holds 1 events of 2019-10-01, its cleaning report "
                                          "says 2"):
         eda_summaries.main(["--run-date", "2019-10-01", *base])
+
+
+def test_a_window_with_a_day_never_cleaned_is_refused_naming_it_unless_gaps_are_allowed(spark, tmp_path):
+    root = str(tmp_path)
+    day = date(2019, 10, 1)
+    assert lake.window_gaps(spark, root, day, 30) == [day]  # an empty lake lacks the run date itself
+    for cleaned in (day, day + timedelta(days=2)):
+        (tmp_path / "reports" / "cleaning" / f"ingest_date={cleaned}").mkdir(parents=True)
+    assert lake.window_gaps(spark, root, day + timedelta(days=2), 30) == [day + timedelta(days=1)]
+    assert lake.window_gaps(spark, root, day + timedelta(days=2), 1) == []  # the gap is outside the window
+    assert lake.window_gaps(spark, root, day + timedelta(days=3), 30) == [day + timedelta(days=1),
+                                                                           day + timedelta(days=3)]
+    assert lake.window_gaps(spark, root, day - timedelta(days=1), 30) == [day - timedelta(days=1)]
+
+    settings = Settings(lake_root=root, window_days=30)
+    with pytest.raises(WindowGapError, match=r"30-day window to 2019-10-03 lacks 1 day\(s\) never cleaned: 2019-10-02"):
+        window_gaps(spark, settings, day + timedelta(days=2))
+    allowed = replace(settings, allow_window_gaps=True)
+    assert window_gaps(spark, allowed, day + timedelta(days=2)) == [day + timedelta(days=1)]

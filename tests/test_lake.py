@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from recsys import lake
+from recsys.staged_outputs import StagedOutputs
 from recsys_pipeline.config import PROJECT_ROOT
 from tests.helpers import lake_files
 
@@ -15,12 +16,12 @@ DAY = date(2019, 10, 1)
 
 
 def write_version(spark, root: Path, value: str, fail_before_commit: bool = False) -> None:
-    outputs = lake.StagedOutputs(spark, str(root), "some_job", DAY)
-    spark.createDataFrame([(value,)], "v string").write.parquet(outputs.path(lake.interactions(str(root), DAY)))
-    spark.createDataFrame([(value,)], "v string").write.text(outputs.path(lake.model_run(str(root), DAY)))
-    if fail_before_commit:
-        raise KeyboardInterrupt("killed")  # as a job killed after writing, before the swap
-    outputs.commit()
+    with StagedOutputs(spark, str(root), "some_job", DAY) as outputs:
+        spark.createDataFrame([(value,)], "v string").write.parquet(outputs.path(lake.interactions(str(root), DAY)))
+        spark.createDataFrame([(value,)], "v string").write.text(outputs.path(lake.model_run(str(root), DAY)))
+        if fail_before_commit:
+            raise KeyboardInterrupt("killed")  # as a job killed after writing, before the swap
+        outputs.commit()
 
 
 def test_outputs_appear_only_when_committed_and_replace_the_old_ones_whole(spark, tmp_path):
@@ -37,7 +38,7 @@ def test_outputs_appear_only_when_committed_and_replace_the_old_ones_whole(spark
     write_version(spark, tmp_path, "third")
     assert [r.v for r in spark.read.parquet(lake.interactions(str(tmp_path), DAY)).collect()] == ["third"]
     assert spark.read.text(lake.model_run(str(tmp_path), DAY)).first()[0] == "third"
-    assert not any((tmp_path / "_staging").rglob("*.parquet"))  # leftovers of the killed attempt gone
+    assert not any(p.is_file() for p in (tmp_path / "_staging").rglob("*"))  # leftovers and lock gone
 
 
 def _staged_names(function: ast.FunctionDef) -> set[str]:

@@ -9,7 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from recsys.raw_format import RAW_HEADER
+from recsys_pipeline.migrations import apply_migrations
 from recsys_pipeline.raw_input import InputNotReady, RawInputError, day_files, refuse_future_run_date, resolve_run_date
+from recsys_pipeline.run_lock import take_run_lock
 from recsys_tools.run_dag import load_dag
 from tests.helpers import write_raw
 
@@ -75,7 +77,8 @@ def run_input_check(conf: dict) -> tuple[str, dict]:
     return str(ti.state), pushed
 
 
-def test_the_check_waits_for_a_late_file_then_hands_on_the_date_and_files(tmp_path, pipeline_log, monkeypatch):
+def test_the_check_waits_for_a_late_file_then_hands_on_the_date_and_files(tmp_path, pipeline_log, monkeypatch,
+                                                                           mysql_hook):
     monkeypatch.setenv("RECSYS_INPUT_POKE_SECONDS", "1")
     conf = {"run_date": "2019-10-01", "raw_root": str(tmp_path), "input_wait_minutes": 1.0}
     path = tmp_path / "2019-10-01" / "events.csv"
@@ -117,7 +120,7 @@ def test_a_file_still_being_written_is_not_read(tmp_path, pipeline_log):
     assert state == "failed" and "changed less than 600 s ago and there is no _SUCCESS marker" in pipeline_log.text
 
 
-def test_a_future_date_runs_when_allowed(tmp_path):
+def test_a_future_date_runs_when_allowed(tmp_path, mysql_hook):
     path = write_raw(tmp_path, "2030-01-01", ["x"])
     (path.parent / "_SUCCESS").touch()
     state, pushed = run_input_check({"run_date": "2030-01-01", "raw_root": str(tmp_path),
@@ -128,7 +131,7 @@ def test_a_future_date_runs_when_allowed(tmp_path):
     refuse_future_run_date(date(2019, 10, 6), None, today=date(2019, 10, 6))
 
 
-def test_a_run_waits_while_the_run_before_it_is_unfinished(tmp_path, pipeline_log):
+def test_a_run_waits_while_the_run_before_it_is_unfinished(tmp_path, pipeline_log, mysql_hook):
     """Whoever started them (scheduler, backfill, trigger), runs never overlap: a run whose
     predecessor (by logical date) is still running waits, and goes on once it has finished."""
     from airflow.models.dagrun import DagRun
@@ -154,3 +157,34 @@ def test_a_run_waits_while_the_run_before_it_is_unfinished(tmp_path, pipeline_lo
             session.query(DagRun).filter(DagRun.run_id == run_id).update({"state": DagRunState.SUCCESS})
     state, pushed = run_input_check(conf)
     assert state == "success" and pushed["run_date"] == "2019-10-01"
+
+
+def test_a_run_waits_while_another_holds_the_run_lock_and_takes_it_once_that_run_ended(
+        tmp_path, pipeline_log, mysql_hook):
+    """A run of any date (here one without a logical date, as a manual run may be) that holds the
+    lock keeps every other run waiting, saying which; once Airflow says it ended, the lock is taken."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunType
+
+    path = write_raw(tmp_path, "2019-10-01", ["x"])
+    (path.parent / "_SUCCESS").touch()
+    run_id = f"test_holder_{time.time()}"
+    with create_session() as session:
+        session.add(DagRun(dag_id="ecommerce_recommendations", run_id=run_id, logical_date=None,
+                           run_after=datetime.now(UTC), run_type=DagRunType.MANUAL, state=DagRunState.RUNNING,
+                           conf={}))
+    apply_migrations(mysql_hook)
+    assert take_run_lock(mysql_hook, "ecommerce_recommendations", run_id, date(2019, 9, 1), lambda *_: True) is None
+    conf = {"run_date": "2019-10-01", "raw_root": str(tmp_path), "input_wait_minutes": 0.0}
+    try:
+        assert run_input_check(conf)[0] == "failed"
+        assert f"ecommerce_recommendations run {run_id} (for 2019-09-01, since " in pipeline_log.text
+        assert "is in progress: runs never overlap on a database and its lake" in pipeline_log.text
+    finally:
+        with create_session() as session:
+            session.query(DagRun).filter(DagRun.run_id == run_id).update({"state": DagRunState.FAILED})
+    state, pushed = run_input_check(conf)
+    assert state == "success" and pushed["run_date"] == "2019-10-01"
+    assert mysql_hook.get_first("SELECT run_id FROM pipeline_run_lock")[0] != run_id

@@ -22,6 +22,9 @@ from pyarrow import fs
 
 from recsys.params import Settings
 from recsys.raw_format import BYTE_ORDER_MARK, COMPLETE_MARKER, RAW_HEADER, is_raw_file
+from recsys_pipeline.migrations import apply_migrations
+from recsys_pipeline.mysql import mysql_hook
+from recsys_pipeline.run_lock import airflow_run_is_active, take_run_lock
 from recsys_pipeline.storage import filesystem_for
 
 log = logging.getLogger(__name__)
@@ -128,7 +131,8 @@ class RawInputSensor(BaseSensorOperator):
     """The check_raw_input task: refuses Params that contradict each other (``SettingsError``)
     and a run date past the run's data interval at once; then waits until the run before this
     one (by logical date, whoever started it: the scheduler, a backfill, a trigger) has finished,
-    so runs never overlap and go oldest first, and for the date's complete raw files. Pushes
+    so runs go oldest first, and for the date's complete raw files; then takes the run lock
+    (``recsys_pipeline.run_lock``), waiting while another run holds it. Pushes
     ``run_date`` (every later template's ``run_date()``), ``files`` and ``raw_megabytes``."""
 
     def __init__(self, **kwargs):
@@ -165,6 +169,14 @@ class RawInputSensor(BaseSensorOperator):
         except InputNotReady as exc:
             self._awaited = str(exc)
             log.info("waiting for the raw input: %s", exc)
+            return False
+        ti = context["ti"]
+        hook = mysql_hook()
+        apply_migrations(hook)  # the lock's table, before apply_schema has run on a new database
+        holder = take_run_lock(hook, ti.dag_id, ti.run_id, run_date, airflow_run_is_active(ti))
+        if holder is not None:
+            self._awaited = f"{holder} is in progress: runs never overlap on a database and its lake"
+            log.info("waiting: %s", self._awaited)
             return False
         context["ti"].xcom_push(key="run_date", value=run_date.isoformat())
         context["ti"].xcom_push(key="files", value=files)

@@ -19,6 +19,7 @@ from recsys_pipeline.mysql import mysql_hook
 from recsys_pipeline.raw_input import resolve_run_date
 from recsys_pipeline.results import EDA_TABLES
 from recsys_pipeline.retry import with_retries
+from recsys_pipeline.run_lock import release_run_lock
 from recsys_pipeline.templates import RUN_DATE_TASK
 
 FAILED = ("failed", "upstream_failed")
@@ -88,12 +89,15 @@ def record_pipeline_run(params=None, data_interval_start=None, ti=None, dag=None
         "recorded_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
     }
     hook = mysql_hook()
-    apply_migrations(hook)  # the run may have failed before apply_schema: it is recorded all the same
-    with_retries(lambda: replace_date_rows(hook, "pipeline_runs", "run_date", run_date, [summary]),
-                 f"pipeline_runs {run_date}")
-    with_retries(lambda: replace_date_rows(hook, "pipeline_run_tasks", "run_date", run_date,
-                                           [{"run_date": run_date, **row} for row in tasks]),
-                 f"pipeline_run_tasks {run_date}")
+    try:
+        apply_migrations(hook)  # the run may have failed before apply_schema: it is recorded all the same
+        with_retries(lambda: replace_date_rows(hook, "pipeline_runs", "run_date", run_date, [summary]),
+                     f"pipeline_runs {run_date}")
+        with_retries(lambda: replace_date_rows(hook, "pipeline_run_tasks", "run_date", run_date,
+                                               [{"run_date": run_date, **row} for row in tasks]),
+                     f"pipeline_run_tasks {run_date}")
+    finally:  # the next run may start (one that finds it still held once this run ended takes it over)
+        with_retries(lambda: release_run_lock(hook, ti.dag_id, ti.run_id), "pipeline_run_lock")
     if status == "failed":
         raise AirflowFailException(f"the run for {run_date} failed: {', '.join(failed) or 'upstream failures'}; "
                                    "recorded in pipeline_runs")

@@ -23,6 +23,25 @@ def window_events(spark, lake_root: str, end: date, days: int) -> DataFrame:
     return lake.distinct_events(events, lake.overlapping_event_dates(spark, lake_root))
 
 
+class WindowGapError(ValueError):
+    """Days of the training window were never cleaned into the lake."""
+
+
+def window_gaps(spark, settings: Settings, end: date) -> list[date]:
+    """The window's days missing from the lake (``recsys.lake.window_gaps``): refused unless the
+    ``allow_window_gaps`` Param accepts training without them, then said in the log."""
+    gaps = lake.window_gaps(spark, settings.lake_root, end, settings.window_days)
+    listed = ", ".join(d.isoformat() for d in gaps)
+    if gaps and not settings.allow_window_gaps:
+        raise WindowGapError(
+            f"{lake.events(settings.lake_root)}: the {settings.window_days}-day window to {end} lacks "
+            f"{len(gaps)} day(s) never cleaned: {listed}; run those dates first (a backfill), or set the "
+            "allow_window_gaps Param to train without them")
+    if gaps:
+        print(f"the window to {end} lacks {len(gaps)} day(s), trained without them (allow_window_gaps): {listed}")
+    return gaps
+
+
 def newest_event_time(events: DataFrame) -> datetime | None:
     return events.agg(F.max("event_time")).first()[0]
 

@@ -71,63 +71,38 @@ def tableau_extract(lake: str) -> str:
 
 def model_run_dates(spark, lake: str) -> list[date]:
     """The dates with a model run in the lake, oldest first."""
-    jvm_path, fs = hadoop_path(spark, f"{lake}/model_runs")
+    return _dates_under(spark, f"{lake}/model_runs", "run_date")
+
+
+def cleaned_dates(spark, lake: str) -> list[date]:
+    """The ingest dates clean_events has committed (its report is the last thing it swaps in)."""
+    return _dates_under(spark, f"{lake}/reports/cleaning", "ingest_date")
+
+
+def _dates_under(spark, folder: str, key: str) -> list[date]:
+    jvm_path, fs = hadoop_path(spark, folder)
     if not fs.exists(jvm_path):
         return []
     names = [s.getPath().getName() for s in fs.listStatus(jvm_path) if s.isDirectory()]
-    return sorted(date.fromisoformat(n[9:]) for n in names if re.fullmatch(r"run_date=\d{4}-\d{2}-\d{2}", n))
+    dated = re.compile(rf"{key}=(\d{{4}}-\d{{2}}-\d{{2}})")
+    return sorted(date.fromisoformat(m.group(1)) for m in map(dated.fullmatch, names) if m)
+
+
+def window_gaps(spark, lake: str, end: date, days: int) -> list[date]:
+    """The dates of the ``days``-day window ending at ``end`` never cleaned into the lake, from the
+    lake's first cleaned date on (the days before it are before the store's history here)."""
+    cleaned = cleaned_dates(spark, lake)
+    if not cleaned:
+        return [end]
+    first = max(window_start(end, days), min(cleaned[0], end))
+    have = set(cleaned)
+    return [first + timedelta(days=i) for i in range((end - first).days + 1) if first + timedelta(days=i) not in have]
 
 
 def hadoop_path(spark, path: str):
     """``path`` as a Hadoop Path and the file system it names (local, HDFS, S3...)."""
     jvm_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path)
     return jvm_path, jvm_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-
-
-class StagedOutputs:
-    """A job's per-date outputs, written beside the lake and swapped in only when the job has
-    checked them: a job that fails or is killed leaves every output as it was.
-
-    ``path(final)`` gives where to write ``final``'s new version (under ``<lake>/_staging``, which
-    no reader lists); ``commit()`` replaces each final directory by its new version, in the order
-    they were named (name the job's report last: readers take it as the sign the rest is there).
-    A killed attempt's leftovers are removed by the next attempt.
-    """
-
-    def __init__(self, spark, lake_root: str, job: str, run_date: date):
-        self._spark = spark
-        self.staging = f"{lake_root}/_staging/{job}/run_date={run_date.isoformat()}"
-        self._outputs: dict[str, str] = {}
-        self._delete(self.staging)
-
-    def path(self, final: str) -> str:
-        staged = f"{self.staging}/{len(self._outputs)}"
-        self._outputs[final] = staged
-        return staged
-
-    def commit(self) -> None:
-        for final, staged in self._outputs.items():
-            target, fs = self._fs(final)
-            replaced = self._fs(f"{staged}.replaced")[0]
-            if fs.exists(target):
-                self._rename(fs, target, replaced)
-            else:
-                fs.mkdirs(target.getParent())
-            self._rename(fs, self._fs(staged)[0], target)
-        self._delete(self.staging)
-
-    def _fs(self, path: str):
-        return hadoop_path(self._spark, path)
-
-    @staticmethod
-    def _rename(fs, source, target) -> None:
-        if not fs.rename(source, target):
-            raise OSError(f"could not move {source.toString()} to {target.toString()}")
-
-    def _delete(self, path: str) -> None:
-        jvm_path, fs = self._fs(path)
-        if fs.exists(jvm_path):
-            fs.delete(jvm_path, True)
 
 
 # A report's one file in its folder: a one-line text dataset, as Spark's text writer leaves one.

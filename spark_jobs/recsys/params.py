@@ -71,6 +71,10 @@ class Settings:
         False, INPUT, "Allow a future run date",
         "Accept a run_date after the run's data interval. Refused by default: that run's lists would "
         "become current and every later run's would be kept out as older.")
+    allow_window_gaps: bool = param_field(
+        False, INPUT, "Allow gaps in the window",
+        "Train although days of the window were never cleaned into the lake (from its first day on); "
+        "they are named in the log and in model_runs.evaluation_json. Refused by default.")
     input_wait_minutes: float = param_field(
         360.0, INPUT, "Wait for late input (minutes)",
         "How long check_raw_input waits for the day's complete files before it fails.", minimum=0, maximum=2880)

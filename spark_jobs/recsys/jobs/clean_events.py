@@ -24,6 +24,7 @@ from recsys.parsing import read_raw_lines
 from recsys.raw_format import COMPLETE_MARKER, is_raw_file
 from recsys.reports import CleaningReport
 from recsys.session import get_spark
+from recsys.staged_outputs import StagedOutputs, finish_interrupted_swaps
 
 # The job caches a day's parsed lines and its events, each read once or twice: compressing the
 # cache cost more than it saved. The day's few event dates are written by a writer each, without
@@ -39,6 +40,7 @@ def main(argv: list[str]) -> None:
     job = job_arguments(__doc__.splitlines()[0], argv)
     settings, run_date = job.settings, job.run_date
     spark = get_spark(f"clean_events {run_date}", conf=CLEANING_CONF)
+    finish_interrupted_swaps(spark, settings.lake_root)
 
     where = f"{settings.raw_root}/{run_date.isoformat()}"
     files = [f for f in glob_files(spark, f"{where}/*") if is_raw_file(f.rsplit("/", 1)[-1])]
@@ -52,16 +54,17 @@ def main(argv: list[str]) -> None:
                       marked_complete=bool(glob_files(spark, f"{where}/{COMPLETE_MARKER}")), earlier=earlier)
     if result.report.rows_read == 0:
         print(f"{where}: no events on {run_date} (the day is marked complete): its summaries will say zero")
-    outputs = lake.StagedOutputs(spark, settings.lake_root, "clean_events", run_date)
-    events = outputs.path(lake.events_ingest(settings.lake_root, run_date))
-    quarantine = outputs.path(lake.quarantine(settings.lake_root, run_date))
-    side_by_side(lambda: result.clean.write.partitionBy("event_date").parquet(events),
-                 lambda: result.quarantine.write.parquet(quarantine))
-    report = count_written(spark, result.report, events, quarantine)
-    problems = reconciliation_problems(report)
-    if problems:
-        raise ReconciliationError(f"{where}: the counts do not reconcile, nothing was replaced: " + "; ".join(problems))
-    print(f"cleaning report: {report}")
-    lake.write_report(spark, outputs.path(lake.cleaning_report(settings.lake_root, run_date)), report)
-    outputs.commit()
+    with StagedOutputs(spark, settings.lake_root, "clean_events", run_date) as outputs:
+        events = outputs.path(lake.events_ingest(settings.lake_root, run_date))
+        quarantine = outputs.path(lake.quarantine(settings.lake_root, run_date))
+        side_by_side(lambda: result.clean.write.partitionBy("event_date").parquet(events),
+                     lambda: result.quarantine.write.parquet(quarantine))
+        report = count_written(spark, result.report, events, quarantine)
+        problems = reconciliation_problems(report)
+        if problems:
+            raise ReconciliationError(
+                f"{where}: the counts do not reconcile, nothing was replaced: " + "; ".join(problems))
+        print(f"cleaning report: {report}")
+        lake.write_report(spark, outputs.path(lake.cleaning_report(settings.lake_root, run_date)), report)
+        outputs.commit()
 

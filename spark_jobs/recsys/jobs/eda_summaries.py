@@ -23,21 +23,23 @@ from recsys.eda import SUMMARIES, in_time_zone
 from recsys.jobs import job_arguments, side_by_side
 from recsys.reports import CleaningReport, SummariesReport
 from recsys.session import get_spark
+from recsys.staged_outputs import StagedOutputs, finish_interrupted_swaps
 
 
 def main(argv: list[str]) -> None:
     job = job_arguments(__doc__.splitlines()[0], argv)
     lake_root, run_date = job.settings.lake_root, job.run_date
     spark = get_spark(f"eda_summaries {run_date}")
+    finish_interrupted_swaps(spark, lake_root)
     cleaned = lake.read_report_if_any(spark, lake.cleaning_report(lake_root, run_date), CleaningReport)
     before = lake.read_report_if_any(spark, lake.summaries_report(lake_root, run_date), SummariesReport)
     event_dates = dates_to_summarise(run_date, cleaned, before)
-    outputs = lake.StagedOutputs(spark, lake_root, "eda_summaries", run_date)
-    for event_date in event_dates:
-        summarise_date(spark, job, event_date, cleaned if event_date == run_date else None, outputs)
-    lake.write_report(spark, outputs.path(lake.summaries_report(lake_root, run_date)),
-                      SummariesReport(run_date=run_date, event_dates=[d.isoformat() for d in event_dates]))
-    outputs.commit()
+    with StagedOutputs(spark, lake_root, "eda_summaries", run_date) as outputs:
+        for event_date in event_dates:
+            summarise_date(spark, job, event_date, cleaned if event_date == run_date else None, outputs)
+        lake.write_report(spark, outputs.path(lake.summaries_report(lake_root, run_date)),
+                          SummariesReport(run_date=run_date, event_dates=[d.isoformat() for d in event_dates]))
+        outputs.commit()
 
 
 def dates_to_summarise(run_date: date, cleaned: CleaningReport | None, before: SummariesReport | None) -> list[date]:

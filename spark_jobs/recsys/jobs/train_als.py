@@ -19,12 +19,13 @@ from datetime import date
 from pyspark.sql import functions as F
 
 from recsys import als, lake
-from recsys.interactions import window_events
+from recsys.interactions import window_events, window_gaps
 from recsys.jobs import job_arguments, side_by_side
 from recsys.params import AlsParams, Settings
 from recsys.recommender import evaluate, fit_and_recommend
 from recsys.reports import model_run_report
 from recsys.session import get_spark
+from recsys.staged_outputs import StagedOutputs, finish_interrupted_swaps
 from recsys.tuning import PUBLISHED, WITHHELD, quality_gate, search_space
 
 
@@ -32,6 +33,7 @@ def main(argv: list[str]) -> None:
     job = job_arguments(__doc__.splitlines()[0], argv)
     settings, run_date = job.settings, job.run_date
     spark = get_spark(f"train_als {run_date}")
+    finish_interrupted_swaps(spark, settings.lake_root)
     started = time.monotonic()
     matrix = spark.read.parquet(lake.interactions(settings.lake_root, run_date)).cache()
     pairs = matrix.count()
@@ -46,6 +48,9 @@ def main(argv: list[str]) -> None:
         print(f"tuning: {search}", flush=True)
         events = window_events(spark, settings.lake_root, run_date, settings.window_days)
         evaluation = {**evaluate(events, run_date, settings, candidates), "search": search}
+    gaps = window_gaps(spark, settings, run_date)
+    if gaps:
+        evaluation["window_gaps"] = [d.isoformat() for d in gaps]
     print(f"evaluation: {evaluation}")
     status, verdict = quality_gate(evaluation, settings.quality_margin)
     chosen = AlsParams(**evaluation["chosen"]) if "chosen" in evaluation else settings.als_params()
@@ -59,18 +64,18 @@ def main(argv: list[str]) -> None:
         "als_users": 0, "als_products": 0, "recommendation_rows": 0, "recommendation_rows_by_source": {},
         "similar_rows": 0,
     }
-    outputs = lake.StagedOutputs(spark, settings.lake_root, "train_als", run_date)
-    if status != WITHHELD:  # an unjudged run's lists are written: the publish task decides on them
-        sizes.update(refit_and_write(settings, run_date, chosen, matrix, outputs))
-    else:
-        # Loud on purpose: the run succeeds, but its lists must not replace the published ones.
-        banner = "=" * 80
-        print(f"{banner}\nQUALITY GATE: recommendations for {run_date} are NOT published.\n"
-              f"{verdict}\n{banner}", file=sys.stderr)
-    report = model_run_report(run_date, settings, evaluation, status, verdict, sizes,
-                              seconds=round(time.monotonic() - started, 1))
-    lake.write_report(spark, outputs.path(lake.model_run(settings.lake_root, run_date)), report)
-    outputs.commit()
+    with StagedOutputs(spark, settings.lake_root, "train_als", run_date) as outputs:
+        if status != WITHHELD:  # an unjudged run's lists are written: the publish task decides on them
+            sizes.update(refit_and_write(settings, run_date, chosen, matrix, outputs))
+        else:
+            # Loud on purpose: the run succeeds, but its lists must not replace the published ones.
+            banner = "=" * 80
+            print(f"{banner}\nQUALITY GATE: recommendations for {run_date} are NOT published.\n"
+                  f"{verdict}\n{banner}", file=sys.stderr)
+        report = model_run_report(run_date, settings, evaluation, status, verdict, sizes,
+                                  seconds=round(time.monotonic() - started, 1))
+        lake.write_report(spark, outputs.path(lake.model_run(settings.lake_root, run_date)), report)
+        outputs.commit()
     print(f"model run: {report}")
 
 
@@ -100,7 +105,7 @@ def last_published(spark, settings: Settings, run_date: date) -> AlsParams | Non
 
 
 def refit_and_write(settings: Settings, run_date: date, chosen: AlsParams, matrix,
-                    outputs: lake.StagedOutputs) -> dict:
+                    outputs: StagedOutputs) -> dict:
     """Fit the chosen parameters on the whole window; save the model, its id maps, everyone's
     top-K and the similar products; return the counts for the run report."""
     started = time.monotonic()
