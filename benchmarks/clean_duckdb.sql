@@ -51,6 +51,7 @@ SELECT *, CASE
     WHEN raw_line = 'event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session'
       THEN 'header'
     WHEN raw_line = '' THEN 'blank_line'
+    WHEN regexp_matches(raw_line, '[\x00-\x1f\x7f]') THEN 'control_character'
     WHEN misquoted THEN 'bad_quoting'
     WHEN n_fields <> 9 THEN 'wrong_field_count'
     WHEN event_time IS NULL THEN 'bad_event_time'

@@ -29,7 +29,10 @@ def test_spark_csv_lands_exactly_and_a_rerun_replaces_only_its_date(spark, mysql
     apply_migrations(mysql_hook)
     tricky = [("sony", 5, 1, "10.50"), ('say "hi", inc', 2, 0, "0.00"), ("back\\slash", 1, 1, "1.00"),
               ("ünïcødé ☕", 3, 2, "99999999999999.99"), ("NULL", 1, 0, "0.00"), ("", 1, 0, "0.00"),
-              ("\\N", 1, 0, "0.00"), ('a\\"b', 1, 0, "0.00"), ("tab\tand\nline\r", 1, 0, "0.00")]
+              ("\\N", 1, 0, "0.00"), ('a\\"b', 1, 0, "0.00"), ("tab\tand\nline\r", 1, 0, "0.00"),
+              # Spark's CSV writer trims characters up to 0x20 at either end unless told not to.
+              (" padded\t", 1, 0, "0.00"), ("acme", 1, 0, "0.00"), ("acme\x0b", 2, 0, "0.00"),
+              ("\x01solo", 1, 0, "0.00")]
     for run_date, path in ((D1, tmp_path / "d1"), (D2, tmp_path / "d2")):
         lake.write_load_files(brands(spark, run_date, tricky).repartition(3), str(path))
         assert replace_date_from_files(mysql_hook, "brand_daily", "run_date", run_date, str(path)) == len(tricky)

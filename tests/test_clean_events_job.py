@@ -154,3 +154,18 @@ def test_a_row_lost_between_reading_and_writing_fails_the_reconciliation_and_rep
                                                   r"\+ duplicates 1 \+ repeated carts 1 = 11"):
         clean_events.main(argv)
     assert lake_files(root) == before
+
+
+def test_the_job_cleans_exactly_the_files_the_input_check_accepted(spark, tmp_path):
+    """A file that arrives after check_raw_input (a re-export in progress, say) is not read; one the
+    check accepted that is gone since fails the job, naming it."""
+    raw, root = tmp_path / "raw", tmp_path / "lake"
+    base = ["--run-date", "2019-10-01", "--params", Settings(raw_root=str(raw), lake_root=str(root)).to_json()]
+    accepted = write_raw(raw, "2019-10-01", GOOD[:3], name="events.csv")
+    write_raw(raw, "2019-10-01", GOOD[3:5], name="late.csv")
+    clean_events.main([*base, "--files", '["events.csv"]'])
+    report = lake.read_report(spark, lake.cleaning_report(str(root), DAY), CleaningReport)
+    assert report.rows_read == 3 and [f.rsplit("/", 1)[-1] for f in report.source_files] == ["events.csv"]
+    accepted.unlink()
+    with pytest.raises(InputError, match="events.csv accepted by check_raw_input but gone since"):
+        clean_events.main([*base, "--files", '["events.csv"]'])

@@ -191,6 +191,7 @@ def test_the_benchmarks_duckdb_peer_applies_the_same_rules(spark, tmp_path):
     from benchmarks import bench_cleaning
 
     lines = [x for pair in zip_longest(GOOD, BAD) for x in pair if x is not None] + [TRUNCATED]
+    lines.insert(3, f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,acme\x0b,1.00,5001,{S1}")
     path = write_raw(tmp_path / "raw", "2019-10-01", lines)
     report = run_clean(spark, path).report
     _, peer = bench_cleaning.run_duckdb(tmp_path / "raw", tmp_path / "duckdb", 1, DAY)
@@ -256,3 +257,16 @@ def test_a_file_starting_with_a_byte_order_mark_is_read_like_one_without(spark, 
     assert (tmp_path / "bom" / "2019-10-01" / "events.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     assert sorted(marked.clean.collect()) == sorted(plain.clean.collect())
     assert (marked.report.rows_read, marked.report.rows_quarantined) == (len(GOOD), 0)
+
+
+def test_a_control_character_in_a_field_quarantines_its_row_and_never_alters_it(spark, tmp_path):
+    """Spark and MySQL would each treat them their own way (the CSV writer trimmed up to 0x20):
+    ``acme`` and ``acme\\x0b`` must not become one brand, nor ``solo\\x0b`` silently ``solo``."""
+    line = f"2019-10-01 10:00:00 UTC,view,1001,{CAT},a.b,{{}},1.00,5001,{S1}"
+    bad = {line.format("acme\x0b"): "control_character", line.format("solo\x0b"): "control_character",
+           line.format("ac\tme"): "control_character", line.format("\x00"): "control_character",
+           line.format('"ac'): "bad_quoting", f'me",1.00,5001,{S1}': "bad_quoting"}  # a newline in quotes
+    result = run_clean(spark, write_raw(tmp_path, "2019-10-01", [line.format("acme"), *bad]))
+    assert [r.brand for r in result.clean.collect()] == ["acme"]
+    assert sorted((r.raw_line, r.reject_reason) for r in result.quarantine.collect()) == sorted(bad.items())
+    assert result.report.quarantine_reasons_json == {"bad_quoting": 2, "control_character": 4}

@@ -34,9 +34,11 @@ def test_dag_shape_params_and_docs():
     spark_tasks = [t for t in dag.tasks if t.task_type == "RecsysSparkSubmitOperator"]
     assert sorted(t.task_id for t in spark_tasks) == [
         "build_interactions", "clean_events", "eda_summaries", "train_als"]
-    for spark_task in spark_tasks:  # every job gets the run date and the run's Params, nothing else
+    for spark_task in spark_tasks:  # every job gets the run date and the run's Params (cleaning its files)
         assert spark_task._conn_id == "recsys_spark"
-        assert spark_task.application_args == ["--run-date", "{{ run_date() }}", "--params", "{{ params | tojson }}"]
+        files = ["--files", "{{ ti.xcom_pull(task_ids='check_raw_input', key='file_names') | tojson }}"]
+        assert spark_task.application_args == ["--run-date", "{{ run_date() }}", "--params", "{{ params | tojson }}",
+                                               *(files if spark_task.task_id == "clean_events" else [])]
         assert spark_task.application.endswith(f"spark_jobs/{spark_task.task_id}.py")
     checks = [t for t in dag.tasks if t.task_id.startswith("check_") and t.task_id != "check_raw_input"]
     assert {t.task_group.group_id for t in checks} == {"checks"}

@@ -181,3 +181,72 @@ def test_the_quality_gate_fails_closed_an_unjudged_run_publishes_only_where_no_l
     withheld = replace(unjudged, status="withheld", quality_gate="withheld: ALS does not beat popularity")
     assert refusal(mysql_hook, withheld) == "withheld: ALS does not beat popularity"
     assert refusal(mysql_hook, replace(unjudged, status="published")) is None
+
+
+def test_a_reader_holding_the_lists_open_delays_other_readers_only_the_bound_and_keeps_the_rollback(
+        mysql_hook, monkeypatch):
+    """A Tableau refresh with an open transaction on *_current: the swap waits for it at most the
+    bound, then fails (a transient fault, retried); other reads queue behind the swap no longer
+    than that; nothing was swapped or dropped; once the reader is gone the swap goes through and
+    a rollback still finds the generation it replaced."""
+    import time
+
+    import MySQLdb
+
+    from recsys_pipeline import publish
+
+    monkeypatch.setattr(publish, "METADATA_LOCK_WAIT_SECONDS", 2)
+    apply_migrations(mysql_hook)
+    for day in (D1, D2, D3):
+        replace_date_rows(mysql_hook, "user_recommendations", "run_date", day, recs(day, 2, 0))
+        replace_date_rows(mysql_hook, "similar_products", "run_date", day, similar(day, 3))
+    publish_current(mysql_hook, D1)
+    publish_current(mysql_hook, D2)
+    holder = mysql_hook.get_conn()
+    holder.cursor().execute("START TRANSACTION")
+    holder.cursor().execute("SELECT COUNT(*) FROM user_recommendations_current")
+    waits = []
+
+    def other_reader():
+        time.sleep(0.5)  # once the swap waits
+        conn = mysql_hook.get_conn()
+        started = time.monotonic()
+        conn.cursor().execute("SELECT COUNT(*) FROM user_recommendations_current")
+        waits.append(time.monotonic() - started)
+        conn.close()
+
+    reader = threading.Thread(target=other_reader)
+    reader.start()
+    started = time.monotonic()
+    with pytest.raises(MySQLdb.OperationalError) as refused:
+        publish_current(mysql_hook, D3)
+    reader.join()
+    assert refused.value.args[0] == 1205 and time.monotonic() - started < 10  # lock wait timeout: retried
+    assert waits and waits[0] < 2 + 1.5, waits
+    assert generations(mysql_hook) == {(D2, D2, D1, D1)}  # nothing swapped, the rollback target kept
+    holder.close()
+    publish_current(mysql_hook, D3)
+    assert generations(mysql_hook) == {(D3, D3, D2, D2)}
+    assert rollback_current(mysql_hook, 3) == {"current": D2.isoformat(), "previous": D3.isoformat()}
+
+
+def test_lists_of_a_future_date_are_never_current_and_fail_the_freshness_check(mysql_hook):
+    """Published with allow_future_run_date, they would stay current for good and keep every later
+    run's lists out as older; an age counted from the run date cannot see it (a backfill's is
+    negative too), so the check compares with today."""
+    from datetime import UTC, datetime, timedelta
+
+    apply_migrations(mysql_hook)
+    future = datetime.now(UTC).date() + timedelta(days=3)
+    for day in (D1, D2, future):
+        replace_date_rows(mysql_hook, "user_recommendations", "run_date", day, recs(day, 2, 0))
+    publish_current(mysql_hook, D1, RECS)
+    assert publish_current(mysql_hook, future, RECS)["published"] is False
+    assert current(mysql_hook)[0][0] == D1
+    # As an earlier version could leave them: future lists current. The check fails, naming them,
+    # and the next run's lists replace them.
+    mysql_hook.run("UPDATE user_recommendations_current SET run_date = %s", parameters=(future,))
+    with pytest.raises(StaleListsError, match=f"dated {future}, after today"):
+        check_list_freshness(D2.isoformat(), {"max_list_age_days": 3})
+    assert publish_current(mysql_hook, D2, RECS)["published"] is True
+    assert check_list_freshness(D2.isoformat(), {"max_list_age_days": 3})["age_days"] == 0

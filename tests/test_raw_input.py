@@ -73,7 +73,8 @@ def run_input_check(conf: dict) -> tuple[str, dict]:
     """check_raw_input alone, through Airflow: its final state and what it pushed."""
     dag = load_dag().partial_subset(task_ids=["check_raw_input"], include_upstream=False, include_downstream=False)
     ti = dag.test(run_conf=conf).get_task_instance("check_raw_input")
-    pushed = {key: ti.xcom_pull(task_ids="check_raw_input", key=key) for key in ("run_date", "files", "raw_megabytes")}
+    pushed = {key: ti.xcom_pull(task_ids="check_raw_input", key=key) for key in ("run_date", "files", "file_names",
+                                                                      "raw_megabytes")}
     return str(ti.state), pushed
 
 
@@ -94,6 +95,7 @@ def test_the_check_waits_for_a_late_file_then_hands_on_the_date_and_files(tmp_pa
     state, pushed = run_input_check(conf)
     late.join()
     assert state == "success" and pushed == {"run_date": "2019-10-01", "files": [str(path)],
+                                             "file_names": ["events.csv"],
                                              "raw_megabytes": path.stat().st_size / 1e6}
     assert 3 <= time.monotonic() - started < 30  # it waited for the file, in reschedule mode
 

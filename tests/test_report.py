@@ -195,3 +195,16 @@ def test_an_empty_window_renders_saying_so_and_a_date_without_summaries_is_skipp
     assert "No data in the window." in text.split('id="section-session_funnel"')[1].split("</section>")[0]
     assert 'id="kpi-dates_with_events"><td>dates with events</td><td>0</td>' in text
     assert 'id="kpi-average_order_value"><td>average order value</td><td>none</td>' in text
+
+
+def test_data_text_in_the_charts_is_shown_as_text_never_as_markup():
+    """Plotly renders labels and hover texts as pseudo-HTML: a brand that holds markup is escaped."""
+    from recsys_pipeline.report_charts import price_by_brand, top_brands
+
+    brand = '<a href="https://example.com">acme</a> & <br>co'
+    escaped = '&lt;a href="https://example.com"&gt;acme&lt;/a&gt; &amp; &lt;br&gt;co'
+    assert top_brands([{"brand": brand, "purchases": 3, "revenue": Decimal("9.00")}], "purchases").figure.data[0].y \
+        == (escaped,)
+    chart = price_by_brand([{"event_type": "view", "brand": brand, "price_sum": Decimal("1.00")}])
+    assert chart.figure.data[0].y == (escaped,)
+    assert chart.rows == [["view", brand, Decimal("1.00")]]  # the table beside it escapes as HTML does

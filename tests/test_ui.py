@@ -51,7 +51,9 @@ def browser():
 def signed_in_page(browser, ui):
     """A page signed in through the login form (a browser context of its own: no session shared)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(30_000)
+    # Generous: the API server shares 2 cores with the end-to-end tests' Spark jobs (one trigger
+    # waited more than 30 s for its answer while a backfill ran beside it).
+    context.set_default_timeout(120_000)
     try:
         page = context.new_page()
         page.goto(f"{ui.base_url}/")

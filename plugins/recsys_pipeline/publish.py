@@ -9,7 +9,8 @@ date twice leaves the same tables. A backfill of an older date never replaces ne
 """
 
 import logging
-from datetime import date
+import os
+from datetime import UTC, date, datetime
 
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 from airflow.sdk.exceptions import AirflowSkipException
@@ -33,6 +34,7 @@ CURRENT_COLUMNS = {
 PUBLISHED = ("user_recommendations", "similar_products")
 PUBLISH_LOCK = "recsys_publish"
 LOCK_SECONDS = 600
+METADATA_LOCK_WAIT_SECONDS = int(os.environ.get("RECSYS_PUBLISH_LOCK_WAIT_SECONDS", "20"))
 
 
 class PublishError(RuntimeError):
@@ -54,6 +56,9 @@ def _take_lock(cur) -> None:
     cur.execute(read_sql("publish/lock.sql"), (PUBLISH_LOCK, LOCK_SECONDS))
     if cur.fetchone()[0] != 1:
         raise PublishError(f"another run or rollback kept the publish lock for {LOCK_SECONDS} s")
+    # Every swap and drop waits for readers' metadata locks (an open transaction on *_current) a
+    # bounded time, then fails as a transient fault and is retried: new reads never queue long.
+    cur.execute(read_sql("session/set_metadata_lock_wait.sql"), (METADATA_LOCK_WAIT_SECONDS,))
 
 
 def _current_dates(cur, tables, kind: str = "current") -> dict[str, date | None]:
@@ -73,10 +78,15 @@ def publish_current(hook: MySqlHook, run_date: date, tables: tuple[str, ...] = P
     """Make ``run_date``'s rows of every table in ``tables`` the current ones, all in one swap,
     unless newer lists are current. Returns what happened: ``published`` (bool), ``rows`` per
     table, and the run dates involved."""
+    today = datetime.now(UTC).date()
+    if run_date > today:  # it would stay current, and keep every later run's lists out, for good
+        log.warning("%s is after today (%s): its lists are never made current", run_date, today)
+        return {"published": False, "rows": {}, "run_date": run_date.isoformat(), "future": True}
     with transaction(hook) as cur:
         _take_lock(cur)
         current = _current_dates(cur, tables)
-        newest = max((d for d in current.values() if d is not None), default=None)
+        # Lists of a future date (from a version that allowed them) never keep today's out.
+        newest = max((d for d in current.values() if d is not None and d <= today), default=None)
         if newest is not None and newest > run_date:
             log.warning("%s is current, newer than %s: kept (a backfill never replaces newer lists)", newest, run_date)
             return {"published": False, "rows": {}, "run_date": run_date.isoformat(),
@@ -101,10 +111,14 @@ def publish_current(hook: MySqlHook, run_date: date, tables: tuple[str, ...] = P
                                    "nothing was published")
         for history in tables:  # every table checked: only now is anything replaced
             t = names(history)
-            # A rerun of the date already current replaces it and keeps the older previous generation.
-            kept = "retired" if current[history] == run_date else "previous"
-            cur.execute(read_sql("publish/drop_table.sql", table=t[kept]))
-            pairs += [(t["current"], t[kept]), (t["staging"], t["current"])]
+            cur.execute(read_sql("publish/drop_table.sql", table=t["retired"]))  # an interrupted swap's
+            if current[history] == run_date:  # a rerun of the date already current: previous stays
+                pairs += [(t["current"], t["retired"]), (t["staging"], t["current"])]
+                continue
+            cur.execute(read_sql("publish/table_exists.sql"), (t["previous"],))
+            if cur.fetchone()[0]:  # dropped only once the new lists are in: rollback stays possible
+                pairs.append((t["previous"], t["retired"]))
+            pairs += [(t["current"], t["previous"]), (t["staging"], t["current"])]
         _rename(cur, pairs)
         for history in tables:
             cur.execute(read_sql("publish/drop_table.sql", table=names(history)["retired"]))
@@ -188,6 +202,10 @@ def check_list_freshness(run_date: str, params=None) -> dict:
     current = published_date(mysql_hook(), "user_recommendations")
     if current is None:
         raise StaleListsError(f"no recommendations are published at all (run date {day})")
+    today = datetime.now(UTC).date()
+    if current > today:
+        raise StaleListsError(f"the recommendations served now are dated {current}, after today ({today}): "
+                              "lists of a future date must never be current (recsys-rollback-current)")
     age = (day - current).days
     if age > allowed:
         raise StaleListsError(

@@ -180,6 +180,7 @@ class RawInputSensor(BaseSensorOperator):
             return False
         context["ti"].xcom_push(key="run_date", value=run_date.isoformat())
         context["ti"].xcom_push(key="files", value=files)
+        context["ti"].xcom_push(key="file_names", value=[path.rsplit("/", 1)[-1] for path in files])
         context["ti"].xcom_push(key="raw_megabytes", value=size)
         log.info("raw input for %s (%.1f MB of events): %s", run_date, size, files)
         return True

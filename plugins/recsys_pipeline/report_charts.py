@@ -5,6 +5,7 @@ the table of the numbers it draws, which the report shows under it, so the repor
 JavaScript too.
 """
 
+import html
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -99,7 +100,8 @@ def revenue_over_window(rows: list[dict]) -> Chart:
 
 def top_brands(rows: list[dict], measure: str) -> Chart:
     label = {"purchases": "purchase count", "revenue": "revenue"}[measure]
-    figure = go.Figure(go.Bar(x=[number(r[measure]) for r in rows], y=[r["brand"] for r in rows], orientation="h"))
+    figure = go.Figure(go.Bar(x=[number(r[measure]) for r in rows], y=[plain(r["brand"]) for r in rows],
+                              orientation="h"))
     return Chart(f"top_brands_by_{measure}", f"Top 10 brands in terms of {label}",
                  f"The window's ten brands with the most {label}.",
                  _layout(figure, xaxis_title=label, yaxis_type="category", yaxis_autorange="reversed"),
@@ -141,11 +143,18 @@ def price_by_product_type(rows: list[dict]) -> Chart:
                  [[r["event_type"], r["category"], r["product_type"], r["price_sum"], r["events"]] for r in rows])
 
 
+def plain(value) -> str:
+    """Data text as Plotly shows it: its labels and hover texts are Plotly's pseudo-HTML (a brand
+    ``<a href=...>`` would become a link, ``<br>`` a line break), so markup is escaped into
+    entities, which Plotly shows as the characters they stand for."""
+    return html.escape(str(value), quote=False)
+
+
 def _bars_by_event_type(rows: list[dict], label: str, value: str, horizontal: bool) -> go.Figure:
     kinds, figure = _event_types(rows), go.Figure()
     for kind in kinds:
         mine = [r for r in rows if r["event_type"] == kind]
-        labels, values = [str(r[label]) for r in mine], [number(r[value]) for r in mine]
+        labels, values = [plain(r[label]) for r in mine], [number(r[value]) for r in mine]
         bar = {"x": values, "y": labels, "orientation": "h"} if horizontal else {"x": labels, "y": values}
         figure.add_trace(go.Bar(name=kind, visible=kind == kinds[0], **bar))
     axes = {"yaxis_autorange": "reversed", "yaxis_type": "category"} if horizontal else {}
@@ -214,7 +223,7 @@ def model_evaluation(rows: list[dict]) -> Chart:
     figure.add_trace(go.Scatter(
         name="ALS", x=dates, y=[number(r["als_ndcg_at_k"]) for r in rows], mode="lines+markers",
         marker={"size": 11, "color": [STATUS_COLOURS.get(r["status"], "#000") for r in rows]},
-        text=[f"{r['status']}: {r['quality_gate']}" for r in rows], hovertemplate="%{x}: %{y:.4f}<br>%{text}"))
+        text=[plain(f"{r['status']}: {r['quality_gate']}") for r in rows], hovertemplate="%{x}: %{y:.4f}<br>%{text}"))
     return Chart("model_evaluation", "Model evaluation against its baselines",
                  "NDCG@K of each run's ALS model and of the two baselines on the run's held-out days; the ALS "
                  "markers are the quality gate's verdict (green published, red withheld, grey unjudged).",

@@ -23,6 +23,8 @@ from recsys_pipeline.templates import RUN_DATE
 
 PACKAGE_DIR = Path(recsys.__file__).resolve().parent
 JOB_ARGUMENTS = ["--run-date", RUN_DATE, "--params", "{{ params | tojson }}"]
+# clean_events reads exactly the files check_raw_input accepted, not one that arrived since.
+ACCEPTED_FILES = ["--files", "{{ ti.xcom_pull(task_ids='check_raw_input', key='file_names') | tojson }}"]
 # Set at submission, before the driver starts; what correctness needs, the jobs' session sets.
 # A setting that renders empty is left out: the cluster's own default (spark-defaults.conf) holds.
 BASE_CONF = {
@@ -97,7 +99,7 @@ def spark_job(task_id: str, **kwargs) -> RecsysSparkSubmitOperator:
     return RecsysSparkSubmitOperator(
         task_id=task_id,
         application=str(SPARK_JOBS_DIR / f"{task_id}.py"),
-        application_args=JOB_ARGUMENTS,
+        application_args=JOB_ARGUMENTS + (ACCEPTED_FILES if task_id == "clean_events" else []),
         conn_id=SPARK_CONN_ID,
         name=f"recsys_{task_id}",
         conf=conf,

@@ -180,6 +180,9 @@ def write_load_files(df, path: str) -> None:
         .option("header", "true")
         .option("sep", "\t")
         .option("quote", "")
+        # Spark trims characters up to 0x20 at either end of a value by default when it writes.
+        .option("ignoreLeadingWhiteSpace", "false")
+        .option("ignoreTrailingWhiteSpace", "false")
         .option("nullValue", "\\N")
         .option("emptyValue", "")
         .option("timestampFormat", "yyyy-MM-dd HH:mm:ss")

@@ -102,6 +102,7 @@ def _too_long(value: Column, name: str) -> Column:
 
 
 HEADER = "header"  # the reject_reason of a header line, which is not data
+CONTROL_CHARACTER = "[\\x00-\\x1f\\x7f]"  # C0 and DEL (a line's CR and LF are not in it)
 
 
 def parse_lines(lines: DataFrame, ingest_date: date, window_days: int) -> DataFrame:
@@ -127,6 +128,8 @@ def parse_lines(lines: DataFrame, ingest_date: date, window_days: int) -> DataFr
         F.when(F.col("raw_line") == RAW_HEADER, F.lit(HEADER)),
         F.when(F.col("raw_line") == "", F.lit("blank_line")),
         F.when(~F.is_valid_utf8("raw_line"), F.lit("bad_encoding")),
+        # A tab, a vertical tab, a NUL...: Spark, MySQL and Tableau would each treat it their own way.
+        F.when(F.col("raw_line").rlike(CONTROL_CHARACTER), F.lit("control_character")),
         F.when(F.col("_misquoted"), F.lit("bad_quoting")),
         F.when(F.col("_n_fields") != len(RAW_COLUMNS), F.lit("wrong_field_count")),
         F.when(F.col("event_time").isNull(), F.lit("bad_event_time")),

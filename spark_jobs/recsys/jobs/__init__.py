@@ -3,6 +3,7 @@ script spark-submit runs), and what they share: their two arguments, running Spa
 side, and listing files on any file system."""
 
 import argparse
+import json
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -16,16 +17,21 @@ from recsys.params import Settings
 class JobArguments:
     run_date: date  # the date the run processes (the run_date Param, or its data interval's day)
     settings: Settings  # the run's Params
+    files: list[str] | None = None  # clean_events: the names of the raw files to read (None: all)
 
 
 def job_arguments(description: str, argv: list[str]) -> JobArguments:
     """``--run-date YYYY-MM-DD --params '<the run's Params as JSON>'`` (the DAG renders both; a
-    Param left out of the JSON takes its default, so ``--params '{}'`` runs by hand)."""
+    Param left out of the JSON takes its default, so ``--params '{}'`` runs by hand), and for
+    clean_events ``--files '["events.csv"]'``."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--run-date", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
     parser.add_argument("--params", required=True, help="the run's Params as one JSON object")
+    parser.add_argument("--files", type=json.loads, default=None,
+                        help="clean_events: the names of the date's raw files to read, as a JSON list "
+                             "(the DAG gives those check_raw_input accepted; default: all of them)")
     args = parser.parse_args(argv)
-    return JobArguments(args.run_date, Settings.from_json(args.params))
+    return JobArguments(args.run_date, Settings.from_json(args.params), args.files)
 
 
 def glob_files(spark, pattern: str) -> list[str]:

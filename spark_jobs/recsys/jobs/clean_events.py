@@ -1,6 +1,7 @@
 """Spark job: clean one day's raw export files into the events data lake.
 
-Reads every ``*.csv`` and ``*.csv.gz`` file under ``<raw_root>/<run date>/``, writes clean events
+Reads the ``*.csv`` and ``*.csv.gz`` files under ``<raw_root>/<run date>/`` that check_raw_input
+accepted (``--files``; all of them without it), writes clean events
 to ``<lake_root>/events/ingest_date=<run date>/event_date=.../`` (replacing that ingest date only),
 bad rows to ``<lake_root>/quarantine/ingest_date=<run date>/`` with their reasons, and the
 reconciliation report (``recsys.reports.CleaningReport``) to
@@ -44,6 +45,12 @@ def main(argv: list[str]) -> None:
 
     where = f"{settings.raw_root}/{run_date.isoformat()}"
     files = [f for f in glob_files(spark, f"{where}/*") if is_raw_file(f.rsplit("/", 1)[-1])]
+    if job.files is not None:  # exactly what check_raw_input accepted, not what arrived since
+        found = {f.rsplit("/", 1)[-1]: f for f in files}
+        gone = [name for name in job.files if name not in found]
+        if gone:
+            raise InputError(f"{where}: {', '.join(gone)} accepted by check_raw_input but gone since")
+        files = [found[name] for name in job.files]
     if not files:
         raise InputError(f"{where}: no raw input (*.csv or *.csv.gz) for {run_date}")
     result = clean_raw_lines(read_raw_lines(spark, files), run_date, settings.event_time_window_days)
