@@ -16,7 +16,8 @@ def test_migrations_apply_once_and_give_the_schema(mysql_hook):
         "V000__schema_migrations", "V001__initial_schema", "V002__data_quality_detail",
         "V003__similar_products", "V004__category_popularity_baseline", "V005__quality_gate",
         "V006__current_recommendations", "V007__pipeline_runs", "V008__odd_input", "V009__summaries_that_add_up",
-        "V010__tableau_views", "V011__report_views", "V012__run_lock"]
+        "V010__tableau_views", "V011__report_views", "V012__run_lock",
+        "V013__migration_checksums"]
     assert apply_migrations(mysql_hook) == []
     # Keys fit the reads: the current lists by user and by product, history by date then user/product.
     keys = {(r[0], r[1]): r[2] for r in mysql_hook.get_records(
@@ -63,7 +64,7 @@ def test_a_migration_interrupted_after_its_ddl_is_finished_on_the_next_run(mysql
     assert apply_migrations(mysql_hook) == [
         "V004__category_popularity_baseline", "V005__quality_gate", "V006__current_recommendations",
         "V007__pipeline_runs", "V008__odd_input", "V009__summaries_that_add_up", "V010__tableau_views",
-        "V011__report_views", "V012__run_lock"]
+        "V011__report_views", "V012__run_lock", "V013__migration_checksums"]
     assert mysql_hook.get_first("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
                                 "AND table_name = 'user_recommendations_previous'")[0] == 1
     conn = mysql_hook.get_conn()
@@ -79,8 +80,8 @@ def test_two_schema_runs_at_once_take_turns_and_both_succeed(mysql_hook):
 
     with ThreadPoolExecutor(2) as pool:
         applied = list(pool.map(lambda _: apply_migrations(mysql_hook), range(2)))
-    assert sorted(len(a) for a in applied) == [0, 13]  # one did all the work, the other found it done
-    assert mysql_hook.get_first("SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations") == (13, 13)
+    assert sorted(len(a) for a in applied) == [0, 14]  # one did all the work, the other found it done
+    assert mysql_hook.get_first("SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations") == (14, 14)
 
 
 def test_the_pipeline_account_has_rights_on_its_own_database_only(mysql_hook):
@@ -94,3 +95,24 @@ def test_the_pipeline_account_has_rights_on_its_own_database_only(mysql_hook):
         mysql_hook.run("CREATE DATABASE recsys_intruder")
     with pytest.raises(MySQLdb.OperationalError):
         mysql_hook.get_records("SELECT user FROM mysql.user")
+
+
+def test_a_migration_edited_after_it_was_applied_fails_naming_the_file(mysql_hook, tmp_path):
+    import shutil
+
+    from recsys_pipeline.migrations import EditedMigrationError
+    from recsys_pipeline.sql_files import MIGRATIONS_DIR
+
+    copied = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, copied)
+    apply_migrations(mysql_hook, copied)
+    # Applied before checksums were kept: the first look keeps them, nothing fails.
+    mysql_hook.run("UPDATE schema_migrations SET checksum = NULL")
+    assert apply_migrations(mysql_hook, copied) == []
+    assert mysql_hook.get_first("SELECT COUNT(*) FROM schema_migrations WHERE checksum IS NULL")[0] == 0
+    edited = copied / "V007__pipeline_runs.sql"
+    edited.write_text("-- a comment may change\n" + edited.read_text())
+    assert apply_migrations(mysql_hook, copied) == []
+    edited.write_text(edited.read_text().replace("failed_tasks VARCHAR(1024)", "failed_tasks VARCHAR(2048)"))
+    with pytest.raises(EditedMigrationError, match=f"{edited}: edited after it was applied"):
+        apply_migrations(mysql_hook, copied)

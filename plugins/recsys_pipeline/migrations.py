@@ -4,6 +4,7 @@ Accounts are not the runtime's business: the pipeline's account has rights on it
 alone, and the read-only Tableau account is made at deploy time (scripts/mysql_server.sh, the
 compose init, or recsys-create-reader run by the server's administrator)."""
 
+import hashlib
 import logging
 from pathlib import Path
 
@@ -66,7 +67,33 @@ def apply_migrations(hook: MySqlHook, migrations_dir: Path = MIGRATIONS_DIR) -> 
             cur.execute(read_sql("schema/record_migration.sql"), (path.stem,))
             cur.connection.commit()
             applied.append(path.stem)
+        _check_unchanged(cur, files)
     return applied
+
+
+class EditedMigrationError(RuntimeError):
+    """A migration file changed after it was applied: the schema would not be what it says."""
+
+
+def checksum(path: Path) -> str:
+    """SHA-256 of a migration's statements (its comments may change)."""
+    return hashlib.sha256("\n;\n".join(statements(path.read_text())).encode()).hexdigest()
+
+
+def _check_unchanged(cur, files: list[Path]) -> None:
+    """Every applied migration's file as it was applied; a checksum is kept the first time it is
+    seen (the migrations applied just now, and those applied before checksums were kept)."""
+    cur.execute(read_sql("schema/migration_checksums.sql"))
+    kept = dict(cur.fetchall())
+    for path in files:
+        if path.stem not in kept:
+            continue
+        if kept[path.stem] is None:
+            cur.execute(read_sql("schema/record_checksum.sql"), (checksum(path), path.stem))
+        elif kept[path.stem] != checksum(path):
+            raise EditedMigrationError(f"{path}: edited after it was applied to this database (its statements' "
+                                       "checksum differs); put a schema change in a new migration file")
+    cur.connection.commit()
 
 
 def apply_schema() -> dict:

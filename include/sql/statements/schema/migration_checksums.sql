@@ -1,0 +1,2 @@
+-- The applied migrations and their checksums (NULL: applied before checksums were kept).
+SELECT version, checksum FROM schema_migrations
