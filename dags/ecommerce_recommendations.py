@@ -139,7 +139,7 @@ with DAG(
     extracts = task(tableau_refreshes, trigger_rule="none_failed")()
     checked >> extracts.operator
     TableauOperator.partial(
-        task_id="refresh_tableau", method="refresh", match_with="name", blocking_refresh=True,
+        task_id="refresh_tableau", method="refresh", match_with="id", blocking_refresh=True,
         tableau_conn_id=config.TABLEAU_CONN_ID,
     ).expand_kwargs(extracts)
 

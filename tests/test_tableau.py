@@ -18,7 +18,8 @@ from recsys_tools.run_dag import load_dag
 NS = 'xmlns="http://tableau.com/api"'
 API = "3.24"
 SITE, TOKEN = "site-7", "token-abc"
-DATASOURCES = {"ds-1": "Recommendations", "ds-2": "Daily summaries"}
+DATASOURCES = {"ds-1": "Recommendations", "ds-2": "Daily summaries", "ds-3": "Sandbox copy"}
+PROJECTS = {"ds-3": "Sandbox"}  # the rest are in Default
 WORKBOOKS = {"wb-1": "Store dashboard"}
 
 
@@ -58,7 +59,8 @@ class TableauStandIn(BaseHTTPRequestHandler):
             return self._reply("", 204)
         for kind, items in (("datasource", DATASOURCES), ("workbook", WORKBOOKS)):
             if method == "GET" and path == f"{base}/{kind}s":
-                listed = "".join(f'<{kind} id="{i}" name="{n}" contentUrl="{i}"><project id="p1" name="Default"/>'
+                listed = "".join(f'<{kind} id="{i}" name="{n}" contentUrl="{i}">'
+                                 f'<project id="p-{PROJECTS.get(i, "Default")}" name="{PROJECTS.get(i, "Default")}"/>'
                                  f'<owner id="user-1"/></{kind}>' for i, n in items.items())
                 return self._reply(f'<pagination pageNumber="1" pageSize="100" totalAvailable="{len(items)}"/>'
                                    f"<{kind}s>{listed}</{kind}s>")
@@ -115,8 +117,9 @@ def test_named_extracts_are_refreshed_on_tableau_and_waited_for(tableau_server):
     assert not any("ds-2" in path for _, path in calls)  # only the named data source
     assert tableau_server.job_polls == {"job-ds-1": 2, "job-wb-1": 2}  # waited through "pending"
     signins = [body for method, path, _, body in tableau_server.calls if path.endswith("/auth/signin")]
-    assert len(signins) == 2 and all('name="analyst"' in b and 'contentUrl="analytics"' in b for b in signins)
-    assert calls.count(("POST", f"/api/{API}/auth/signout")) == 2
+    # One sign-in to find the extracts' ids, one per refresh.
+    assert len(signins) == 3 and all('name="analyst"' in b and 'contentUrl="analytics"' in b for b in signins)
+    assert calls.count(("POST", f"/api/{API}/auth/signout")) == 3
 
 
 def test_a_failed_refresh_job_fails_its_task(tableau_server):
@@ -125,10 +128,23 @@ def test_a_failed_refresh_job_fails_its_task(tableau_server):
     assert states == {"tableau_refreshes": ["success"], "refresh_tableau": ["failed"]}
 
 
-def test_an_unknown_extract_name_fails_its_task(tableau_server):
+def test_an_unknown_or_ambiguous_extract_name_fails_naming_it_and_refreshes_nothing(tableau_server, capfd):
     states = refresh_run(tableau_datasources=["No such data source"])
-    assert states["refresh_tableau"] == ["failed"]
+    assert states["tableau_refreshes"] == ["failed"]
     assert not any(path.endswith("/refresh") for _, path, _, _ in tableau_server.calls)
+    DATASOURCES["ds-4"], PROJECTS["ds-4"] = "Recommendations", "Sandbox"  # the same name in another project
+    try:
+        states = refresh_run(tableau_datasources=["Recommendations"])
+        assert states["tableau_refreshes"] == ["failed"]
+        out, err = capfd.readouterr()
+        assert "datasource 'Recommendations' is in several projects (Default, Sandbox)" in out + err
+        assert not any(path.endswith("/refresh") for _, path, _, _ in tableau_server.calls)
+        states = refresh_run(tableau_datasources=["Sandbox/Recommendations"])
+        assert states == {"tableau_refreshes": ["success"], "refresh_tableau": ["success"]}
+        refreshed = [path for _, path, _, _ in tableau_server.calls if path.endswith("/refresh")]
+        assert refreshed == [f"/api/{API}/sites/{SITE}/datasources/ds-4/refresh"]
+    finally:
+        del DATASOURCES["ds-4"], PROJECTS["ds-4"]
 
 
 def test_without_a_tableau_connection_the_refresh_is_skipped_saying_why(monkeypatch, capfd):

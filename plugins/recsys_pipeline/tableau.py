@@ -13,7 +13,7 @@ import os
 
 from airflow.exceptions import AirflowNotFoundException
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from recsys import lake
 from recsys.params import Settings
@@ -37,11 +37,35 @@ def tableau_refreshes(params=None) -> list[dict]:
         raise AirflowSkipException(
             f"Tableau refresh skipped: no {TABLEAU_CONN_ID} connection, so {len(wanted)} extract(s) "
             f"named in the Params were not refreshed") from None
-    log.info("refreshing on Tableau: %s", ", ".join(f"{kind} {name!r}" for kind, name in wanted))
+    ids = resolve_extracts(wanted)
+    log.info("refreshing on Tableau: %s", ", ".join(f"{kind} {name!r} ({ids[kind, name]})" for kind, name in wanted))
     # How often each job's state is asked for: Tableau's refreshes take minutes (tests set less).
     poll_seconds = float(os.environ.get("RECSYS_TABLEAU_POLL_SECONDS", "20"))
-    return [{"resource": kind, "find": name, "timeout": settings.tableau_timeout_minutes * 60,
+    return [{"resource": kind, "find": ids[kind, name], "timeout": settings.tableau_timeout_minutes * 60,
              "check_interval": poll_seconds} for kind, name in wanted]
+
+
+def resolve_extracts(wanted: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The Tableau id of each (kind, ``name`` or ``project/name``): a name that is not there, or
+    that more than one project holds, fails the task naming them (the refresh never guesses)."""
+    from airflow.providers.tableau.hooks.tableau import TableauHook
+
+    ids, problems = {}, []
+    with TableauHook(tableau_conn_id=TABLEAU_CONN_ID) as hook:
+        listed = {kind: list(hook.get_all(resource_name=kind)) for kind in {kind for kind, _ in wanted}}
+    for kind, wanted_name in wanted:
+        project, _, name = wanted_name.rpartition("/") if "/" in wanted_name else ("", "", wanted_name)
+        found = [item for item in listed[kind] if item.name == name and (not project or item.project_name == project)]
+        if len(found) == 1:
+            ids[kind, wanted_name] = found[0].id
+        elif not found:
+            problems.append(f"no {kind[:-1]} {wanted_name!r} on the site")
+        else:
+            projects = ", ".join(sorted(item.project_name for item in found))
+            problems.append(f"{kind[:-1]} {name!r} is in several projects ({projects}): name it as project/name")
+    if problems:
+        raise AirflowFailException("Tableau refresh: " + "; ".join(problems))
+    return ids
 
 
 def write_tableau_extract(params=None) -> str:

@@ -176,12 +176,14 @@ class Settings:
         "Partitions of every shuffle (0: 4 x the cores Spark grants the job).", minimum=0, maximum=100000)
     tableau_datasources: tuple[str, ...] | None = param_field(
         (), TABLEAU, "Data sources to refresh",
-        "Names of published Tableau data sources whose extracts are refreshed once the checks pass "
-        "(needs the recsys_tableau_server connection; empty: none).",
+        "Names of published Tableau data sources whose extracts are refreshed once the checks pass, as "
+        "project/name where a name is in several projects (needs the recsys_tableau_server connection; "
+        "empty: none).",
         minItems=0, maxItems=50, items={"minLength": 1, "maxLength": 255})
     tableau_workbooks: tuple[str, ...] | None = param_field(
         (), TABLEAU, "Workbooks to refresh",
-        "Names of Tableau workbooks whose embedded extracts are refreshed once the checks pass (empty: none).",
+        "Names of Tableau workbooks whose embedded extracts are refreshed once the checks pass, as "
+        "project/name where a name is in several projects (empty: none).",
         minItems=0, maxItems=50, items={"minLength": 1, "maxLength": 255})
     tableau_timeout_minutes: float = param_field(
         60.0, TABLEAU, "Refresh timeout (minutes)",
