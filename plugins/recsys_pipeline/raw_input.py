@@ -24,11 +24,10 @@ from recsys.params import Settings
 from recsys.raw_format import BYTE_ORDER_MARK, COMPLETE_MARKER, RAW_HEADER, is_raw_file
 from recsys_pipeline.migrations import apply_migrations
 from recsys_pipeline.mysql import mysql_hook
-from recsys_pipeline.run_lock import airflow_run_is_active, take_run_lock
+from recsys_pipeline.run_lock import ACTIVE_RUN_STATES, airflow_run_is_active, take_run_lock
 from recsys_pipeline.storage import filesystem_for
 
 log = logging.getLogger(__name__)
-ACTIVE_RUN_STATES = ("queued", "running")
 
 
 class RawInputError(FileNotFoundError):
@@ -133,7 +132,8 @@ class RawInputSensor(BaseSensorOperator):
     one (by logical date, whoever started it: the scheduler, a backfill, a trigger) has finished,
     so runs go oldest first, and for the date's complete raw files; then takes the run lock
     (``recsys_pipeline.run_lock``), waiting while another run holds it. Pushes
-    ``run_date`` (every later template's ``run_date()``), ``files`` and ``raw_megabytes``."""
+    ``run_date`` (every later template's ``run_date()``), ``files``, ``file_names`` (clean_events'
+    ``--files``) and ``raw_megabytes``."""
 
     def __init__(self, **kwargs):
         super().__init__(mode="reschedule", **kwargs)
@@ -178,9 +178,9 @@ class RawInputSensor(BaseSensorOperator):
             self._awaited = f"{holder} is in progress: runs never overlap on a database and its lake"
             log.info("waiting: %s", self._awaited)
             return False
-        context["ti"].xcom_push(key="run_date", value=run_date.isoformat())
-        context["ti"].xcom_push(key="files", value=files)
-        context["ti"].xcom_push(key="file_names", value=[path.rsplit("/", 1)[-1] for path in files])
-        context["ti"].xcom_push(key="raw_megabytes", value=size)
+        ti.xcom_push(key="run_date", value=run_date.isoformat())
+        ti.xcom_push(key="files", value=files)
+        ti.xcom_push(key="file_names", value=[path.rsplit("/", 1)[-1] for path in files])
+        ti.xcom_push(key="raw_megabytes", value=size)
         log.info("raw input for %s (%.1f MB of events): %s", run_date, size, files)
         return True
