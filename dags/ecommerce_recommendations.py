@@ -19,6 +19,7 @@ personalised top-K product recommendations in MySQL, for Tableau.
 | 8 | `render_report` | the run's HTML report over the window, from the MySQL views (its path is in the log) |
 | 8 | `write_tableau_extract` | with the Param `tableau_hyper_extract`: the views as a `.hyper` file for Desktop |
 | 8 | `tableau_refreshes`, `refresh_tableau` | refresh the Tableau extracts named in the Params, waiting for each job |
+| 9 | `apply_retention` | once every check passed: removes what the retention settings no longer keep |
 | 9 | `record_pipeline_run` | the run's outcome and each task's state, time and rows into `pipeline_runs` |
 
 **Run date**: a scheduled run processes the day its data interval starts (the run at 00:00 UTC
@@ -57,6 +58,7 @@ from recsys_pipeline.publish import check_list_freshness, publish_recommendation
 from recsys_pipeline.raw_input import RawInputSensor
 from recsys_pipeline.report import render_report
 from recsys_pipeline.results import load_model_run, load_summaries
+from recsys_pipeline.retention import apply_retention
 from recsys_pipeline.run_record import record_pipeline_run
 from recsys_pipeline.spark import spark_job
 from recsys_pipeline.sql_files import CHECKS_DIR
@@ -136,6 +138,8 @@ with DAG(
     checked = [t for t in dag.tasks if not t.downstream_list]
     checked >> task(render_report, trigger_rule="all_done")(RUN_DATE).operator
     checked >> task(write_tableau_extract, trigger_rule="all_done")().operator
+    # Growth bounded only by a run whose every check passed (a failed one may need what is old).
+    checked >> task(apply_retention, trigger_rule="none_failed")(RUN_DATE).operator
     extracts = task(tableau_refreshes, trigger_rule="none_failed")()
     checked >> extracts.operator
     TableauOperator.partial(

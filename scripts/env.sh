@@ -18,6 +18,9 @@ if [ -z "${SPARK_SUBMIT_OPTS:-}" ] && [ -f "$RECSYS_LOCAL/spark/submit-java-opti
 fi
 export RECSYS_RAW_ROOT=${RECSYS_RAW_ROOT:-$RECSYS_LOCAL/raw}
 export RECSYS_LAKE_ROOT=${RECSYS_LAKE_ROOT:-$RECSYS_LOCAL/lake}
+# Where a run's raw_root and lake_root Params may point (recsys_pipeline.run_settings): on a laptop,
+# anywhere under .local (the benchmarks' stores are there).
+export RECSYS_ALLOWED_ROOTS=${RECSYS_ALLOWED_ROOTS:-$RECSYS_LOCAL}
 export AIRFLOW_CONN_RECSYS_SPARK=${AIRFLOW_CONN_RECSYS_SPARK:-'{"conn_type": "spark", "host": "local[*]"}'}
 # The private MySQL server's connection (written by scripts/mysql_server.sh, mode 600).
 if [ -z "${AIRFLOW_CONN_RECSYS_MYSQL:-}" ] && [ -f "$RECSYS_LOCAL/mysql/connections.env" ]; then

@@ -22,6 +22,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # Tasks fail at once in tests (a retry would wait minutes); the DAG reads this when it is parsed.
 os.environ.setdefault("RECSYS_TASK_RETRIES", "0")
+# The tests' stores are temporary folders, allowed beside the deployment's (recsys_pipeline.run_settings).
+os.environ["RECSYS_ALLOWED_ROOTS"] = ",".join(
+    [os.environ.get("RECSYS_ALLOWED_ROOTS") or str(ROOT / ".local"), tempfile.gettempdir()])
 # `make test` runs the suite on parallel workers (pytest-xdist): gw0 uses the test database and
 # Airflow's database as set up, every other worker a database of its own beside each (a run of the
 # DAG in one worker must not see another worker's runs, nor its tables).

@@ -85,3 +85,31 @@ def test_only_the_loading_tasks_sessions_may_load_local_files(spark, mysql_hook,
     with pytest.raises(Exception, match="(?i)local|not allowed|rejected"):
         replace_date_from_files(hook_for(), "brand_daily", "run_date", D1, str(tmp_path / "d1"))
     assert replace_date_from_files(hook_for(loads_files=True), "brand_daily", "run_date", D1, str(tmp_path / "d1")) == 1
+
+
+def test_load_data_local_sends_only_files_of_the_load_folder(spark, mysql_hook, tmp_path):
+    """The server names the file a LOAD DATA LOCAL sends: a part that links outside the dataset's
+    folder, or a statement naming any other file, is refused on the client, and nothing lands."""
+    import MySQLdb
+
+    from recsys_pipeline import local_infile
+
+    apply_migrations(mysql_hook)
+    secret = tmp_path / "outside" / "secret.csv"
+    secret.parent.mkdir()
+    secret.write_text("run_date\tbrand\tviews\tcarts\tpurchases\tbuyers\trevenue\n2019-10-01\tleaked\t1\t0\t0\t0\t0\n")
+    dataset = tmp_path / "d1"
+    lake.write_load_files(brands(spark, D1, [("sony", 5, 1, "10.50")]), str(dataset))
+    (dataset / "part-99999-link.csv").symlink_to(secret)
+    with pytest.raises(MySQLdb.OperationalError, match=f"refused: {secret} is not in the load folder {dataset}"):
+        replace_date_from_files(mysql_hook, "brand_daily", "run_date", D1, str(dataset))
+    assert table_rows(mysql_hook, "brand_daily") == []
+
+    conn = mysql_hook.get_conn()
+    local_infile.load_folder(conn, str(dataset))
+    with pytest.raises(MySQLdb.OperationalError, match="refused: /etc/passwd is not in the load folder"):
+        conn.cursor().execute("LOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE brand_daily")
+    fresh = mysql_hook.get_conn()  # a connection that has not named a folder sends nothing at all
+    with pytest.raises(MySQLdb.OperationalError, match="is not in the load folder None"):
+        fresh.cursor().execute(f"LOAD DATA LOCAL INFILE '{secret}' INTO TABLE brand_daily")
+    assert table_rows(mysql_hook, "brand_daily") == []

@@ -102,12 +102,14 @@ def test_every_variable_is_documented_in_env_example_with_no_value():
 
 def test_airflow_services_share_one_environment_image_and_mounts():
     services = compose()["services"]
-    common = services["airflow-scheduler"]
+    common = services["airflow-dag-processor"]
     for name in AIRFLOW:
         service = services[name]
         env = dict(service["environment"])
         if name == "airflow-apiserver":  # only the API server writes the UI's password file
             assert is_secret_reference(env.pop("AIRFLOW_ADMIN_PASSWORD"))
+        if name == "airflow-scheduler":  # only the scheduler runs Spark drivers
+            assert is_secret_reference(env.pop("SPARK_AUTH_SECRET"))
         assert env == common["environment"], name
         for key in ("build", "image", "user", "volumes"):
             assert service[key] == common[key], (name, key)
@@ -142,6 +144,20 @@ def test_spark_connection_points_at_the_master_the_worker_joins(monkeypatch):
     assert SparkSubmitHook(conn_id=config.SPARK_CONN_ID)._connection["master"] == f"spark://{host}:{port}"
     # The image's pyspark ships the launcher both services run.
     assert (Path(pyspark.__file__).parent / "bin" / "spark-class").is_file()
+
+
+def test_the_spark_cluster_requires_the_secret_which_no_command_line_holds():
+    """tests/test_end_to_end.py runs a day on a cluster set up with exactly these settings."""
+    services = compose()["services"]
+    for name, options in (("spark-master", "SPARK_MASTER_OPTS"), ("spark-worker", "SPARK_WORKER_OPTS")):
+        env = services[name]["environment"]
+        assert env[options] == "-Dspark.authenticate=true", name
+        assert env["_SPARK_AUTH_SECRET"] == "${SPARK_AUTH_SECRET:?set SPARK_AUTH_SECRET in .env}", name
+    scheduler = services["airflow-scheduler"]
+    assert scheduler["command"] == ["bash", "/opt/airflow/project/docker/spark/with_auth_properties.sh",
+                                    "airflow", "scheduler"]
+    assert scheduler["environment"]["RECSYS_SPARK_PROPERTIES_FILE"].startswith("/tmp/")
+    assert not [service for service in services.values() if "SPARK_AUTH_SECRET}" in json.dumps(service.get("command"))]
 
 
 def test_executors_reach_the_driver_in_the_scheduler():

@@ -8,7 +8,8 @@ STEPS = ["check_raw_input", "clean_events", "eda_summaries", "build_interactions
          "apply_schema", "load_summaries", "load_model_run", "publish_recommendations",
          "check_recommendations", "check_recommendation_columns",
          "check_similar_products", "check_daily_summaries", "check_model_run", "check_list_freshness",
-         "render_report", "write_tableau_extract", "tableau_refreshes", "refresh_tableau", "record_pipeline_run"]
+         "render_report", "write_tableau_extract", "tableau_refreshes", "refresh_tableau", "apply_retention",
+         "record_pipeline_run"]
 # Skipped in these runs: no Tableau connection, no .hyper extract asked for.
 TABLEAU = {"tableau_refreshes", "refresh_tableau", "write_tableau_extract"}
 
@@ -54,8 +55,10 @@ def test_dag_shape_params_and_docs():
     for name in ("render_report", "write_tableau_extract"):
         assert dag.get_task(name).upstream_task_ids == {t.task_id for t in checks}
         assert dag.get_task(name).trigger_rule == "all_done"
+    assert dag.get_task("apply_retention").upstream_task_ids == {t.task_id for t in checks}
+    assert dag.get_task("apply_retention").trigger_rule == "none_failed"
     assert dag.get_task("record_pipeline_run").upstream_task_ids == {
-        "refresh_tableau", "render_report", "write_tableau_extract"}
+        "refresh_tableau", "render_report", "write_tableau_extract", "apply_retention"}
 
 
 def test_the_one_task_table_is_the_dags_doc_and_the_readme_points_to_it():

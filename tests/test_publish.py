@@ -16,6 +16,7 @@ from recsys_pipeline.publish import (
     publish_current,
     refusal,
     rollback_current,
+    withdraw,
 )
 from tests.helpers import evaluated_run
 
@@ -118,6 +119,16 @@ def generations(hook) -> set[tuple]:
         "(SELECT MAX(run_date) FROM similar_products_previous)")}
 
 
+def lists_of_three_dates_two_published(hook) -> None:
+    """Recommendations and similar products of D1, D2 and D3; D2's current, D1's previous."""
+    apply_migrations(hook)
+    for day in (D1, D2, D3):
+        replace_date_rows(hook, "user_recommendations", "run_date", day, recs(day, 2, 0))
+        replace_date_rows(hook, "similar_products", "run_date", day, similar(day, 3))
+    publish_current(hook, D1)
+    publish_current(hook, D2)
+
+
 def test_recommendations_and_similar_products_become_current_together_or_not_at_all(mysql_hook):
     apply_migrations(mysql_hook)
     for day in (D1, D2, D3):
@@ -196,12 +207,7 @@ def test_a_reader_holding_the_lists_open_delays_other_readers_only_the_bound_and
     from recsys_pipeline import publish
 
     monkeypatch.setattr(publish, "METADATA_LOCK_WAIT_SECONDS", 2)
-    apply_migrations(mysql_hook)
-    for day in (D1, D2, D3):
-        replace_date_rows(mysql_hook, "user_recommendations", "run_date", day, recs(day, 2, 0))
-        replace_date_rows(mysql_hook, "similar_products", "run_date", day, similar(day, 3))
-    publish_current(mysql_hook, D1)
-    publish_current(mysql_hook, D2)
+    lists_of_three_dates_two_published(mysql_hook)
     holder = mysql_hook.get_conn()
     holder.cursor().execute("START TRANSACTION")
     holder.cursor().execute("SELECT COUNT(*) FROM user_recommendations_current")
@@ -250,3 +256,39 @@ def test_lists_of_a_future_date_are_never_current_and_fail_the_freshness_check(m
         check_list_freshness(D2.isoformat(), {"max_list_age_days": 3})
     assert publish_current(mysql_hook, D2, RECS)["published"] is True
     assert check_list_freshness(D2.isoformat(), {"max_list_age_days": 3})["age_days"] == 0
+
+
+def history_dates(hook) -> list[date]:
+    return [r[0] for r in hook.get_records("SELECT DISTINCT run_date FROM user_recommendations ORDER BY 1")]
+
+
+def test_a_refused_rerun_withdraws_its_dates_lists_and_the_previous_generation_comes_back(mysql_hook):
+    """A rerun of a published date that the gate withholds: MySQL must no longer hold or serve that
+    date's lists (model_runs says withheld, and train_als took them out of the lake)."""
+    lists_of_three_dates_two_published(mysql_hook)
+    d1_lists = current(mysql_hook, "previous")
+
+    # The current date withheld: the previous generation is current again, nothing is previous.
+    assert withdraw(mysql_hook, D2)["current"] == {"user_recommendations": "2019-10-01",
+                                                   "similar_products": "2019-10-01"}
+    assert generations(mysql_hook) == {(D1, D1, None, None)} and current(mysql_hook) == d1_lists
+    assert history_dates(mysql_hook) == [D1, D3]
+    with pytest.raises(PublishError, match="no previous generation"):
+        rollback_current(mysql_hook, 3)
+    assert withdraw(mysql_hook, D2)["current"]["user_recommendations"] == "2019-10-01"  # a retry: the same
+
+    # An older date withheld while newer lists are current: its previous generation goes.
+    replace_date_rows(mysql_hook, "user_recommendations", "run_date", D2, recs(D2, 2, 0))
+    replace_date_rows(mysql_hook, "similar_products", "run_date", D2, similar(D2, 3))
+    publish_current(mysql_hook, D2)
+    withdraw(mysql_hook, D1)
+    assert generations(mysql_hook) == {(D2, D2, None, None)} and history_dates(mysql_hook) == [D2, D3]
+
+    # The only generation withheld: nothing is served (and the freshness check says so).
+    withdraw(mysql_hook, D2)
+    assert generations(mysql_hook) == {(None, None, None, None)} and history_dates(mysql_hook) == [D3]
+    with pytest.raises(StaleListsError, match="no recommendations are published at all"):
+        check_list_freshness(D3.isoformat(), {"max_list_age_days": 3})
+    tables = {r[0] for r in mysql_hook.get_records(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")}
+    assert not {t for t in tables if t.endswith(("_staging", "_retired"))}

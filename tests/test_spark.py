@@ -63,6 +63,25 @@ def test_spark_resources_come_from_the_params_and_empty_ones_are_left_to_the_clu
     assert conf_of("clean_events", sized) == {**small, **cluster}
 
 
+def test_a_clusters_secret_reaches_spark_submit_in_the_properties_file_never_on_its_command_line(
+        monkeypatch, tmp_path):
+    from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
+
+    from recsys_tools.run_dag import load_dag
+
+    properties = tmp_path / "auth.properties"
+    properties.write_text("spark.authenticate true\nspark.authenticate.secret not-on-the-command-line\n")
+    monkeypatch.setenv("RECSYS_SPARK_PROPERTIES_FILE", str(properties))
+    monkeypatch.setenv("AIRFLOW_CONN_RECSYS_SPARK", '{"conn_type": "spark", "host": "spark://master", "port": 7077}')
+    task = load_dag().get_task("train_als")
+    hook = SparkSubmitHook(conn_id=task._conn_id, properties_file=task.properties_file, conf={"a.b": "c"})
+    command = hook._build_spark_submit_command(task.application)
+    assert command[command.index("--properties-file") + 1] == str(properties)
+    assert "not-on-the-command-line" not in " ".join(command)
+    monkeypatch.delenv("RECSYS_SPARK_PROPERTIES_FILE")  # unset: spark-submit reads spark-defaults.conf as ever
+    assert load_dag().get_task("train_als").properties_file is None
+
+
 def test_the_input_check_measures_the_days_events_counting_gzip_as_the_csv_it_holds(tmp_path):
     import gzip
 

@@ -133,6 +133,37 @@ def test_a_second_attempt_waits_for_the_first_and_touches_nothing(spark, tmp_pat
         pass
 
 
+def test_a_removed_output_is_gone_after_the_commit_or_a_kill_at_any_step_and_the_recovery(
+        spark, tmp_path, monkeypatch):
+    """A withheld training run takes the date's earlier lists out with its report: the first output
+    removed, the report replaced, each ending old or as the commit says, whatever is killed."""
+    def commit(root: Path) -> None:
+        outputs.remove(str(root / FINALS[0]))
+        staged = Path(outputs.path(str(root / FINALS[2])))
+        staged.mkdir(parents=True)
+        (staged / "v.txt").write_text("new")
+        outputs.commit()
+
+    for kill in range(5):  # the journal, the removal, the report's two moves, the clean-up
+        root = old_lake(tmp_path / f"kill{kill}")
+        outputs = StagedOutputs(spark, str(root), "train_als", DAY).__enter__()
+        with monkeypatch.context() as patched:
+            dies_at(patched, kill)
+            with pytest.raises(Killed):
+                commit(root)
+        outputs.__exit__(None, None, None)
+        holder_dies(root)
+        with StagedOutputs(spark, str(root), "train_als", DAY):
+            pass
+        expected = OLD if kill == 0 else {FINALS[0]: None, FINALS[1]: None, FINALS[2]: "new"}
+        assert versions(root) == expected, kill
+        assert not [p for p in (root / "_staging").rglob("*") if p.is_file()], kill
+    root = old_lake(tmp_path / "whole")
+    with StagedOutputs(spark, str(root), "train_als", DAY) as outputs:
+        commit(root)
+    assert versions(root) == {FINALS[0]: None, FINALS[1]: None, FINALS[2]: "new"}
+
+
 KILLED_JOB = """
 import os, signal, sys
 from datetime import date

@@ -7,6 +7,7 @@ date, and a reader never sees a half-loaded date.
 """
 
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 from pyarrow import fs
 
+from recsys_pipeline import local_infile
 from recsys_pipeline.mysql import transaction
 from recsys_pipeline.sql_files import read_sql
 from recsys_pipeline.storage import filesystem_for
@@ -83,6 +85,8 @@ def replace_date_from_files(hook: MySqlHook, table: str, date_column: str, run_d
     with local_part_files(dataset, ".csv") as parts, transaction(hook) as cur:
         cur.execute(read_sql("load/replace_date.sql", table=table, date_column=date_column), (run_date,))
         expected = loaded = 0
+        if parts:
+            local_infile.load_folder(cur.connection, os.path.dirname(parts[0]))  # every part is in it
         for part in parts:
             columns, rows = _csv_columns(part)
             if not columns:

@@ -9,6 +9,7 @@ import MySQLdb
 from airflow.providers.mysql.hooks.mysql import MySqlHook
 from MySQLdb.cursors import Cursor
 
+from recsys_pipeline import local_infile
 from recsys_pipeline.config import MYSQL_CONN_ID
 from recsys_pipeline.sql_files import read_sql
 
@@ -24,11 +25,17 @@ class RecsysMySqlHook(MySqlHook):
         # Explicitly off unless asked for: MariaDB's client library allows it by default.
         return {**config, "read_timeout": seconds, "write_timeout": seconds, "local_infile": int(self.local_infile)}
 
+    def get_conn(self):
+        conn = super().get_conn()
+        if self.local_infile:  # the server may then ask for files: only the current load's are sent
+            local_infile.install(conn)
+        return conn
+
 
 def mysql_hook(conn_id: str = MYSQL_CONN_ID, loads_files: bool = False) -> MySqlHook:
     """The hook of a connection; ``loads_files`` allows LOAD DATA LOCAL INFILE on its sessions,
-    which only the tasks that bulk-load the lake's files need (a client that allows it lets the
-    server ask it for any file it can read)."""
+    which only the tasks that bulk-load the lake's files need, and then only of the folder each
+    load names (``recsys_pipeline.local_infile``)."""
     return RecsysMySqlHook(mysql_conn_id=conn_id, local_infile=loads_files)
 
 

@@ -16,11 +16,11 @@ from airflow.providers.mysql.hooks.mysql import MySqlHook
 from airflow.sdk.exceptions import AirflowSkipException
 
 from recsys import lake
-from recsys.params import Settings
 from recsys.reports import ModelRunReport
 from recsys_pipeline.bulk_load import read_lake_report, replace_date_from_files
 from recsys_pipeline.mysql import mysql_hook, transaction
 from recsys_pipeline.retry import with_retries
+from recsys_pipeline.run_settings import run_settings
 from recsys_pipeline.sql_files import read_sql
 
 log = logging.getLogger(__name__)
@@ -153,6 +153,39 @@ def rollback_current(hook: MySqlHook, max_age_days: int, tables: tuple[str, ...]
     return {"current": back_to.isoformat(), "previous": now.isoformat()}
 
 
+def withdraw(hook: MySqlHook, run_date: date, tables: tuple[str, ...] = PUBLISHED) -> dict:
+    """Take a refused run's date out of the published lists, so that MySQL tells what the lake
+    (where train_als removed the date's lists) and model_runs tell: its per-date rows go; where
+    its lists are current the previous generation comes back, as a rollback would (without one,
+    the current tables are emptied and the freshness check fails the run); a previous generation
+    of that date is emptied. Returns the run dates current before and after."""
+    with transaction(hook) as cur:
+        _take_lock(cur)
+        current, previous = _current_dates(cur, tables), _current_dates(cur, tables, "previous")
+        if all(current[h] == run_date and previous[h] not in (None, run_date) for h in tables):
+            pairs = []
+            for history in tables:
+                t = names(history)
+                for table in (t["retired"], t["staging"]):
+                    cur.execute(read_sql("publish/drop_table.sql", table=table))
+                cur.execute(read_sql("publish/create_staging.sql", staging=t["staging"], current=t["current"]))
+                pairs += [(t["current"], t["retired"]), (t["previous"], t["current"]), (t["staging"], t["previous"])]
+            _rename(cur, pairs)
+            for history in tables:
+                cur.execute(read_sql("publish/drop_table.sql", table=names(history)["retired"]))
+        # The rows left of the date, per-date and published, go in one transaction.
+        for history in tables:
+            for table in (history, names(history)["current"], names(history)["previous"]):
+                cur.execute(read_sql("load/replace_date.sql", table=table, date_column="run_date"), (run_date,))
+        now = _current_dates(cur, tables)
+    log.warning("lists of %s withdrawn: current lists were of %s, now of %s", run_date, current, now)
+    return {"run_date": run_date.isoformat(), "current_before": _iso(current), "current": _iso(now)}
+
+
+def _iso(dates: dict[str, date | None]) -> dict[str, str | None]:
+    return {table: day.isoformat() if day else None for table, day in dates.items()}
+
+
 def refusal(hook: MySqlHook, run: ModelRunReport) -> str | None:
     """Why the run's lists must not be published, or None. The gate fails closed: a withheld run
     never publishes, and an unjudged one only when no lists exist yet (a new store's first run,
@@ -172,14 +205,15 @@ def refusal(hook: MySqlHook, run: ModelRunReport) -> str | None:
 def publish_recommendations(run_date: str, params=None) -> dict:
     """The publish_recommendations task: load the date's recommendations and similar products
     into their per-date tables and make them the current ones (unless newer ones are current),
-    or skip the task, saying why, when the quality gate refused them (``refusal``): the rows
-    already in MySQL then stay as they are."""
+    or, when the quality gate refused them (``refusal``), withdraw the date's lists an earlier run
+    published (``withdraw``) and skip the task, saying why."""
     hook, day = mysql_hook(loads_files=True), date.fromisoformat(run_date)
-    lake_root = Settings.from_params(params).lake_root
+    lake_root = run_settings(params).lake_root
     run = read_lake_report(lake.model_run(lake_root, day), ModelRunReport)
     refused = refusal(hook, run)
     if refused:
         log.warning("QUALITY GATE: recommendations for %s are not published: %s", day, refused)
+        with_retries(lambda: withdraw(hook, day), f"withdrawing the lists of {day}")
         raise AirflowSkipException(f"not published: {refused}")
     result = {}
     for table, dataset in (("user_recommendations", lake.recommendations(lake_root, day)),
@@ -198,7 +232,7 @@ def check_list_freshness(run_date: str, params=None) -> dict:
     """The check_list_freshness task: fail loudly when the current lists are more than
     ``max_list_age_days`` older than the run date (each run the quality gate withholds keeps the
     old lists current; a green run must not hide that they are getting old)."""
-    day, allowed = date.fromisoformat(run_date), Settings.from_params(params).max_list_age_days
+    day, allowed = date.fromisoformat(run_date), run_settings(params).max_list_age_days
     current = published_date(mysql_hook(), "user_recommendations")
     if current is None:
         raise StaleListsError(f"no recommendations are published at all (run date {day})")

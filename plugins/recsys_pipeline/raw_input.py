@@ -25,6 +25,7 @@ from recsys.raw_format import BYTE_ORDER_MARK, COMPLETE_MARKER, RAW_HEADER, is_r
 from recsys_pipeline.migrations import apply_migrations
 from recsys_pipeline.mysql import mysql_hook
 from recsys_pipeline.run_lock import ACTIVE_RUN_STATES, airflow_run_is_active, take_run_lock
+from recsys_pipeline.run_settings import run_settings
 from recsys_pipeline.storage import filesystem_for
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ class RawInputSensor(BaseSensorOperator):
 
     def execute(self, context):
         try:  # wrong Params or a future date: fail now, not after the wait, and do not retry
-            settings = Settings.from_params(context["params"])
+            settings = run_settings(context["params"])
             run_date_of(settings, context)
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from exc
@@ -154,7 +155,7 @@ class RawInputSensor(BaseSensorOperator):
                 f"{self._awaited} (gave up after input_wait_minutes={settings.input_wait_minutes:g})") from exc
 
     def poke(self, context) -> bool:
-        settings = Settings.from_params(context["params"])
+        settings = run_settings(context["params"])
         run_date = run_date_of(settings, context)
         previous = context["ti"].get_previous_dagrun()
         previous_state = getattr(previous.state, "value", previous.state) if previous else None

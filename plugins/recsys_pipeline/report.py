@@ -16,8 +16,8 @@ from pathlib import Path
 from airflow.sdk.exceptions import AirflowSkipException
 
 from recsys import lake
-from recsys.params import Settings
 from recsys_pipeline.mysql import mysql_hook
+from recsys_pipeline.run_settings import run_settings
 from recsys_pipeline.sql_files import STATEMENTS_DIR, read_sql
 from recsys_pipeline.storage import put_file
 
@@ -139,7 +139,7 @@ def render_report(run_date: str | None, params=None) -> str:
     (and logs) where it is."""
     if run_date in (None, "", "None"):
         raise AirflowSkipException("no report: check_raw_input did not resolve the run date")
-    settings, end = Settings.from_params(params), date.fromisoformat(run_date)
+    settings, end = run_settings(params), date.fromisoformat(run_date)
     hook = mysql_hook()
     if not hook.get_first(read_sql("results/date_summarised.sql"), parameters=(end,)):
         raise AirflowSkipException(f"no report: MySQL holds no summaries of {end}")

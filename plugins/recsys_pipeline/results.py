@@ -8,12 +8,12 @@ when model training fails: ``load_summaries`` (after eda_summaries) and ``load_m
 from datetime import date
 
 from recsys import lake
-from recsys.params import Settings
 from recsys.reports import CleaningReport, ModelRunReport, SummariesReport
 from recsys_pipeline.bulk_load import read_lake_report, replace_date_from_files, replace_date_rows
 from recsys_pipeline.mysql import mysql_hook
 from recsys_pipeline.report_rows import data_quality_rows, model_run_rows
 from recsys_pipeline.retry import with_retries
+from recsys_pipeline.run_settings import run_settings
 
 # The EDA job's outputs (recsys.eda.SUMMARIES), each loaded into the MySQL table of the same name.
 EDA_TABLES = ("daily_kpis", "hourly_activity", "brand_daily", "category_daily", "top_customers",
@@ -31,7 +31,7 @@ def load_summaries(run_date: str, params=None) -> dict[str, int]:
     figures; returns rows per table. Each table and date is one unit, retried whole after a
     transient fault."""
     hook, day = mysql_hook(loads_files=True), date.fromisoformat(run_date)
-    lake_root = Settings.from_params(params).lake_root
+    lake_root = run_settings(params).lake_root
     summarised = read_lake_report(lake.summaries_report(lake_root, day), SummariesReport)
     loaded = dict.fromkeys(EDA_TABLES, 0)
     for event_date in map(date.fromisoformat, summarised.event_dates):
@@ -45,5 +45,5 @@ def load_summaries(run_date: str, params=None) -> dict[str, int]:
 def load_model_run(run_date: str, params=None) -> dict[str, int]:
     """The load_model_run task: replace the run date's row of model_runs."""
     hook, day = mysql_hook(), date.fromisoformat(run_date)
-    run = read_lake_report(lake.model_run(Settings.from_params(params).lake_root, day), ModelRunReport)
+    run = read_lake_report(lake.model_run(run_settings(params).lake_root, day), ModelRunReport)
     return _replace_rows(hook, "run_date", day, model_run_rows(run))

@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime
 from airflow.sdk.exceptions import AirflowFailException
 
 from recsys import lake
-from recsys.params import Settings
 from recsys.reports import CleaningReport, ModelRunReport
 from recsys_pipeline.bulk_load import read_lake_report, replace_date_rows
 from recsys_pipeline.migrations import apply_migrations
@@ -20,6 +19,7 @@ from recsys_pipeline.raw_input import resolve_run_date
 from recsys_pipeline.results import EDA_TABLES
 from recsys_pipeline.retry import with_retries
 from recsys_pipeline.run_lock import release_run_lock
+from recsys_pipeline.run_settings import run_settings
 from recsys_pipeline.templates import RUN_DATE_TASK
 
 FAILED = ("failed", "upstream_failed")
@@ -61,7 +61,7 @@ def task_rows(states: dict[str, tuple[str, float | None]], cleaning: CleaningRep
 
 
 def record_pipeline_run(params=None, data_interval_start=None, ti=None, dag=None, dag_run=None) -> dict:
-    settings = Settings.from_params(params)
+    settings = run_settings(params)
     resolved = ti.xcom_pull(task_ids=RUN_DATE_TASK, key="run_date")
     run_date = date.fromisoformat(resolved) if resolved else resolve_run_date(settings.run_date, data_interval_start)
     finished = task_states(ti.get_task_breadcrumbs(ti.dag_id, ti.run_id))

@@ -16,9 +16,9 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 from airflow.sdk import BaseHook
 
 import recsys
-from recsys.params import Settings
 from recsys_pipeline import local_driver
 from recsys_pipeline.config import BUILD_DIR, SPARK_CONN_ID, SPARK_JOBS_DIR
+from recsys_pipeline.run_settings import run_settings
 from recsys_pipeline.templates import RUN_DATE
 
 PACKAGE_DIR = Path(recsys.__file__).resolve().parent
@@ -85,7 +85,7 @@ class RecsysSparkSubmitOperator(SparkSubmitOperator):
         self.py_files = str(build_package_zip())
         self.conf = submitted_conf(self.conf)
         size = context["ti"].xcom_pull(task_ids="check_raw_input", key="raw_megabytes")
-        window_days = Settings.from_params(context["params"]).window_days
+        window_days = run_settings(context["params"]).window_days
         env = local_driver.submit_env(self.task_id, size, window_days, master)
         if env:
             self.env_vars = {**(self.env_vars or {}), **env}
@@ -103,5 +103,7 @@ def spark_job(task_id: str, **kwargs) -> RecsysSparkSubmitOperator:
         conn_id=SPARK_CONN_ID,
         name=f"recsys_{task_id}",
         conf=conf,
+        # Settings that must not be on a command line (a cluster's shared secret), from a file.
+        properties_file=os.environ.get("RECSYS_SPARK_PROPERTIES_FILE") or None,
         **kwargs,
     )

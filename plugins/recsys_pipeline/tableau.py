@@ -16,16 +16,16 @@ from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from recsys import lake
-from recsys.params import Settings
 from recsys_pipeline.config import TABLEAU_CONN_ID
 from recsys_pipeline.mysql import mysql_hook
+from recsys_pipeline.run_settings import run_settings
 
 log = logging.getLogger(__name__)
 
 
 def tableau_refreshes(params=None) -> list[dict]:
     """The tableau_refreshes task: one TableauOperator's arguments per extract to refresh."""
-    settings = Settings.from_params(params)
+    settings = run_settings(params)
     wanted = ([("datasources", name) for name in settings.tableau_datasources]
               + [("workbooks", name) for name in settings.tableau_workbooks])
     if not wanted:
@@ -71,7 +71,7 @@ def resolve_extracts(wanted: list[tuple[str, str]]) -> dict[tuple[str, str], str
 def write_tableau_extract(params=None) -> str:
     """The write_tableau_extract task: the views as a .hyper file in the lake when the Param
     tableau_hyper_extract asks for it (skipped otherwise); returns (and logs) where it is."""
-    settings = Settings.from_params(params)
+    settings = run_settings(params)
     if not settings.tableau_hyper_extract:
         raise AirflowSkipException("no .hyper extract written: the Param tableau_hyper_extract is off")
     # Imported here: the Hyper API (a 290 MB native library, x86-64 Linux wheels only) is loaded by

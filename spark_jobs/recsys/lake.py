@@ -69,6 +69,14 @@ def tableau_extract(lake: str) -> str:
     return f"{lake}/tableau/recsys_views.hyper"
 
 
+# The per-date folders, ``<folder>/<key>=YYYY-MM-DD`` (``*``: every folder in it), by the retention
+# setting that keeps them (recsys_pipeline.retention): what the runs derive, and the clean events.
+DERIVED_FOLDERS = (("interactions", "run_date"), ("models", "run_date"), ("recommendations", "run_date"),
+                   ("similar_products", "run_date"), ("model_runs", "run_date"), ("reports/eda", "run_date"),
+                   ("reports/html", "run_date"), ("eda/*", "run_date"))
+CLEANED_FOLDERS = (("events", "ingest_date"), ("quarantine", "ingest_date"), ("reports/cleaning", "ingest_date"))
+
+
 def model_run_dates(spark, lake: str) -> list[date]:
     """The dates with a model run in the lake, oldest first."""
     return _dates_under(spark, f"{lake}/model_runs", "run_date")

@@ -11,6 +11,7 @@ imported), and the Spark drivers import it from the shipped package (where Airfl
 """
 
 import json
+import re
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
@@ -35,6 +36,9 @@ RETIRED = {"quick_jit_max_mb": "the deployment setting RECSYS_QUICK_JIT_MAX_MB"}
 # A memory size that may be left empty: null, as the trigger form sends an empty field, or "", as
 # earlier runs' confs held it (a cleared task of such a run must still validate).
 OPTIONAL_MEMORY = "^([0-9]+[kmgt])?$"
+# scheme://user[:password]@host/...: a root naming its credentials would reach spark-submit's
+# command line, the task logs and model_runs.params_json.
+_URI_CREDENTIALS = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@")
 
 
 @dataclass(frozen=True)
@@ -220,6 +224,11 @@ class Settings:
             found.append(f"store_time_zone {self.store_time_zone!r} is not an IANA time zone (e.g. Asia/Kolkata)")
         if self.weight_view + self.weight_cart + self.weight_purchase <= 0:
             found.append("weight_view, weight_cart and weight_purchase are all 0: every score would be 0")
+        for name in ("raw_root", "lake_root"):
+            # The value is not repeated: the message reaches the task's log.
+            if _URI_CREDENTIALS.match(getattr(self, name)):
+                found.append(f"{name} carries credentials in its URI (before '@'): give them to the storage's "
+                             "configuration (Spark's Hadoop settings, the workers' credentials), never a Param")
         if self.run_date is not None:
             try:
                 date.fromisoformat(self.run_date)

@@ -5,8 +5,8 @@ its old or its new version, never neither, and the next attempt finishes or undo
 Under ``<lake>/_staging/<job>/run_date=<date>/`` (which no reader lists):
 
 - ``<n>/``: output n's new version, written by the job;
-- ``COMMIT``: the swap's journal, the outputs in order; once it exists the new versions are
-  complete and checked, and the swap only ever goes forward;
+- ``COMMIT``: the swap's journal, the outputs in order, each replaced or removed; once it exists
+  the new versions are complete and checked, and the swap only ever goes forward;
 - ``<n>.replaced/``: output n's old version, moved aside during the swap.
 
 Beside it, ``run_date=<date>.lock`` says which attempt is writing that job's date: a second
@@ -30,6 +30,7 @@ STALE_SECONDS = 120
 # How long a second attempt waits for the first (retries come 5 minutes apart at the least).
 WAIT_SECONDS = float(os.environ.get("RECSYS_LAKE_LOCK_WAIT_SECONDS", "600"))
 JOURNAL = "COMMIT"
+REPLACE, REMOVE = "replace", "remove"
 
 
 class LakeLockHeld(RuntimeError):
@@ -39,15 +40,15 @@ class LakeLockHeld(RuntimeError):
 class StagedOutputs:
     """``with StagedOutputs(spark, lake_root, job, run_date) as outputs:`` takes the job's date
     (waiting for another attempt), finishes or undoes an interrupted swap, and gives with
-    ``path(final)`` where to write ``final``'s new version; ``commit()`` swaps them in, in the
-    order they were named (name the job's report last: readers take it as the sign the rest is
-    there)."""
+    ``path(final)`` where to write ``final``'s new version (or with ``remove(final)`` takes it out);
+    ``commit()`` swaps them in, in the order they were named (name the job's report last: readers
+    take it as the sign the rest is there)."""
 
     def __init__(self, spark, lake_root: str, job: str, run_date: date, wait_seconds: float = WAIT_SECONDS):
         self._spark = spark
         self.staging = f"{lake_root}/_staging/{job}/run_date={run_date.isoformat()}"
         self._lock = _DateLock(self, f"{self.staging}.lock", wait_seconds)
-        self._outputs: dict[str, str] = {}
+        self._outputs: dict[str, str | None] = {}  # final -> its staged new version, None: removed
 
     def __enter__(self):
         self._lock.acquire()
@@ -66,10 +67,15 @@ class StagedOutputs:
         self._outputs[final] = staged
         return staged
 
+    def remove(self, final: str) -> None:
+        """Take ``final`` out of the lake with the commit: a version no reader may find any more."""
+        self._outputs[final] = None
+
     def commit(self) -> None:
         self._lock.check_held()
-        self.apply("write", f"{self.staging}/{JOURNAL}", json.dumps(list(self._outputs)))
-        self._swap(self._outputs)
+        journal = [[final, REPLACE if staged else REMOVE] for final, staged in self._outputs.items()]
+        self.apply("write", f"{self.staging}/{JOURNAL}", json.dumps(journal))
+        self._swap(journal)
 
     def recover(self) -> None:
         """Finish the swap a killed attempt had decided (its journal is there), else remove what
@@ -78,12 +84,17 @@ class StagedOutputs:
         if journal is None:
             self.apply("delete", self.staging)
             return
-        finals = json.loads(journal)
-        self._swap({final: f"{self.staging}/{n}" for n, final in enumerate(finals)})
+        # A journal of the version before removals listed the outputs alone.
+        self._swap([[entry, REPLACE] if isinstance(entry, str) else entry for entry in json.loads(journal)])
 
-    def _swap(self, outputs: dict[str, str]) -> None:
-        for final, staged in outputs.items():
+    def _swap(self, journal: list[list[str]]) -> None:
+        for n, (final, action) in enumerate(journal):
+            staged = f"{self.staging}/{n}"
             replaced = f"{staged}.replaced"
+            if action == REMOVE:
+                if self.exists(final):
+                    self.apply("rename", final, replaced)
+                continue
             if not self.exists(staged):
                 if not self.exists(final):
                     raise OSError(f"{final}: neither it nor its new version {staged} is there")

@@ -5,7 +5,8 @@ Reads the run date's interaction matrix and the window's clean events; writes th
 id maps to ``<lake_root>/models/run_date=<d>/``, the recommendations (CSV) to
 ``<lake_root>/recommendations/run_date=<d>/`` and the run report (``recsys.reports.ModelRunReport``)
 to ``<lake_root>/model_runs/run_date=<d>/``. A run withheld by the gate writes only the last, with
-``status = 'withheld'`` and the reason; the publish task then leaves MySQL's lists as they were.
+``status = 'withheld'`` and the reason, and takes out the model and lists an earlier run of the
+date left; the publish task then withdraws the date's lists from MySQL too (``publish.withdraw``).
 A run that could not be judged writes its lists with ``status = 'unjudged'``; the publish task
 makes them current only when no lists exist yet.
 """
@@ -68,6 +69,9 @@ def main(argv: list[str]) -> None:
         if status != WITHHELD:  # an unjudged run's lists are written: the publish task decides on them
             sizes.update(refit_and_write(settings, run_date, chosen, matrix, outputs))
         else:
+            # A rerun withheld must not leave the date's earlier lists behind as if they were its own.
+            for earlier in (lake.model_dir, lake.recommendations, lake.similar_products):
+                outputs.remove(earlier(settings.lake_root, run_date))
             # Loud on purpose: the run succeeds, but its lists must not replace the published ones.
             banner = "=" * 80
             print(f"{banner}\nQUALITY GATE: recommendations for {run_date} are NOT published.\n"
