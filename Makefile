@@ -20,7 +20,7 @@ PYTEST = RECSYS_TASK_RETRIES=0 python -m pytest -n $(PYTEST_WORKERS) --dist load
 # The benchmark's store: small (about a minute in all), 1m or 10m events over 30 days.
 SCALE ?= small
 
-.PHONY: setup setup-python demo ui test unit lint bench bench-components spark-class-archive mysql-stop clean
+.PHONY: setup setup-python demo ui test unit lint bench soak bench-components spark-class-archive mysql-stop clean
 
 setup: setup-python  ## install system and Python packages, Airflow's database, a reachable MySQL
 	$(ENV) && bash scripts/mysql_server.sh ensure
@@ -44,6 +44,9 @@ unit: setup-python  ## the tests that need no database (local Spark and Airflow 
 
 bench: setup  ## the daily run at SCALE through Airflow, with its peers: .local/bench/$(SCALE)/report.{json,md}
 	$(ENV) && python -m benchmarks.bench_daily --scale $(SCALE)
+
+soak: setup  ## fault soak: 10 dates backfilled through a real scheduler with faults injected, against a fault-free run (about 30 minutes; restarts the private MariaDB)
+	$(ENV) && python -m benchmarks.soak
 
 bench-components: setup  ## each part alone at 1 and 10 million rows: generator, cleaning, ALS configurations, the driver engine's bound, loads
 	$(ENV) && python -m benchmarks.bench_generator

@@ -80,7 +80,7 @@ with DAG(
         # Transient faults (a busy cluster, a MySQL restart) are retried, 5 then 10 minutes later
         # (at most an hour apart); tests set 0.
         "retries": int(os.environ.get("RECSYS_TASK_RETRIES", "2")),
-        "retry_delay": timedelta(minutes=5),
+        "retry_delay": timedelta(seconds=float(os.environ.get("RECSYS_RETRY_DELAY_SECONDS", "300"))),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(hours=1),
         # Per task: Airflow 3 fires a DAG-level failure callback once per run, not per task.

@@ -72,6 +72,22 @@ class AirflowServices:
             raise RuntimeError(f"airflow {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
         return done.stdout
 
+    def create_while_running(self, created, *args: str, attempts: int = 5) -> None:
+        """``airflow *args`` that creates runs while the scheduler writes to the same SQLite file:
+        a command whose transaction read before another process wrote is refused ("database is
+        locked") and rolled back, so it is tried again unless ``created(self.dag_runs())`` says its
+        runs are there."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self.airflow(*args)
+                return
+            except RuntimeError as exc:
+                if "database is locked" not in str(exc) or attempt == attempts:
+                    raise
+            time.sleep(2)
+            if created(self.dag_runs()):
+                return
+
     def dag_runs(self) -> dict:
         done = subprocess.run([sys.executable, "-c", _RUNS_SCRIPT, DAG_ID], env=self.env, capture_output=True,
                               text=True, timeout=120, check=True)
@@ -98,7 +114,7 @@ class AirflowServices:
 
 
 def _environment(home: Path, port: int, extra_env: dict) -> dict:
-    return {**os.environ, **extra_env,
+    return {**os.environ,
             "AIRFLOW_HOME": str(home),
             # SQLite: writers wait for each other instead of failing with "database is locked".
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db?timeout=60",
@@ -113,7 +129,8 @@ def _environment(home: Path, port: int, extra_env: dict) -> dict:
             # parsed again every 30 s by default, it took a core's seconds from the tasks each time.
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True"}
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            **extra_env}
 
 
 @contextmanager

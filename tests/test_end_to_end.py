@@ -4,7 +4,7 @@ makes the state it needs, so the test workers can spread them."""
 
 import json
 import secrets
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -48,56 +48,73 @@ def one_at_a_time(found: dict) -> list[str]:
 MANUAL_RUN = "manual_inside_the_backfill"
 
 
-@pytest.mark.cost(300)
+@pytest.mark.cost(400)
 @pytest.mark.e2e
 def test_a_backfill_through_the_scheduler_runs_the_days_one_at_a_time_and_lands_the_right_values(
         pipeline_env, mysql_hook, tmp_path_factory):
-    """Two days backfilled by a real scheduler, one at a time, oldest first, and a manual run of the
-    second date triggered while the backfill runs, which waits for its turn; checked value by value
-    (the second date's two runs leave the same rows), and each day's report written."""
-    d1, d2 = date(2019, 10, 1), date(2019, 10, 2)
+    """A real scheduler: its daily run (of yesterday: catchup is off) is working when a backfill of
+    two older dates is started, and a manual run of the second date is triggered inside that
+    backfill. Each waits its turn (no two runs' tasks overlap), and the tables end as the runs in
+    that order would leave them; checked value by value, and each day's report written."""
+    d1, d2, d3 = date(2019, 10, 1), date(2019, 10, 2), datetime.now(UTC).date() - timedelta(days=1)
+    generate(Path(pipeline_env["raw_root"]), d3, 1, users=1500, products=400, events=15000, seed=11)
     home = tmp_path_factory.mktemp("airflow_home")
     # A waiting check looks again after 10 s: with a few seconds, the scheduler may queue the next
-    # look before the last one's process has exited (slow on 2 busy cores) and fail the task.
-    with airflow_services(home, {"RECSYS_INPUT_POKE_SECONDS": "10"}) as airflow:
+    # look before the last one's process has exited (slow on 2 busy cores) and fail the task. The
+    # scheduler makes the DAG's own daily run, whose Params are the defaults: the deployment's
+    # roots point at the test's folders.
+    roots = {"RECSYS_RAW_ROOT": pipeline_env["raw_root"], "RECSYS_LAKE_ROOT": pipeline_env["lake_root"]}
+    with airflow_services(home, {"RECSYS_INPUT_POKE_SECONDS": "10", "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "True",
+                                 **roots}) as airflow:
         airflow.airflow("dags", "unpause", DAG_ID)
-        # Both runs allowed at once: the DAG itself must keep them one at a time.
-        airflow.airflow("backfill", "create", "--dag-id", DAG_ID, "--from-date", d1.isoformat(),
-                        "--to-date", d2.isoformat(), "--dag-run-conf", json.dumps(pipeline_env),
-                        "--max-active-runs", "2")
         airflow.start("dag-processor")
         airflow.start("scheduler")
         airflow.wait_for_task_start("clean_events")
+        # Both backfill runs allowed at once: the DAG itself must keep them one at a time.
+        airflow.create_while_running(
+            lambda found: sum(r["run_type"] == "backfill" for r in found["runs"]) == 2,
+            "backfill", "create", "--dag-id", DAG_ID, "--from-date", d1.isoformat(), "--to-date", d2.isoformat(),
+            "--dag-run-conf", json.dumps(pipeline_env), "--max-active-runs", "2")
         # A user's run of a date inside the running backfill: without a logical date, no run comes
-        # "before" it; the run lock alone keeps it from the backfill's runs.
-        airflow.airflow("dags", "trigger", DAG_ID, "--run-id", MANUAL_RUN,
-                        "--conf", json.dumps({**pipeline_env, "run_date": d2.isoformat()}))
-        found = airflow.wait_for_runs(3, timeout=1500)
+        # "before" it; the run lock alone keeps it from the others.
+        airflow.create_while_running(
+            lambda found: any(r["run_id"] == MANUAL_RUN for r in found["runs"]),
+            "dags", "trigger", DAG_ID, "--run-id", MANUAL_RUN,
+            "--conf", json.dumps({**pipeline_env, "run_date": d2.isoformat()}))
+        found = airflow.wait_for_runs(4, timeout=2000)
     assert sorted((r["run_type"], r["state"]) for r in found["runs"]) == [
-        ("backfill", "success"), ("backfill", "success"), ("manual", "success")], found["runs"]
+        ("backfill", "success"), ("backfill", "success"), ("manual", "success"), ("scheduled", "success")
+    ], found["runs"]
     order = one_at_a_time(found)
-    backfill = {r["run_id"]: r["data_interval_start"][:10] for r in found["runs"] if r["run_type"] == "backfill"}
-    assert [backfill.get(run_id, run_id) for run_id in order] in (
-        [d1.isoformat(), d2.isoformat(), MANUAL_RUN], [d1.isoformat(), MANUAL_RUN, d2.isoformat()])
+    dated = {r["run_id"]: r["data_interval_start"][:10] for r in found["runs"] if r["run_type"] != "manual"}
+    named = [dated.get(run_id, run_id) for run_id in order]
+    # The daily run first (it held the lock), the backfill oldest first; the manual run took the
+    # lock whenever it found it free.
+    assert [n for n in named if n != MANUAL_RUN] == [d3.isoformat(), d1.isoformat(), d2.isoformat()], named
     # Days of a few MB on local[*]: every Spark job's JVM compiled with the quick JIT alone.
     spark_logs = [p for task in ("clean_events", "train_als") for p in (home / "logs").rglob(f"task_id={task}/*.log")]
-    assert len(spark_logs) == 6 and all("compiles with the quick JIT alone" in p.read_text() for p in spark_logs)
+    assert len(spark_logs) == 8 and all("compiles with the quick JIT alone" in p.read_text() for p in spark_logs)
 
     kpis = mysql_hook.get_records("SELECT run_date, events, purchases FROM daily_kpis ORDER BY run_date")
     quality = mysql_hook.get_records(
         "SELECT ingest_date, rows_clean, rows_read, rows_quarantined FROM data_quality_daily ORDER BY 1")
-    assert [k[0] for k in kpis] == [d1, d2]
+    assert [k[0] for k in kpis] == [d1, d2, d3]
     assert [k[1] for k in kpis] == [q[1] for q in quality]  # every clean event is summarised
-    assert all(q[3] == 0 for q in quality) and sum(q[2] for q in quality) > 28000
+    assert all(q[3] == 0 for q in quality) and sum(q[2] for q in quality[:2]) > 28000
 
     runs = {r[0]: r[1:] for r in mysql_hook.get_records(
         "SELECT run_date, evaluation_status, users, recommendation_rows, als_ndcg_at_k, "
         "popularity_ndcg_at_k, category_popularity_ndcg_at_k, status, quality_gate, tuning_trials, "
         "als_alpha, evaluation_json FROM model_runs")}
     assert runs[d1][0].startswith("skipped: no training events")
-    # The gate fails closed: the first run, unjudged, publishes only because no lists existed yet.
+    # The gate fails closed: the daily run, the store's first, unjudged, published because no lists
+    # existed yet; the first date's, unjudged too, did not; the second date's, judged, are kept as
+    # history but never replace the newer current ones.
     assert runs[d1][6:8] == ("unjudged", f"unjudged: {runs[d1][0]}; published only if no lists exist yet")
-    assert mysql_hook.get_first("SELECT MIN(run_date), MAX(run_date) FROM user_recommendations_current") == (d2, d2)
+    assert runs[d3][6] == "unjudged"
+    assert mysql_hook.get_first("SELECT MIN(run_date), MAX(run_date) FROM user_recommendations_current") == (d3, d3)
+    assert mysql_hook.get_first("SELECT COUNT(*) FROM user_recommendations WHERE run_date = %s",
+                                parameters=(d1,))[0] == 0
     status, users, rows, als_ndcg, popularity_ndcg, category_ndcg, published, gate, trials, alpha, evaluation = runs[d2]
     assert status == "evaluated" and published == "published" and gate.startswith("passed")
     engines = {json.loads(r[0])["als_engine"] for r in mysql_hook.get_records("SELECT params_json FROM model_runs")}
@@ -135,12 +152,16 @@ def test_a_backfill_through_the_scheduler_runs_the_days_one_at_a_time_and_lands_
     assert tasks["publish_recommendations"][2] == published_rows
 
     # One event per checked date of each Asset, for DAGs scheduled on them.
-    assert found["asset_events"] == {"recsys_daily_summaries": 3, "recsys_current_recommendations": 3}
+    # (the first date's lists were refused, and so were the second's if the manual run came before
+    # the first date, with nothing to judge them on: their checks of the current lists skipped).
+    judged = 1 if named.index(MANUAL_RUN) < named.index(d1.isoformat()) else 2
+    assert found["asset_events"] == {"recsys_daily_summaries": 4, "recsys_current_recommendations": 1 + judged}
 
-    # Each run's report is in the lake; the last date's draws the window's events as MySQL has them.
+    # Each run's report is in the lake; the second date's, written last, draws its window's events
+    # (the first two dates) as MySQL has them.
     reports = sorted(Path(pipeline_env["lake_root"]).glob("reports/html/run_date=*/recsys_report.html"))
-    assert [p.parent.name for p in reports] == [f"run_date={d}" for d in (d1, d2)]
-    assert f'id="kpi-events"><td>events</td><td>{kpis[0][1] + kpis[1][1]:,}</td>' in reports[-1].read_text()
+    assert [p.parent.name for p in reports] == [f"run_date={d}" for d in (d1, d2, d3)]
+    assert f'id="kpi-events"><td>events</td><td>{kpis[0][1] + kpis[1][1]:,}</td>' in reports[1].read_text()
 
 
 SPARK_JOBS = {job.__name__.rsplit(".", 1)[-1]: job
