@@ -67,9 +67,11 @@ class FaultInjector:
                 if target and (job, day) in drivers:
                     for process in drivers[(job, day)]:
                         _quietly_kill(process)
-                    during = os.path.exists(journal)
-                    self._note(f"{job} {day} killed during its commit (journal still there: {during})")
-                    pending.remove(target)
+                    if os.path.exists(journal):  # else the swap had ended: a kill after it, tried again
+                        self._note(f"{job} {day} killed during its commit (its journal still there)")
+                        pending.remove(target)
+                    else:
+                        self._note(f"{job} {day} killed just after its commit: another try")
             time.sleep(0.005)
 
     # The MySQL server restarted under a load and under a publish.

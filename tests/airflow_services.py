@@ -102,12 +102,13 @@ class AirflowServices:
             time.sleep(2)
         raise TimeoutError(f"no {task_id} started after {timeout} s")
 
-    def wait_for_runs(self, count: int, timeout: float) -> dict:
-        """Until ``count`` runs exist and all have finished."""
+    def wait_for_runs(self, count: int, timeout: float, finished: bool = True) -> dict:
+        """Until ``count`` runs exist and (unless ``finished`` is False) all have finished."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = self.dag_runs()
-            if len(found["runs"]) >= count and all(r["state"] in ("success", "failed") for r in found["runs"]):
+            if len(found["runs"]) >= count and (
+                    not finished or all(r["state"] in ("success", "failed") for r in found["runs"])):
                 return found
             time.sleep(5)
         raise TimeoutError(f"runs unfinished after {timeout} s: {self.dag_runs()['runs']}")

@@ -292,3 +292,10 @@ def test_a_refused_rerun_withdraws_its_dates_lists_and_the_previous_generation_c
     tables = {r[0] for r in mysql_hook.get_records(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")}
     assert not {t for t in tables if t.endswith(("_staging", "_retired"))}
+
+
+def test_a_refused_rerun_never_brings_back_lists_an_operator_rolled_back(mysql_hook):
+    lists_of_three_dates_two_published(mysql_hook)
+    rollback_current(mysql_hook, 3)  # D2's lists were bad: D1's current again, D2's previous
+    withdraw(mysql_hook, D1)  # then D1's rerun is refused: nothing older to fall back on
+    assert generations(mysql_hook) == {(None, None, D2, D2)}

@@ -1,5 +1,6 @@
 """Bounded growth: five dates with a retention of two leave exactly the expected dates in the lake
-and MySQL; the served lists' dates stay; a rerun inside the window removes nothing."""
+and MySQL; the served lists' dates and the clean events stay; a rerun inside the window removes
+nothing."""
 
 import os
 import time
@@ -7,7 +8,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
 from recsys import lake
 from recsys_pipeline import retention
@@ -78,7 +78,6 @@ def test_five_dates_with_retention_two_leave_exactly_the_expected_dates(five_dat
         if name != "recsys-new.zip":
             os.utime(path, (time.time() - 3 * 86400,) * 2)
     monkeypatch.setenv("RECSYS_RETENTION_DAYS", "2")
-    monkeypatch.setenv("RECSYS_EVENTS_RETENTION_DAYS", "3")
     monkeypatch.setenv("RECSYS_SUMMARY_RETENTION_DAYS", "4")
     before = {table: mysql_hook.get_records(f"SELECT * FROM {table} ORDER BY 1, 2")
               for table in ("user_recommendations_current", "user_recommendations_previous")}
@@ -89,8 +88,8 @@ def test_five_dates_with_retention_two_leave_exactly_the_expected_dates(five_dat
     assert dates_left(root, derived_paths) == {d1: full, d2: full, d3: 0, d4: full, d5: full}
     assert db_dates(mysql_hook, "user_recommendations") == db_dates(mysql_hook, "similar_products") == [d1, d2, d4, d5]
     assert {table: mysql_hook.get_records(f"SELECT * FROM {table} ORDER BY 1, 2") for table in before} == before
-    # Clean events: their own three days; summaries: their own four.
-    assert dates_left(root, cleaned_paths) == {d1: 0, d2: 0, d3: 3, d4: 3, d5: 3}
+    # Clean events: kept for good; summaries: their own four days.
+    assert set(dates_left(root, cleaned_paths).values()) == {3}
     assert db_dates(mysql_hook, "data_quality_reasons", "ingest_date") == [d2, d3, d4, d5]
     # Staging: only what no attempt holds and no swap needs; build archives: old ones, never the current.
     assert sorted(p.name for p in staging.glob("*/run_date=*") if p.is_dir()) == ["run_date=2019-10-01"] * 2
@@ -103,12 +102,6 @@ def test_five_dates_with_retention_two_leave_exactly_the_expected_dates(five_dat
 
     # A rerun of a date inside the window removes nothing.
     again = apply_retention(d4.isoformat(), five_dates)
-    assert [again[s]["lake_folders"] for s in again] == [0, 0, 0]
+    assert [again[s]["lake_folders"] for s in again] == [0, 0]
     assert dates_left(root, derived_paths)[d5] == full and db_dates(mysql_hook, "user_recommendations")[-1] == d5
 
-
-def test_events_kept_fewer_days_than_the_training_window_fail_the_task_and_remove_nothing(five_dates, monkeypatch):
-    monkeypatch.setenv("RECSYS_EVENTS_RETENTION_DAYS", "2")
-    with pytest.raises(AirflowFailException, match=r"RETENTION_DAYS \(2\) is less than window_days \(3\)"):
-        apply_retention(DAYS[-1].isoformat(), five_dates)
-    assert set(dates_left(five_dates["lake_root"], cleaned_paths).values()) == {3}

@@ -31,10 +31,15 @@ def test_roots_at_or_below_an_allowed_one_are_accepted(allowed, raw_root, lake_r
     "s3a://shop-lake/recsys-other",
     "s3a://shop-lake/recsys/../../other-bucket",
     "relative/lake",
+    "s3a://shop-lake/recsys/lake?endpoint_override=elsewhere.example",
+    "{tmp}/stores/lake#x",
+    " {tmp}/stores/lake",
 ])
 def test_roots_outside_the_allowed_ones_are_refused_naming_the_param(allowed, lake_root):
-    with pytest.raises(SettingsError, match=r"lake_root '.*' is not one of, or below, the deployment's allowed roots"):
+    with pytest.raises(SettingsError, match=r"lake_root is not one of, or below, the deployment's allowed roots") \
+            as refused:
         run_settings({"raw_root": f"{allowed}/stores", "lake_root": lake_root.format(tmp=allowed)})
+    assert lake_root.format(tmp=allowed) not in str(refused.value)
 
 
 def test_without_the_setting_only_the_deployments_own_roots_are_allowed(monkeypatch, tmp_path):

@@ -156,13 +156,17 @@ def rollback_current(hook: MySqlHook, max_age_days: int, tables: tuple[str, ...]
 def withdraw(hook: MySqlHook, run_date: date, tables: tuple[str, ...] = PUBLISHED) -> dict:
     """Take a refused run's date out of the published lists, so that MySQL tells what the lake
     (where train_als removed the date's lists) and model_runs tell: its per-date rows go; where
-    its lists are current the previous generation comes back, as a rollback would (without one,
-    the current tables are emptied and the freshness check fails the run); a previous generation
-    of that date is emptied. Returns the run dates current before and after."""
+    its lists are current the previous generation comes back, as a rollback would (without an older
+    one, the current tables are emptied and the freshness check fails the run); a previous
+    generation of that date is emptied. Returns the run dates current before and after."""
     with transaction(hook) as cur:
         _take_lock(cur)
         current, previous = _current_dates(cur, tables), _current_dates(cur, tables, "previous")
-        if all(current[h] == run_date and previous[h] not in (None, run_date) for h in tables):
+        # The generation before comes back only as a rollback would take it: one older date for
+        # every table (not a newer one an operator rolled back from).
+        back_to = set(previous.values())
+        if all(current[h] == run_date for h in tables) and len(back_to) == 1 and None not in back_to \
+                and next(iter(back_to)) < run_date:
             pairs = []
             for history in tables:
                 t = names(history)

@@ -5,15 +5,18 @@ retention settings (environment variables, read when the task runs).
   matrices, models, lists, similar products, model-run and summaries reports, the summaries' load
   files, the HTML reports and staging leftovers; in MySQL the per-date lists
   (``user_recommendations``, ``similar_products``); and old build archives of the Spark package.
-- ``RECSYS_EVENTS_RETENTION_DAYS`` (0: kept for good): clean events, quarantined rows and cleaning
-  reports; when set, at least the run's ``window_days`` (training reads that many days back).
 - ``RECSYS_SUMMARY_RETENTION_DAYS`` (0: kept for good): the summaries and data-quality rows in MySQL
   that Tableau reads.
 
 A date is kept while it is one of the N days ending at the run date, so a rerun or a backfill
 inside the window removes nothing a later date needs. The dates of the current and previous lists
 are never removed, nor are the ``*_current`` and ``*_previous`` tables touched. MySQL rows go in
-bounded deletes, each its own short transaction.
+bounded deletes, each its own short transaction; a date's reports go before its data, so a report
+never vouches for data that is gone.
+
+Clean events, quarantined rows and cleaning reports are kept for good: every rerun and backfill
+re-reads its window and re-summarises late rows from them, and a window reaching into removed days
+would train and summarise on less without noticing.
 """
 
 import logging
@@ -22,7 +25,6 @@ import re
 import time
 from datetime import date, timedelta
 
-from airflow.sdk.exceptions import AirflowFailException
 from pyarrow import fs
 
 from recsys import lake
@@ -42,8 +44,8 @@ log = logging.getLogger(__name__)
 DELETE_BATCH_ROWS = 20_000
 # What each setting keeps: (setting, default days, lake folders with their date key, MySQL tables
 # with their date column).
-DERIVED = ("RECSYS_RETENTION_DAYS", 90, lake.DERIVED_FOLDERS, tuple((t, "run_date") for t in PUBLISHED))
-EVENTS = ("RECSYS_EVENTS_RETENTION_DAYS", 0, lake.CLEANED_FOLDERS, ())
+DERIVED = ("RECSYS_RETENTION_DAYS", 90, tuple((f, "run_date") for f in lake.DERIVED_FOLDERS),
+           tuple((t, "run_date") for t in PUBLISHED))
 SUMMARIES = ("RECSYS_SUMMARY_RETENTION_DAYS", 0, (), (
     *((t, "run_date") for t in EDA_TABLES),
     *((t, "ingest_date") for t in (CleaningReport.TABLE, "data_quality_reasons", "data_quality_missing_values"))))
@@ -57,14 +59,9 @@ def apply_retention(run_date: str, params=None) -> dict:
     """The apply_retention task: remove, per setting, the dates before the kept ones; returns
     what went (lake folders and MySQL rows per table) and the dates kept from."""
     settings, day, hook = run_settings(params), date.fromisoformat(run_date), mysql_hook()
-    events_days = retention_days(*EVENTS[:2])
-    if 0 < events_days < settings.window_days:
-        raise AirflowFailException(
-            f"RECSYS_EVENTS_RETENTION_DAYS ({events_days}) is less than window_days ({settings.window_days}): "
-            "the next runs' training windows would lack days; nothing was removed")
     served = {d for kind in ("current", "previous") for t in PUBLISHED if (d := published_date(hook, t, kind))}
     removed = {}
-    for setting, default, folders, tables in (DERIVED, EVENTS, SUMMARIES):
+    for setting, default, folders, tables in (DERIVED, SUMMARIES):
         days = retention_days(setting, default)
         if days <= 0:
             continue

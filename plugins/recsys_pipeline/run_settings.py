@@ -9,6 +9,7 @@ allowed when it is one of them or lies below one.
 """
 
 import os
+import re
 from collections.abc import Mapping
 
 from recsys.param_types import SettingsError
@@ -27,16 +28,20 @@ def _normal(root: str) -> str:
     return (root if "://" in root else os.path.abspath(root)).rstrip("/")
 
 
+# Refused in a root outright: ".." (a prefix test on the text must not be walked out of), and a
+# URI's query, fragment, user part or blanks (options such as an S3 endpoint ride in a query).
+_REFUSED = re.compile(r"(^|/)\.\.(/|$)|[?#@\s]")
+
+
 def root_problems(settings: Settings, allowed: list[str]) -> list[str]:
     problems = []
     for name in ROOT_PARAMS:
         value = getattr(settings, name)
-        # ".." is refused outright: a prefix test on the text must not be walked out of.
-        inside = ".." not in value.split("/") and any(
+        inside = not _REFUSED.search(value) and any(
             _normal(value) == prefix or _normal(value).startswith(f"{prefix}/") for prefix in allowed)
-        if not inside:
-            problems.append(f"{name} {value!r} is not one of, or below, the deployment's allowed roots {allowed} "
-                            "(RECSYS_ALLOWED_ROOTS)")
+        if not inside:  # the value is not repeated: the message reaches the task's log
+            problems.append(f"{name} is not one of, or below, the deployment's allowed roots {allowed} "
+                            "(RECSYS_ALLOWED_ROOTS), or holds '..', '?', '#', '@' or a blank")
     return problems
 
 

@@ -69,12 +69,11 @@ def tableau_extract(lake: str) -> str:
     return f"{lake}/tableau/recsys_views.hyper"
 
 
-# The per-date folders, ``<folder>/<key>=YYYY-MM-DD`` (``*``: every folder in it), by the retention
-# setting that keeps them (recsys_pipeline.retention): what the runs derive, and the clean events.
-DERIVED_FOLDERS = (("interactions", "run_date"), ("models", "run_date"), ("recommendations", "run_date"),
-                   ("similar_products", "run_date"), ("model_runs", "run_date"), ("reports/eda", "run_date"),
-                   ("reports/html", "run_date"), ("eda/*", "run_date"))
-CLEANED_FOLDERS = (("events", "ingest_date"), ("quarantine", "ingest_date"), ("reports/cleaning", "ingest_date"))
+# The per-date folders the runs derive, ``<folder>/run_date=YYYY-MM-DD`` (``*``: every folder in
+# it), which recsys_pipeline.retention removes once old: the reports first, which readers take as
+# the sign that the rest is there.
+DERIVED_FOLDERS = ("model_runs", "reports/eda", "reports/html", "interactions", "models", "recommendations",
+                   "similar_products", "eda/*")
 
 
 def model_run_dates(spark, lake: str) -> list[date]:

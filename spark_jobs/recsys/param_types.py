@@ -6,6 +6,7 @@ Params and the Spark drivers' settings are checked alike."""
 import os
 import re
 import typing
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,3 +118,20 @@ def schema_problems(name: str, value, schema: dict) -> list[str]:
     if "enum" in schema and value not in schema["enum"]:
         problems.append(f"{name} must be one of {', '.join(schema['enum'])}, got {value!r}")
     return problems
+
+
+def is_time_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return False
+    return True
+
+
+# scheme://user[:password]@host/...: a root naming its credentials would reach spark-submit's
+# command line, the task logs and model_runs.params_json.
+_URI_CREDENTIALS = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@")
+
+
+def carries_uri_credentials(value: str) -> bool:
+    return bool(_URI_CREDENTIALS.match(value))

@@ -11,8 +11,6 @@ imported), and the Spark drivers import it from the shipped package (where Airfl
 """
 
 import json
-import re
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import date
@@ -20,7 +18,9 @@ from datetime import date
 from recsys.param_types import (
     DeploymentDefault,
     SettingsError,
+    carries_uri_credentials,
     field_schema,
+    is_time_zone,
     param_field,
     schema_problems,
     typed,
@@ -36,9 +36,6 @@ RETIRED = {"quick_jit_max_mb": "the deployment setting RECSYS_QUICK_JIT_MAX_MB"}
 # A memory size that may be left empty: null, as the trigger form sends an empty field, or "", as
 # earlier runs' confs held it (a cleared task of such a run must still validate).
 OPTIONAL_MEMORY = "^([0-9]+[kmgt])?$"
-# scheme://user[:password]@host/...: a root naming its credentials would reach spark-submit's
-# command line, the task logs and model_runs.params_json.
-_URI_CREDENTIALS = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*@")
 
 
 @dataclass(frozen=True)
@@ -220,13 +217,13 @@ class Settings:
         if grid > MAX_GRID_POINTS:
             found.append(f"the tuning grid als_ranks x als_reg_params x als_alphas has {grid} points, more than "
                          f"{MAX_GRID_POINTS}: every trial is kept in model_runs.evaluation_json, kept bounded")
-        if not _is_time_zone(self.store_time_zone):
+        if not is_time_zone(self.store_time_zone):
             found.append(f"store_time_zone {self.store_time_zone!r} is not an IANA time zone (e.g. Asia/Kolkata)")
         if self.weight_view + self.weight_cart + self.weight_purchase <= 0:
             found.append("weight_view, weight_cart and weight_purchase are all 0: every score would be 0")
         for name in ("raw_root", "lake_root"):
             # The value is not repeated: the message reaches the task's log.
-            if _URI_CREDENTIALS.match(getattr(self, name)):
+            if carries_uri_credentials(getattr(self, name)):
                 found.append(f"{name} carries credentials in its URI (before '@'): give them to the storage's "
                              "configuration (Spark's Hadoop settings, the workers' credentials), never a Param")
         if self.run_date is not None:
@@ -278,14 +275,6 @@ class Settings:
         """The tuning grid, walked with the first values first, so a tight budget tries the defaults."""
         return [AlsParams(rank, reg_param, alpha, self.als_max_iter, self.als_blocks)
                 for rank in self.als_ranks for reg_param in self.als_reg_params for alpha in self.als_alphas]
-
-
-def _is_time_zone(name: str) -> bool:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
-        return False
-    return True
 
 
 # The JSON Schema draft the Params declare. Airflow validates every Param, meta-schema first, each
