@@ -42,10 +42,9 @@ from recsys_pipeline.storage import filesystem_for
 log = logging.getLogger(__name__)
 
 DELETE_BATCH_ROWS = 20_000
-# What each setting keeps: (setting, default days, lake folders with their date key, MySQL tables
-# with their date column).
-DERIVED = ("RECSYS_RETENTION_DAYS", 90, tuple((f, "run_date") for f in lake.DERIVED_FOLDERS),
-           tuple((t, "run_date") for t in PUBLISHED))
+# What each setting keeps: (setting, default days, lake folders of run_date=<d> folders, MySQL
+# tables with their date column).
+DERIVED = ("RECSYS_RETENTION_DAYS", 90, lake.DERIVED_FOLDERS, tuple((t, "run_date") for t in PUBLISHED))
 SUMMARIES = ("RECSYS_SUMMARY_RETENTION_DAYS", 0, (), (
     *((t, "run_date") for t in EDA_TABLES),
     *((t, "ingest_date") for t in (CleaningReport.TABLE, "data_quality_reasons", "data_quality_missing_values"))))
@@ -69,8 +68,8 @@ def apply_retention(run_date: str, params=None) -> dict:
         keep = served if derived else set()
         gone = {
             "kept_from": keep_from.isoformat(),
-            "lake_folders": sum(remove_lake_dates(f"{settings.lake_root}/{folder}", key, keep_from, keep)
-                                for folder, key in folders),
+            "lake_folders": sum(remove_lake_dates(f"{settings.lake_root}/{folder}", keep_from, keep)
+                                for folder in folders),
             "mysql_rows": {table: remove_mysql_dates(hook, table, column, keep_from, keep) for table, column in tables},
         }
         if derived:
@@ -81,14 +80,14 @@ def apply_retention(run_date: str, params=None) -> dict:
     return removed
 
 
-def _dated_dirs(folder: str, key: str) -> tuple[fs.FileSystem, list[tuple[date, str]]]:
-    """The file system, and ``(date, path)`` of each ``<key>=YYYY-MM-DD`` folder in ``folder`` (or,
+def _dated_dirs(folder: str) -> tuple[fs.FileSystem, list[tuple[date, str]]]:
+    """The file system, and ``(date, path)`` of each ``run_date=YYYY-MM-DD`` folder in ``folder`` (or,
     for ``<folder>/*``, in every folder in it)."""
     filesystem, path = filesystem_for(folder)
     bases = [path]
     if path.endswith("/*"):
         bases = [i.path for i in _listing(filesystem, path[:-2]) if i.type == fs.FileType.Directory]
-    dated = re.compile(rf"{key}=(\d{{4}}-\d{{2}}-\d{{2}})")
+    dated = re.compile(r"run_date=(\d{4}-\d{2}-\d{2})")
     return filesystem, [(date.fromisoformat(m.group(1)), i.path) for base in bases for i in _listing(filesystem, base)
                         if i.type == fs.FileType.Directory and (m := dated.fullmatch(i.base_name))]
 
@@ -97,8 +96,8 @@ def _listing(filesystem: fs.FileSystem, path: str) -> list:
     return filesystem.get_file_info(fs.FileSelector(path, allow_not_found=True))
 
 
-def remove_lake_dates(folder: str, key: str, keep_from: date, keep: set[date]) -> int:
-    filesystem, found = _dated_dirs(folder, key)
+def remove_lake_dates(folder: str, keep_from: date, keep: set[date]) -> int:
+    filesystem, found = _dated_dirs(folder)
     old = [path for day, path in found if day < keep_from and day not in keep]
     for path in old:
         filesystem.delete_dir(path)
@@ -107,7 +106,7 @@ def remove_lake_dates(folder: str, key: str, keep_from: date, keep: set[date]) -
 
 def remove_staging_leftovers(lake_root: str, keep_from: date) -> int:
     """Staged outputs of old dates that no attempt holds (no lock) and no swap needs (no journal)."""
-    filesystem, found = _dated_dirs(f"{lake_root}/_staging/*", "run_date")
+    filesystem, found = _dated_dirs(f"{lake_root}/_staging/*")
     gone = 0
     for day, path in found:
         busy = filesystem.get_file_info([f"{path}.lock", f"{path}/COMMIT"])
