@@ -25,24 +25,31 @@ os.environ.setdefault("RECSYS_TASK_RETRIES", "0")
 # The tests' stores are temporary folders, allowed beside the deployment's (recsys_pipeline.run_settings).
 os.environ["RECSYS_ALLOWED_ROOTS"] = ",".join(
     [os.environ.get("RECSYS_ALLOWED_ROOTS") or str(ROOT / ".local"), tempfile.gettempdir()])
-# `make test` runs the suite on parallel workers (pytest-xdist): gw0 uses the test database and
-# Airflow's database as set up, every other worker a database of its own beside each (a run of the
-# DAG in one worker must not see another worker's runs, nor its tables).
+# `make test` runs the suite on parallel workers (pytest-xdist): gw0 uses the test database as set
+# up, every other worker a database of its own beside it (a run of the DAG in one worker must not
+# see another worker's runs, nor its tables); every worker has an Airflow database of its own.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 
 
 def _own_airflow_database(worker: str) -> None:
-    """A copy of the set-up's SQLite database for this worker (before Airflow is imported)."""
-    if worker == "gw0":
-        return
+    """A copy of the set-up's SQLite database for this worker, without the DAG's runs (before
+    Airflow is imported): the tests' runs never land in the database `make demo` and `make ui`
+    use, and a run left running there (a killed session's, say) never holds up a test's run."""
     home = Path(os.environ.get("AIRFLOW_HOME", "~/airflow")).expanduser()
-    if os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or not (home / "airflow.db").is_file():
+    configured = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
+    copied = configured.startswith(f"sqlite:///{home}/airflow-test-")  # by pytest-xdist's controller
+    if configured and not copied or not (home / "airflow.db").is_file():
+        if worker == "gw0":
+            return  # one worker, on the database Airflow is configured with
         raise RuntimeError(f"test worker {worker} needs a copy of the set-up's SQLite database "
                            f"{home / 'airflow.db'} and finds another database or none: run one worker "
                            "(make test PYTEST_WORKERS=1)")
-    copy = home / f"airflow-{worker}.db"
+    copy = home / f"airflow-test-{worker}.db"
     with closing(sqlite3.connect(home / "airflow.db")) as source, closing(sqlite3.connect(copy)) as target:
         source.backup(target)
+        target.execute("PRAGMA foreign_keys = ON")  # the runs' task instances, notes and the rest go too
+        target.execute("DELETE FROM dag_run WHERE dag_id = 'ecommerce_recommendations'")
+        target.commit()
     os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{copy}"
 
 
@@ -115,6 +122,14 @@ def spark():
         "spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false", "spark.log.level": "ERROR"})
     yield session
     session.stop()
+
+
+@pytest.fixture
+def pipeline_env(tmp_path, mysql_conn_value):
+    """The end-to-end tests' store: two days of generated events (tests/reference_days.py)."""
+    from tests.reference_days import two_day_store
+
+    return two_day_store(tmp_path)
 
 
 @pytest.fixture(scope="session")

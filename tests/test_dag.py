@@ -1,4 +1,4 @@
-"""The DAG itself: its shape, docs and schedule (its real runs: tests/test_end_to_end.py)."""
+"""The DAG itself: its shape, docs and schedule (its real runs: tests/test_end_to_end.py, tests/test_scheduler.py)."""
 
 from datetime import UTC, date, datetime
 

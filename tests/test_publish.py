@@ -221,9 +221,8 @@ def test_a_reader_holding_the_lists_open_delays_other_readers_only_the_bound_and
         waits.append(time.monotonic() - started)
         conn.close()
 
-    reader = threading.Thread(target=other_reader)
+    reader, started = threading.Thread(target=other_reader), time.monotonic()
     reader.start()
-    started = time.monotonic()
     with pytest.raises(MySQLdb.OperationalError) as refused:
         publish_current(mysql_hook, D3)
     reader.join()
