@@ -31,16 +31,20 @@ def clean_first_day(pipeline_env: dict) -> None:
     clean_events.main(["--run-date", FIRST_DAY.isoformat(), "--params", Settings.from_params(pipeline_env).to_json()])
 
 
-def published_second_day(pipeline_env: dict, mysql_hook) -> date:
-    """The first day cleaned; the second day's Spark jobs run in this process, then its run
-    through Airflow with those four tasks marked done: its lists published."""
-    clean_first_day(pipeline_env)
+def day_run_in_process(pipeline_env: dict, day: date):
+    """The day's Spark jobs run in this process, then its run through Airflow with those four
+    tasks marked done (the loads, publish, checks, report and record run): the run."""
     params = Settings.from_params(pipeline_env).to_json()
     for job in SPARK_JOBS.values():
-        job.main(["--run-date", SECOND_DAY.isoformat(), "--params", params])
-    run = load_dag().test(run_conf={**pipeline_env, "run_date": SECOND_DAY.isoformat()},
-                          mark_success_pattern="|".join(SPARK_JOBS))
-    assert str(run.state) == "success"
+        job.main(["--run-date", day.isoformat(), "--params", params])
+    return load_dag().test(run_conf={**pipeline_env, "run_date": day.isoformat()},
+                           mark_success_pattern="|".join(SPARK_JOBS))
+
+
+def published_second_day(pipeline_env: dict, mysql_hook) -> date:
+    """The first day cleaned, the second run in this process: its lists published."""
+    clean_first_day(pipeline_env)
+    assert str(day_run_in_process(pipeline_env, SECOND_DAY).state) == "success"
     assert mysql_hook.get_first("SELECT status FROM model_runs WHERE run_date = %s",
                                 parameters=(SECOND_DAY,))[0] == "published"
     return SECOND_DAY
