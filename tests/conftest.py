@@ -19,6 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from recsys_tools.run_dag import DAG_ID  # imports no Airflow
+
 ROOT = Path(__file__).resolve().parents[1]
 # Tasks fail at once in tests (a retry would wait minutes); the DAG reads this when it is parsed.
 os.environ.setdefault("RECSYS_TASK_RETRIES", "0")
@@ -48,7 +50,7 @@ def _own_airflow_database(worker: str) -> None:
     with closing(sqlite3.connect(home / "airflow.db")) as source, closing(sqlite3.connect(copy)) as target:
         source.backup(target)
         target.execute("PRAGMA foreign_keys = ON")  # the runs' task instances, notes and the rest go too
-        target.execute("DELETE FROM dag_run WHERE dag_id = 'ecommerce_recommendations'")
+        target.execute("DELETE FROM dag_run WHERE dag_id = ?", (DAG_ID,))
         target.commit()
     os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{copy}"
 

@@ -34,6 +34,12 @@ def one_at_a_time(found: dict) -> list[str]:
     return [run_id for _, _, run_id in spans]
 
 
+def waited_for_the_lock(home: Path, run_id: str) -> None:
+    """The run's check_raw_input looked while another run held the lock (its log says so)."""
+    looks = [p.read_text() for p in (home / "logs").rglob("task_id=check_raw_input/*.log") if run_id in str(p)]
+    assert any("is in progress: runs never overlap on a database and its lake" in look for look in looks), run_id
+
+
 def backfill(day: date, pipeline_env: dict) -> tuple[str, ...]:
     return ("backfill", "create", "--dag-id", DAG_ID, "--from-date", day.isoformat(), "--to-date", day.isoformat(),
             "--dag-run-conf", json.dumps(pipeline_env))
@@ -44,8 +50,9 @@ def backfill(day: date, pipeline_env: dict) -> tuple[str, ...]:
 def test_a_backfill_of_an_older_date_started_while_the_daily_run_works_waits_its_turn(
         pipeline_env, mysql_hook, tmp_path_factory):
     """The scheduler's own daily run (of yesterday: catchup is off) is working when a backfill of
-    an older date starts: the backfill waits, and the tables end as the two runs in that order
-    leave them, checked value by value, with each day's report written."""
+    an older date starts: the backfill waits for the lock, and the tables end as the two runs in
+    that order leave them, with each day's report written. (The daily run finds an empty lake: with
+    older days in it, the 29 days between them and yesterday would be a gap its window refuses.)"""
     home = tmp_path_factory.mktemp("airflow_home")
     # The daily run's Params are the defaults: the deployment's roots point at the test's folders.
     roots = {"RECSYS_RAW_ROOT": pipeline_env["raw_root"], "RECSYS_LAKE_ROOT": pipeline_env["lake_root"]}
@@ -64,7 +71,9 @@ def test_a_backfill_of_an_older_date_started_while_the_daily_run_works_waits_its
     assert sorted((r["run_type"], r["state"]) for r in found["runs"]) == [
         ("backfill", "success"), ("scheduled", "success")], found["runs"]
     dated = {r["run_id"]: r["data_interval_start"][:10] for r in found["runs"]}
-    assert [dated[run_id] for run_id in one_at_a_time(found)] == [daily.isoformat(), FIRST_DAY.isoformat()]
+    order = one_at_a_time(found)
+    assert [dated[run_id] for run_id in order] == [daily.isoformat(), FIRST_DAY.isoformat()]
+    waited_for_the_lock(home, order[1])
     # Days of a few MB on local[*]: every Spark job's JVM compiled with the quick JIT alone.
     spark_logs = [p for task in ("clean_events", "train_als") for p in (home / "logs").rglob(f"task_id={task}/*.log")]
     assert len(spark_logs) == 4 and all("compiles with the quick JIT alone" in p.read_text() for p in spark_logs)
@@ -78,24 +87,27 @@ def test_a_backfill_of_an_older_date_started_while_the_daily_run_works_waits_its
     assert all(q[3] == 0 for q in quality)
 
     runs = {r[0]: r[1:] for r in mysql_hook.get_records(
-        "SELECT run_date, evaluation_status, status, quality_gate FROM model_runs")}
+        "SELECT run_date, evaluation_status, status, quality_gate, params_json FROM model_runs")}
     # The gate fails closed: the daily run, the store's first, unjudged, published because no lists
     # existed yet; the older date's, unjudged too (no day before it to train on), did not.
-    assert runs[FIRST_DAY][0].startswith("skipped: no training events")
-    assert runs[FIRST_DAY][1:] == ("unjudged", f"unjudged: {runs[FIRST_DAY][0]}; published only if no lists exist yet")
-    assert runs[daily][1] == "unjudged"
+    for day in (FIRST_DAY, daily):
+        assert runs[day][0].startswith("skipped: no training events")
+        assert runs[day][1:3] == ("unjudged", f"unjudged: {runs[day][0]}; published only if no lists exist yet")
+    assert {json.loads(r[3])["als_engine"] for r in runs.values()} == {"implicit"}  # auto: these fit the driver
     assert mysql_hook.get_first("SELECT MIN(run_date), MAX(run_date) FROM user_recommendations_current") == (
         daily, daily)
     assert mysql_hook.get_first("SELECT COUNT(*) FROM user_recommendations WHERE run_date = %s",
                                 parameters=(FIRST_DAY,))[0] == 0
-    recorded = dict(mysql_hook.get_records("SELECT run_date, status FROM pipeline_runs"))
-    assert recorded == {FIRST_DAY: "success", daily: "success"}
+    recorded = {r[0]: tuple(r[1:]) for r in mysql_hook.get_records(
+        "SELECT run_date, status, failed_tasks FROM pipeline_runs")}
+    assert recorded == {FIRST_DAY: ("success", ""), daily: ("success", "")}
     # One event per checked date of each Asset: the older date's lists were refused, their checks skipped.
     assert found["asset_events"] == {"recsys_daily_summaries": 2, "recsys_current_recommendations": 1}
     # Each run's report is in the lake; the older date's, written last, draws its window (itself).
-    reports = {p.parent.name: p for p in Path(pipeline_env["lake_root"]).glob("reports/html/run_date=*/*.html")}
-    assert sorted(reports) == [f"run_date={d}" for d in (FIRST_DAY, daily)]
-    assert f'id="kpi-events"><td>events</td><td>{kpis[0][1]:,}</td>' in reports[f"run_date={FIRST_DAY}"].read_text()
+    reports = sorted(Path(pipeline_env["lake_root"]).glob("reports/html/run_date=*/*"))
+    assert [(p.parent.name, p.name) for p in reports] == [
+        (f"run_date={d}", "recsys_report.html") for d in (FIRST_DAY, daily)]
+    assert f'id="kpi-events"><td>events</td><td>{kpis[0][1]:,}</td>' in reports[0].read_text()
 
 
 @pytest.mark.cost(200)
@@ -121,6 +133,7 @@ def test_a_manual_run_of_a_date_inside_a_running_backfill_waits_its_turn(spark, 
     assert sorted((r["run_type"], r["state"]) for r in found["runs"]) == [
         ("backfill", "success"), ("manual", "success")], found["runs"]
     assert one_at_a_time(found)[1] == MANUAL_RUN
+    waited_for_the_lock(home, MANUAL_RUN)
 
     d2 = SECOND_DAY
     status, users, rows, als_ndcg, popularity_ndcg, category_ndcg, published, gate, trials, alpha, evaluation = \
@@ -129,7 +142,8 @@ def test_a_manual_run_of_a_date_inside_a_running_backfill_waits_its_turn(spark, 
             "category_popularity_ndcg_at_k, status, quality_gate, tuning_trials, als_alpha, evaluation_json "
             "FROM model_runs WHERE run_date = %s", parameters=(d2,))
     assert status == "evaluated" and published == "published" and gate.startswith("passed")
-    assert json.loads(mysql_hook.get_first("SELECT params_json FROM model_runs")[0])["als_engine"] == "implicit"
+    assert json.loads(mysql_hook.get_first("SELECT params_json FROM model_runs WHERE run_date = %s",
+                                           parameters=(d2,))[0])["als_engine"] == "implicit"
     tried = {t["alpha"]: t["ndcg"] for t in json.loads(evaluation)["tuning"]}
     assert trials == 2 and tried[alpha] == max(tried.values()) == als_ndcg  # the best alpha was refit
     assert als_ndcg > popularity_ndcg > 0  # the generated users have tastes ALS can learn
@@ -167,6 +181,7 @@ def test_a_manual_run_of_a_date_inside_a_running_backfill_waits_its_turn(spark, 
     # Both runs judged and published the date: an event each of both Assets.
     assert found["asset_events"] == {"recsys_daily_summaries": 2, "recsys_current_recommendations": 2}
     # The report draws the window's events as MySQL has them (the first day was never loaded).
-    events = mysql_hook.get_first("SELECT SUM(events) FROM daily_kpis")[0]
+    assert [tuple(r) for r in mysql_hook.get_records("SELECT run_date, events FROM daily_kpis")] == [(d2, quality[1])]
+    events = quality[1]
     report = Path(pipeline_env["lake_root"]) / "reports" / "html" / f"run_date={d2}" / "recsys_report.html"
     assert f'id="kpi-events"><td>events</td><td>{events:,}</td>' in report.read_text()
