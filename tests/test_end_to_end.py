@@ -58,13 +58,15 @@ def test_a_day_judged_again_failed_in_training_and_one_without_events_keep_what_
     # (the lake keeps the day's cleaned events and interactions): the date's lists are withdrawn,
     # and as they were the only ones, the run fails at the freshness check saying that nothing is
     # served (the gate fails closed). This time MLlib fits (the runs above fitted on the driver,
-    # als_engine auto with a small matrix), so both engines run through Airflow and spark-submit.
+    # als_engine auto with a small matrix), so both engines run through Airflow and spark-submit;
+    # at the default 10 iterations, which overflowed a thread's stack under the quick JIT once.
     dag = load_dag()
     rejudged = ["check_raw_input", "train_als", *dag.get_task("train_als").get_flat_relative_ids(upstream=False)]
     rejudge = dag.partial_subset(task_ids=rejudged, include_upstream=False, include_downstream=False)
     rejudge.get_task("check_raw_input") >> rejudge.get_task("train_als")  # the steps left out joined them
     run = rejudge.test(run_conf={**pipeline_env, "run_date": d2.isoformat(), "quality_margin": 100.0,
-                                 "als_alphas": [10.0], "tableau_hyper_extract": True, "als_engine": "spark"})
+                                 "als_alphas": [10.0], "tableau_hyper_extract": True, "als_engine": "spark",
+                                 "als_max_iter": 10})
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
     assert str(run.state) == "failed" and states["publish_recommendations"] == "skipped"
     assert {task for task, state in states.items() if state == "failed"} == {"check_list_freshness",

@@ -14,7 +14,9 @@ window. Measurements: docs/benchmarks.md.
 import os
 import re
 
-QUICK_JIT = "-XX:TieredStopAtLevel=1"
+# The quick compiler's frames are larger: with Java's default 1 MB thread stacks, MLlib ALS's
+# recursion over its iterations' lineage overflowed a task thread at 10 iterations (the default).
+QUICK_JIT = "-XX:TieredStopAtLevel=1 -Xss4m"
 QUICK_JIT_MAX_MB = "RECSYS_QUICK_JIT_MAX_MB"
 # Spark's local masters: local, local[4], local[*], local[4,2] (not local-cluster, whose executors work).
 LOCAL_MASTER = re.compile(r"local(\[[^\]]*\])?")
