@@ -17,7 +17,8 @@ PYTEST_WORKERS ?= 2
 # Tests are handed out one at a time, longest first (the cost marks, tests/conftest.py).
 PYTEST = RECSYS_TASK_RETRIES=0 python -m pytest -n $(PYTEST_WORKERS) --dist load --maxschedchunk 1
 
-# The benchmark's store: small (about a minute in all), 1m or 10m events over 30 days.
+# The benchmark's store: small (about a minute in all), 1m or 10m events over 30 days, or rees46
+# (the REES46 export's size and shape: 42 million events over 31 days, a normal and a sale day measured).
 SCALE ?= small
 
 .PHONY: setup setup-python demo ui test unit lint bench soak bench-components spark-class-archive mysql-stop clean

@@ -22,7 +22,6 @@ numbers therefore do not give the same objective, which is why NDCG is printed f
 import argparse
 import os
 import sys
-import time
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,6 +32,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
+from benchmarks.measure import timed  # noqa: E402
 from recsys import als  # noqa: E402
 from recsys.als_spark import canonical_order, top_k  # noqa: E402
 from recsys.cleaning import clean_raw_lines  # noqa: E402
@@ -47,12 +47,6 @@ from recsys_tools.generate_events import generate  # noqa: E402
 
 START = date(2019, 10, 1)
 K = 10
-
-
-def timed(fn):
-    started = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - started
 
 
 def split_matrix(spark, raw: Path, days: int):

@@ -1,19 +1,22 @@
 """Benchmark: the daily run at store scale, on this machine, in one report.
 
-    make bench SCALE=small|1m|10m        (python -m benchmarks.bench_daily --scale small)
+    make bench SCALE=small|1m|10m|rees46        (python -m benchmarks.bench_daily --scale small)
 
-Generates a store at the scale (once; reused), cleans every day but the last into a lake (once,
-in one Spark session; reused), runs the DAG for the day before the last (once, unmeasured: a
-daily run follows one, whose published model its tuning starts from), then runs the DAG's daily
-run for the last date through Airflow
+Generates a store at the scale (once; reused), cleans every day before the measured ones but the
+last into a lake (once, in one Spark session; reused), runs the DAG for that last day (once,
+unmeasured: a daily run follows one, whose published model its tuning starts from), then runs the
+DAG's daily run for each measured date (the last; at ``rees46``, a normal day and then the sale
+day with three times its events) through Airflow
 (``dag.test``, the DAG's default Params) into the test database, sampling memory every half
 second. Then, in the same run, the peers: the last day's cleaning in DuckDB with the same rules,
 ALS training and top-K with `implicit` on the run's own matrix and parameters, and the run's
 recommendations loaded with ``MySqlHook.insert_rows``. Writes ``.local/bench/<scale>/report.json``
 and ``report.md``:
 
-    {"scale", "machine", "stages": [{"task", "seconds", "rows_in", "rows_out", "peak_rss_mb",
-     "peak_machine_mb"}], "peers": [{"name", "ours_s", "peer_s", "ratio"}], "sizes": {...}}
+    {"scale", "machine", "runs": [{"day", "kind", "stages": [{"task", "seconds", "rows_in", "rows_out",
+     "peak_rss_mb", "peak_machine_mb"}], "sizes": {...}}], "peers": [{"name", "ours_s", "peer_s", "ratio"}]}
+
+The peers work on the last measured day.
 
 ``peak_rss_mb`` is the largest resident memory (proportional set size, shared pages counted once)
 of this process and its children (the Spark driver of a Spark task; the worker itself for the
@@ -24,18 +27,14 @@ machine's used memory (total less available) then. A ratio is ours over the peer
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import psutil
-
 from benchmarks import daily_peers
-from benchmarks.bench_load import timed
+from benchmarks.measure import MemorySampler, machine, timed
 
 START = date(2019, 10, 1)
 
@@ -46,59 +45,38 @@ class Scale:
     days: int
     users: int
     products: int
+    shape: str = "demo"  # recsys_tools.generated_store.SHAPES
+    sale_days: int = 0  # the last days, with 3 times a day's events; measured after a normal day
+
 
 
 SCALES = {
     "small": Scale(events=200_000, days=10, users=5_000, products=2_000),
     "1m": Scale(events=1_000_000, days=30, users=50_000, products=10_000),
     "10m": Scale(events=10_000_000, days=30, users=500_000, products=100_000),
+    # The REES46 export of October 2019: 42 million events, 3 million users, 167,000 products.
+    "rees46": Scale(events=42_000_000, days=31, users=3_300_000, products=167_000, shape="rees46", sale_days=1),
 }
 
 
-class MemorySampler(threading.Thread):
-    """(time, memory of this process and its children, machine's used memory) every ``every``
-    seconds. A process's share is its PSS: pages the JVM and its Python workers share count once,
-    where summing their RSS would count them twice."""
-
-    def __init__(self, every: float = 0.5):
-        super().__init__(daemon=True)
-        self.every, self.samples, self._done = every, [], threading.Event()
-
-    def run(self):
-        me = psutil.Process()
-        while not self._done.is_set():
-            rss = 0
-            for proc in [me, *me.children(recursive=True)]:
-                try:
-                    rss += proc.memory_full_info().pss
-                except psutil.Error:
-                    pass
-            vm = psutil.virtual_memory()
-            self.samples.append((datetime.now(UTC), rss / 2**20, (vm.total - vm.available) / 2**20))
-            self._done.wait(self.every)
-
-    def stop(self):
-        self._done.set()
-        self.join()
-
-    def peak(self, start: datetime, end: datetime) -> tuple[float | None, float | None]:
-        inside = [s for s in self.samples if start <= s[0] <= end]
-        if not inside:
-            return None, None
-        return round(max(s[1] for s in inside)), round(max(s[2] for s in inside))
+def measured_days(scale: Scale) -> list[date]:
+    """The last day, or a normal day and then the sale days."""
+    return [START + timedelta(days=i) for i in range(scale.days)][-(1 + scale.sale_days):]
 
 
 def prepare(workdir: Path, scale: Scale) -> tuple[Path, Path, list[date], float]:
-    """The raw files (generated once) and a lake with every day but the last cleaned (once, in a
-    process of its own, so that its Spark driver is gone before the daily run is measured) and the
-    day before the last run through the DAG (once)."""
+    """The raw files (generated once) and a lake with every day before the measured ones but the
+    last cleaned (once, in a process of its own, so that its Spark driver is gone before the daily
+    runs are measured) and that last day run through the DAG (once)."""
     from recsys_tools.generate_events import generate
     from recsys_tools.run_dag import load_dag
 
     raw, lake_root = workdir / "raw", workdir / "lake"
-    dates = [START + timedelta(days=i) for i in range(scale.days)]
+    measured = measured_days(scale)
+    dates = [START + timedelta(days=i) for i in range((measured[0] - START).days)]
     if not (raw / "_GENERATED").exists():
-        generate(raw, START, scale.days, users=scale.users, products=scale.products, events=scale.events, seed=12)
+        generate(raw, START, scale.days, users=scale.users, products=scale.products, events=scale.events, seed=12,
+                 shape=scale.shape, sale_days=scale.sale_days)
         (raw / "_GENERATED").touch()
     history_s = 0.0
     if not (lake_root / "_HISTORY_CLEANED").exists():
@@ -107,13 +85,13 @@ def prepare(workdir: Path, scale: Scale) -> tuple[Path, Path, list[date], float]
              *(d.isoformat() for d in dates[:-1])], check=True, cwd=Path(__file__).resolve().parents[1]))
         (lake_root / "_HISTORY_CLEANED").touch()
     if not (lake_root / "_PREVIOUS_DAY_RUN").exists():
-        print(f"the day before, {dates[-2]}, through Airflow (unmeasured) ...", flush=True)
-        run = load_dag().test(run_conf={"run_date": dates[-2].isoformat(), "raw_root": str(raw),
+        print(f"the day before, {dates[-1]}, through Airflow (unmeasured) ...", flush=True)
+        run = load_dag().test(run_conf={"run_date": dates[-1].isoformat(), "raw_root": str(raw),
                                         "lake_root": str(lake_root), "input_wait_minutes": 1.0})
         if str(run.state) != "success":
-            raise SystemExit(f"the run for {dates[-2]} failed")
+            raise SystemExit(f"the run for {dates[-1]} failed")
         (lake_root / "_PREVIOUS_DAY_RUN").touch()
-    return raw, lake_root, dates, history_s
+    return raw, lake_root, measured, history_s
 
 
 def clean_history(raw: str, lake_root: str, dates: list[str]) -> None:
@@ -187,23 +165,25 @@ def sizes_of(lake_root: Path, day: date) -> dict:
             "default_params": Settings().als_params().as_dict()}
 
 
-def machine() -> dict:
-    vm = psutil.virtual_memory()
-    return {"host": platform.node(), "cpus": os.cpu_count(), "memory_gb": round(vm.total / 2**30, 1),
-            "cpu": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                         if line.startswith("model name")), platform.processor()),
-            "os": platform.platform(), "python": platform.python_version(),
-            "measured_at": datetime.now(UTC).isoformat()}
-
-
 def markdown(report: dict) -> str:
-    m, s = report["machine"], report["sizes"]
+    m = report["machine"]
     lines = [f"# Daily run benchmark: scale {report['scale']}", "",
              f"Machine: {m['cpus']} cores ({m['cpu']}), {m['memory_gb']} GB, {m['os']}; measured {m['measured_at']}.",
              f"Store: {report['store']['events']:,} events over {report['store']['days']} days, "
-             f"{report['store']['users']:,} users, {report['store']['products']:,} products; history cleaned "
-             f"in {report['history_seconds']:.0f} s (reused when 0).", "",
-             f"Window: {s['events_in_window']:,} events, {s['users']:,} users, {s['products']:,} products, "
+             f"{report['store']['users']:,} users, {report['store']['products']:,} products "
+             f"({report['store']['shape']} shape); history cleaned in {report['history_seconds']:.0f} s "
+             "(reused when 0)."]
+    for run in report["runs"]:
+        lines += ["", f"## {run['kind']} day {run['day']}", "", *run_markdown(run["stages"], run["sizes"])]
+    lines += ["", f"| peer comparison ({report['runs'][-1]['day']}) | ours s | peer s | ours / peer |",
+              "|---|---:|---:|---:|"]
+    lines += [f"| {p['name']} | {p['ours_s'] or 0:.2f} | {p['peer_s'] or 0:.2f} | {p['ratio'] or 0:.2f} |"
+              for p in report["peers"]]
+    return "\n".join(lines) + "\n"
+
+
+def run_markdown(stages: list[dict], s: dict) -> list[str]:
+    lines = [f"Window: {s['events_in_window']:,} events, {s['users']:,} users, {s['products']:,} products, "
              f"{s['non_zeros']:,} non-zeros; {s['recommendations_written']:,} recommendations and "
              f"{s['similar_products_written']:,} similar products written; ALS ({s['als_engine']}) {s['als']}, "
              f"{s['tuning_trials']} tuning trials in {s['tuning_seconds']:.0f} s ({s['tuning_search']}); "
@@ -211,15 +191,12 @@ def markdown(report: dict) -> str:
              f"(NDCG@K ALS {s['als_ndcg_at_k']}, popularity {s['popularity_ndcg_at_k']}).", "",
              "| stage | seconds | rows in | rows out | rows/s | peak RSS MB | machine used MB |",
              "|---|---:|---:|---:|---:|---:|---:|"]
-    for st in report["stages"]:
+    for st in stages:
         cells = [st["task"], f"{st['seconds']:.1f}", *(f"{st[k]:,}" if st[k] else "" for k in
                                                         ("rows_in", "rows_out", "rows_per_s", "peak_rss_mb",
                                                          "peak_machine_mb"))]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "| peer comparison | ours s | peer s | ours / peer |", "|---|---:|---:|---:|"]
-    lines += [f"| {p['name']} | {p['ours_s'] or 0:.2f} | {p['peer_s'] or 0:.2f} | {p['ratio'] or 0:.2f} |"
-              for p in report["peers"]]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def write(workdir: Path, report: dict) -> None:
@@ -246,17 +223,19 @@ def main(argv: list[str]) -> None:
 
     scale, workdir = SCALES[args.scale], LOCAL_DIR / "bench" / args.scale
     workdir.mkdir(parents=True, exist_ok=True)
-    raw, lake_root, dates, history_s = prepare(workdir, scale)
-    day = dates[-1]
-    print(f"daily run for {day} through Airflow ...", flush=True)
-    stages, _ = daily_run(raw, lake_root, day)
-    sizes = sizes_of(lake_root, day)
+    raw, lake_root, measured, history_s = prepare(workdir, scale)
+    report = {"scale": args.scale, "machine": machine(), "store": scale.__dict__,
+              "history_seconds": round(history_s, 1), "runs": [], "peers": []}
+    for i, day in enumerate(measured):
+        print(f"daily run for {day} through Airflow ...", flush=True)
+        stages, _ = daily_run(raw, lake_root, day)
+        report["runs"].append({"day": day.isoformat(), "kind": "sale" if i else "normal", "stages": stages,
+                               "sizes": sizes_of(lake_root, day)})
+        write(workdir, report)  # the runs' figures stand even if a later step fails
     print("peers ...", flush=True)
     spark = get_spark(f"bench {args.scale}", "local[*]", {"spark.driver.memory": "8g", "spark.ui.enabled": "false"})
     spark.sparkContext.setLogLevel("ERROR")
-    report = {"scale": args.scale, "machine": machine(), "store": scale.__dict__,
-              "history_seconds": round(history_s, 1), "stages": stages, "peers": [], "sizes": sizes}
-    write(workdir, report)  # the run's figures stand even if a peer fails
+    day, stages, sizes = measured[-1], report["runs"][-1]["stages"], report["runs"][-1]["sizes"]
     cleaning_s = next(s["seconds"] for s in stages if s["task"] == "clean_events")
     for measure in (lambda: [daily_peers.peer_cleaning(raw, day, cleaning_s, workdir)],
                     lambda: daily_peers.peers_als(spark, lake_root, day, sizes),

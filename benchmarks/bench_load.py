@@ -13,7 +13,6 @@ Uses the test database (RECSYS_TEST_MYSQL_CONN) and leaves its tables empty.
 import argparse
 import os
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 from pyarrow import csv
 
+from benchmarks.measure import timed
 from recsys_pipeline.config import LOCAL_DIR
 
 DAY = date(2019, 11, 30)
@@ -65,12 +65,6 @@ def read_load_rows(folder: Path, limit: int | None = None) -> list[tuple]:
         if limit is not None and len(rows) >= limit:
             return rows[:limit]
     return rows
-
-
-def timed(fn):
-    started = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - started
 
 
 def main(argv: list[str]) -> None:

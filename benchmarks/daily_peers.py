@@ -6,7 +6,7 @@ import os
 from datetime import date
 from pathlib import Path
 
-from benchmarks.bench_load import timed
+from benchmarks.measure import timed
 
 
 def peer_cleaning(raw: Path, day: date, ours_s: float, workdir: Path) -> dict:
