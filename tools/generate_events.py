@@ -15,8 +15,8 @@ lift in the day of week and, with ``--sale-days``, last days with 3 times a day'
 Generation streams: a day is made and written a slice of about ``chunk_sessions`` sessions at a
 time (the events a session runs on past its slice wait for the next one, so the file stays
 sorted): what is held at once is a slice and the sessions still running at its end, however many
-events the day has. Everything is drawn from one seeded
-generator: the same arguments write the same bytes.
+events the day has. Everything is drawn from one seeded generator: the same arguments write the
+same bytes.
 """
 
 import argparse
