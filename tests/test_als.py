@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from recsys.als import IMPLICIT_MAX_NON_ZEROS, dense_index, resolve_engine
+from recsys.als import choose_engine, dense_index
 from recsys.als_spark import top_k
 from recsys.params import AlsParams, Settings
 from recsys.recommender import fit_and_recommend
@@ -149,10 +149,45 @@ def test_a_catalogue_above_the_driver_bound_is_scored_in_chunks_and_gives_the_sa
     assert whole == expected
 
 
-def test_auto_fits_on_the_driver_while_the_matrix_fits_it():
-    assert resolve_engine("auto", IMPLICIT_MAX_NON_ZEROS) == "implicit"
-    assert resolve_engine("auto", IMPLICIT_MAX_NON_ZEROS + 1) == "spark"
-    assert resolve_engine("spark", 10) == "spark" and resolve_engine("implicit", 10**12) == "implicit"
+def test_auto_fits_on_the_driver_while_what_it_needs_there_fits_the_drivers_memory():
+    gb = 1024 ** 3
+    # The rees46 window on this 24 GB machine with a 2g driver: 27.5 million pairs, 3 million users.
+    rees46 = (27_500_000, 3_000_000, 167_000)
+    engine, why = choose_engine("auto", *rees46, 30, 10, "2g", machine=24 * gb)
+    assert engine == "implicit"
+    assert why == "auto: the driver engine needs about 3,891 MB of the 11,264 MB the driver may give it"
+    # The same window in an 8 GB container with a 2g driver: 3 GB for the engine, too little.
+    assert choose_engine("auto", *rees46, 30, 10, "2g", machine=8 * gb)[0] == "spark"
+    # The bound is the need: the driver may give half of what its JVM leaves; a byte short goes to Spark.
+    need = 400 * 2**20 + 40 * 1_000_000 + (100_000 + 10_000) * 30 * 8 + 100_000 * 10 * 60
+    assert choose_engine("auto", 1_000_000, 100_000, 10_000, 30, 10, "2g", machine=2 * need + 2 * gb)[0] == "implicit"
+    assert choose_engine("auto", 1_000_000, 100_000, 10_000, 30, 10, "2g",
+                         machine=2 * need + 2 * gb - 2)[0] == "spark"
+    # A Param that names an engine is obeyed, whatever the sizes.
+    assert choose_engine("spark", 10, 1, 1, 30, 10, "2g", machine=24 * gb) == ("spark", "Param als_engine spark")
+    assert choose_engine("implicit", 10**12, 10**9, 10**6, 30, 10, "2g", machine=gb)[0] == "implicit"
+
+
+def test_the_drivers_memory_is_the_machines_or_its_containers_when_lower(tmp_path):
+    from recsys.driver_memory import machine_memory, memory_bytes
+
+    proc, cgroup = tmp_path / "proc", tmp_path / "cgroup"
+    proc.mkdir()
+    (proc / "meminfo").write_text("MemTotal:       24576000 kB\nMemFree:         1000000 kB\n")
+    assert machine_memory(str(proc), str(cgroup)) == 24_576_000 * 1024  # no cgroup files: the machine's
+    cgroup.mkdir()
+    (cgroup / "memory.max").write_text("max\n")  # cgroup v2 without a limit
+    assert machine_memory(str(proc), str(cgroup)) == 24_576_000 * 1024
+    (cgroup / "memory.max").write_text("8589934592\n")  # an 8 GiB container
+    assert machine_memory(str(proc), str(cgroup)) == 8 * 1024 ** 3
+    (cgroup / "memory.max").unlink()
+    (cgroup / "memory").mkdir()
+    (cgroup / "memory" / "memory.limit_in_bytes").write_text("4294967296\n")  # cgroup v1
+    assert machine_memory(str(proc), str(cgroup)) == 4 * 1024 ** 3
+    assert [memory_bytes(s) for s in ("2g", "512m", "1536k", "2048", "1G", "3gb")] == [
+        2 * 1024 ** 3, 512 * 1024 ** 2, 1536 * 1024, 2048 * 1024 ** 2, 1024 ** 3, 3 * 1024 ** 3]
+    with pytest.raises(ValueError, match="'lots' is not a memory size such as 2g or 512m"):
+        memory_bytes("lots")
 
 
 def test_the_driver_engine_saves_its_factors_as_mllib_lays_them_out(spark, tmp_path):

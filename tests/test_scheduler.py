@@ -3,6 +3,7 @@ LocalExecutor, on an Airflow home of the test's own): whoever starts them, the D
 turns. Each test is two runs, so the test workers can spread them."""
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -87,13 +88,15 @@ def test_a_backfill_of_an_older_date_started_while_the_daily_run_works_waits_its
     assert all(q[3] == 0 for q in quality)
 
     runs = {r[0]: r[1:] for r in mysql_hook.get_records(
-        "SELECT run_date, evaluation_status, status, quality_gate, params_json FROM model_runs")}
+        "SELECT run_date, evaluation_status, status, quality_gate, params_json, evaluation_json FROM model_runs")}
     # The gate fails closed: the daily run, the store's first, unjudged, published because no lists
     # existed yet; the older date's, unjudged too (no day before it to train on), did not.
     for day in (FIRST_DAY, daily):
         assert runs[day][0].startswith("skipped: no training events")
         assert runs[day][1:3] == ("unjudged", f"unjudged: {runs[day][0]}; published only if no lists exist yet")
     assert {json.loads(r[3])["als_engine"] for r in runs.values()} == {"implicit"}  # auto: these fit the driver
+    assert all(re.fullmatch(r"implicit: auto: the driver engine needs about 4\d\d MB of the [\d,]+ MB the driver "
+                            r"may give it", json.loads(r[4])["engine_choice"]) for r in runs.values())
     assert mysql_hook.get_first("SELECT MIN(run_date), MAX(run_date) FROM user_recommendations_current") == (
         daily, daily)
     assert mysql_hook.get_first("SELECT COUNT(*) FROM user_recommendations WHERE run_date = %s",

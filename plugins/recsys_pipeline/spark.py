@@ -10,6 +10,7 @@ import hashlib
 import os
 import tempfile
 import zipfile
+from datetime import date
 from pathlib import Path
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
@@ -19,7 +20,7 @@ import recsys
 from recsys_pipeline import local_driver
 from recsys_pipeline.config import BUILD_DIR, SPARK_CONN_ID, SPARK_JOBS_DIR
 from recsys_pipeline.run_settings import run_settings
-from recsys_pipeline.templates import RUN_DATE
+from recsys_pipeline.templates import RUN_DATE, RUN_DATE_TASK
 
 PACKAGE_DIR = Path(recsys.__file__).resolve().parent
 JOB_ARGUMENTS = ["--run-date", RUN_DATE, "--params", "{{ params | tojson }}"]
@@ -85,8 +86,9 @@ class RecsysSparkSubmitOperator(SparkSubmitOperator):
         self.py_files = str(build_package_zip())
         self.conf = submitted_conf(self.conf)
         size = context["ti"].xcom_pull(task_ids="check_raw_input", key="raw_megabytes")
-        window_days = run_settings(context["params"]).window_days
-        env = local_driver.submit_env(self.task_id, size, window_days, master)
+        settings = run_settings(context["params"])
+        run_date = date.fromisoformat(context["ti"].xcom_pull(task_ids=RUN_DATE_TASK, key="run_date"))
+        env = local_driver.submit_env(self.task_id, size, master, settings.lake_root, run_date, settings.window_days)
         if env:
             self.env_vars = {**(self.env_vars or {}), **env}
             self.log.info("%.1f MB of raw events: %s", size, local_driver.describe())

@@ -20,24 +20,31 @@ import numpy as np
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from recsys import driver_memory
 from recsys.collect import factor_matrix
 from recsys.params import AlsParams
 
-# auto's bound for fitting on the driver. Measured (benchmarks/bench_engine_bound.py): Python's peak
-# grows about 57 MB per million pairs (the Arrow columns, the id maps, the CSR and implicit's
-# transpose) and the default 2g driver JVM peaks at 2.5 GB whatever the size; at 20 million pairs
-# the driver needs about 1.2 GB beside its JVM and a fit takes about 75 s on 2 cores. Above it
-# Spark's ALS spreads the work.
-IMPLICIT_MAX_NON_ZEROS = 20_000_000
 ENGINES = ("spark", "implicit")
 
 
-def resolve_engine(wanted: str, non_zeros: int) -> str:
-    """The engine that fits: ``wanted`` unless it is ``auto``, which picks implicit while the
-    matrix fits the driver (``IMPLICIT_MAX_NON_ZEROS``)."""
+def choose_engine(wanted: str, pairs: int, users: int, products: int, rank: int, top_k: int,
+                  driver_heap: str, machine: int | None = None) -> tuple[str, str]:
+    """The engine that fits, and why: ``wanted`` unless it is ``auto``, which picks implicit while
+    what it needs on the driver (``driver_memory.driver_engine_need``) is within what a driver
+    whose JVM has ``driver_heap`` may give it on a machine of ``machine`` bytes (default: this
+    one's, ``driver_memory.machine_memory``); Spark's ALS, which spreads the work, above."""
     if wanted in ENGINES:
-        return wanted
-    return "implicit" if non_zeros <= IMPLICIT_MAX_NON_ZEROS else "spark"
+        return wanted, f"Param als_engine {wanted}"
+    need = driver_memory.driver_engine_need(pairs, users, products, rank, top_k)
+    budget = driver_memory.driver_budget(machine or driver_memory.machine_memory(),
+                                         driver_memory.memory_bytes(driver_heap))
+    return ("implicit" if need <= budget else "spark"), f"auto: {driver_memory.describe(need, budget)}"
+
+
+def matrix_sizes(matrix: DataFrame, user_col: str = "user_id", item_col: str = "product_id") -> tuple[int, int, int]:
+    """(pairs, distinct users, distinct products) of an interaction matrix, in one Spark job."""
+    row = matrix.agg(F.count(F.lit(1)), F.countDistinct(user_col), F.countDistinct(item_col)).first()
+    return row[0], row[1], row[2]
 
 
 def dense_index(ids: DataFrame, id_col: str, index_col: str) -> DataFrame:
@@ -99,17 +106,20 @@ class AlsEngine(ABC):
         with Spark jobs (``recommender.SparkWayTrials``, which holds the evaluation's data)."""
 
 
-def engine(name: str, non_zeros=None) -> AlsEngine:
-    """The engine called ``name``; for ``auto``, ``resolve_engine`` on ``non_zeros()`` (counted
-    only then)."""
+def engine(name: str, matrix: DataFrame, rank: int, top_k: int, user_col: str = "user_id",
+           item_col: str = "product_id") -> AlsEngine:
+    """The engine called ``name``; for ``auto``, ``choose_engine`` on ``matrix``'s sizes (counted
+    only then; train_als chooses once on the window, the largest matrix it fits)."""
     from recsys.als_implicit import ImplicitAls
     from recsys.als_spark import SparkAls
 
     if name not in ENGINES:
-        name = resolve_engine(name, non_zeros())
+        heap = matrix.sparkSession.conf.get("spark.driver.memory", "1g")
+        name, _ = choose_engine(name, *matrix_sizes(matrix, user_col, item_col), rank, top_k, heap)
     return ImplicitAls() if name == "implicit" else SparkAls()
 
 
-def fit(indexed: DataFrame, params: AlsParams, engine_name: str = "spark") -> AlsModel:
-    """Fit implicit ALS on (user_idx, item_idx, score) with the engine called ``engine_name``."""
-    return engine(engine_name, indexed.count).fit(indexed, params)
+def fit(indexed: DataFrame, params: AlsParams, engine_name: str = "spark", top_k: int = 10) -> AlsModel:
+    """Fit implicit ALS on (user_idx, item_idx, score) with the engine called ``engine_name``
+    (``auto``: chosen for lists of ``top_k``)."""
+    return engine(engine_name, indexed, params.rank, top_k, "user_idx", "item_idx").fit(indexed, params)

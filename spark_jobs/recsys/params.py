@@ -133,8 +133,8 @@ class Settings:
     als_engine: str = param_field(
         "auto", MODEL, "ALS engine",
         "Who fits ALS: spark (MLlib, on the executors), implicit (the implicit library on the Spark driver, "
-        "several times faster while the matrix fits there) or auto (implicit while the matrix has at most 20 million "
-        "non-zeros, which fit the driver; Spark above).", enum=["auto", "spark", "implicit"])
+        "several times faster while the matrix fits there) or auto (implicit while its pairs, factors and lists fit "
+        "half the driver machine's memory beside the JVM; Spark above).", enum=["auto", "spark", "implicit"])
     tuning_search: str = param_field(
         "neighbours", MODEL, "Tuning search",
         "neighbours: the last published run's parameters and the grid points one step from them (one list "

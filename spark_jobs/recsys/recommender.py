@@ -56,7 +56,7 @@ def fit_and_recommend(matrix: DataFrame, settings: Settings, als_params: AlsPara
     indexed = train.join(users, "user_id").join(items, "product_id").select(
         "user_idx", "item_idx", "score"
     )
-    model = als.fit(indexed, als_params, settings.als_engine)
+    model = als.fit(indexed, als_params, settings.als_engine, settings.top_k)
     exclude = excluded_pairs(matrix, settings)
     wanted = (for_users if for_users is not None else matrix).select("user_id").distinct()
     personal_users = users.join(wanted, "user_id")
@@ -130,9 +130,10 @@ def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[
                                                           excluded),
     }
     spark_way = SparkWayTrials(train, relevant, test_users, baselines, excluded, settings, catalogue)
-    # train_als resolves auto once on the window; a caller may not have.
-    engine_trials = als.engine(settings.als_engine, train.count).trials(spark_way)
-    chosen, als_metrics, trials = tune(candidates or settings.als_candidates(), engine_trials.score,
+    candidates = candidates or settings.als_candidates()
+    engine = als.engine(settings.als_engine, train, max(c.rank for c in candidates), settings.top_k)
+    engine_trials = engine.trials(spark_way)
+    chosen, als_metrics, trials = tune(candidates, engine_trials.score,
                                        settings.tuning_budget_seconds)
     scored = engine_trials.baseline_metrics()
     del engine_trials  # the driver's copy of the evaluation's data, if any, is not needed any more

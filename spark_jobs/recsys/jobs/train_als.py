@@ -37,11 +37,12 @@ def main(argv: list[str]) -> None:
     finish_interrupted_swaps(spark, settings.lake_root)
     started = time.monotonic()
     matrix = spark.read.parquet(lake.interactions(settings.lake_root, run_date)).cache()
-    pairs = matrix.count()
+    pairs, users, products = als.matrix_sizes(matrix)
     # One engine for the tuning and the refit, chosen on the window's matrix (the largest fitted).
-    settings = replace(settings, als_engine=als.resolve_engine(settings.als_engine, pairs))
-    print(f"ALS engine: {settings.als_engine} (Param als_engine {job.settings.als_engine}; {pairs:,} non-zeros, "
-          f"auto fits on the driver up to {als.IMPLICIT_MAX_NON_ZEROS:,})", flush=True)
+    engine, why = als.choose_engine(settings.als_engine, pairs, users, products, max(settings.als_ranks),
+                                    settings.top_k, spark.conf.get("spark.driver.memory", "1g"))
+    settings = replace(settings, als_engine=engine)
+    print(f"ALS engine: {engine} ({why}; {pairs:,} pairs, {users:,} users, {products:,} products)", flush=True)
 
     evaluation = {"status": "skipped: eval_days is 0"}
     if settings.eval_days > 0:
@@ -49,6 +50,7 @@ def main(argv: list[str]) -> None:
         print(f"tuning: {search}", flush=True)
         events = window_events(spark, settings.lake_root, run_date, settings.window_days)
         evaluation = {**evaluate(events, run_date, settings, candidates), "search": search}
+    evaluation["engine_choice"] = f"{engine}: {why}"
     gaps = window_gaps(spark, settings, run_date)
     if gaps:
         evaluation["window_gaps"] = [d.isoformat() for d in gaps]
@@ -56,8 +58,6 @@ def main(argv: list[str]) -> None:
     status, verdict = quality_gate(evaluation, settings.quality_margin)
     chosen = AlsParams(**evaluation["chosen"]) if "chosen" in evaluation else settings.als_params()
 
-    users, products = side_by_side(matrix.select("user_id").distinct().count,
-                                   matrix.select("product_id").distinct().count)
     sizes = {
         "users": users,
         "products": products,
