@@ -202,11 +202,16 @@ def test_the_driver_engine_saves_its_factors_as_mllib_lays_them_out(spark, tmp_p
     assert spark.read.parquet(str(tmp_path / "als" / "itemFactors")).count() == 4
 
 
-def test_a_model_fitted_on_the_driver_scores_there_the_lists_spark_scores(spark):
+@pytest.mark.parametrize("rows_per_part", [2_000_000, 7])
+def test_a_model_fitted_on_the_driver_scores_there_the_lists_spark_scores(spark, monkeypatch, rows_per_part):
     """recommend and similar_products of a model fitted on the driver run in numpy there; fed the
-    same factors, Spark's block-wise top-K gives the same lists (exclusions honoured on both)."""
+    same factors, Spark's block-wise top-K gives the same lists (exclusions honoured on both),
+    whether the driver's rows reach Spark in one part or in many (as the store's millions do)."""
+    from recsys import als_implicit
     from recsys.als import fit
     from recsys.als_spark import SparkAlsModel
+
+    monkeypatch.setattr(als_implicit, "ROWS_PER_PART", rows_per_part)
 
     rng = np.random.default_rng(5)
     rows = [(u, int(i), float(rng.random()) + 0.1) for u in range(60) for i in rng.choice(40, 8, replace=False)]

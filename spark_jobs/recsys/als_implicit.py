@@ -8,9 +8,11 @@ at 100,000 products took Spark 90 s). Its tuning trials run on the driver as wel
 """
 
 import os
+from functools import reduce
 
 import numpy as np
 import pyarrow as pa
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from threadpoolctl import threadpool_limits
@@ -104,6 +106,21 @@ class DriverAlsModel(AlsModel):
                              ("product_id", "similar_rank", "similar_product_id", "similarity"))
 
 
+# Rows handed to Spark at a time. Spark keeps a DataFrame made from a local Arrow table in the
+# driver JVM's heap for as long as the DataFrame lives: the rees46 window's 30 million list rows
+# filled a 2g driver (OutOfMemoryError). Each part is written to Spark's block store on disk and
+# its lineage cut (a local checkpoint) before the next is handed over.
+ROWS_PER_PART = 2_000_000
+
+
+def _to_spark(spark, table: pa.Table, schema: str) -> DataFrame:
+    """``table`` as a DataFrame that holds none of it in the driver's heap."""
+    parts = [spark.createDataFrame(table.slice(start, ROWS_PER_PART), schema)
+             .localCheckpoint(eager=True, storageLevel=StorageLevel.DISK_ONLY)
+             for start in range(0, max(table.num_rows, 1), ROWS_PER_PART)]
+    return reduce(DataFrame.union, parts)
+
+
 def _factor_frame(spark, factors: np.ndarray) -> DataFrame:
     """(id int, features array<float>) rows of a factor matrix, as MLlib's models hold them."""
     factors = np.ascontiguousarray(factors, dtype=np.float32)
@@ -111,7 +128,7 @@ def _factor_frame(spark, factors: np.ndarray) -> DataFrame:
     features = pa.ListArray.from_arrays(pa.array(np.arange(0, n * rank + 1, rank, dtype=np.int32)),
                                         pa.array(factors.reshape(-1)))
     table = pa.table({"id": pa.array(np.arange(n, dtype=np.int32)), "features": features})
-    return spark.createDataFrame(table, "id int, features array<float>")
+    return _to_spark(spark, table, "id int, features array<float>")
 
 
 def _ranked_frame(spark, ids: np.ndarray, rows: np.ndarray, other_ids: np.ndarray, cols: np.ndarray,
@@ -121,6 +138,6 @@ def _ranked_frame(spark, ids: np.ndarray, rows: np.ndarray, other_ids: np.ndarra
                       names[1]: pa.array(ranks_in_rows(rows, len(ids)).astype(np.int32)),
                       names[2]: pa.array(other_ids[cols].astype(np.int64)),
                       names[3]: pa.array(values.astype(np.float64))})
-    frame = spark.createDataFrame(table, f"{names[0]} long, {names[1]} int, {names[2]} long, {names[3]} double")
+    frame = _to_spark(spark, table, f"{names[0]} long, {names[1]} int, {names[2]} long, {names[3]} double")
     # Spark cuts a large Arrow table into a partition per 10,000 rows: as many load files.
     return frame.coalesce(spark.sparkContext.defaultParallelism)
