@@ -9,7 +9,8 @@ starts from), then runs the
 DAG's daily run for each measured date (the last; at ``rees46``, a normal day and then the sale
 day with three times its events) through Airflow
 (``dag.test``, the DAG's default Params) into the test database, sampling memory every half
-second. Then, in the same run, the peers: the last day's cleaning in DuckDB with the same rules,
+second. Then, in the same run, the peers: the whole day's model work by DuckDB, implicit and
+LOAD DATA (``pipeline_peer``), the last day's cleaning in DuckDB with the same rules,
 ALS training and top-K with `implicit` on the run's own matrix and parameters, and the run's
 recommendations loaded with ``MySqlHook.insert_rows``. Writes ``.local/bench/<scale>/report.json``
 and ``report.md``:
@@ -162,12 +163,30 @@ def sizes_of(lake_root: Path, day: date) -> dict:
             "recommendations_written": run.recommendation_rows, "similar_products_written": run.similar_rows,
             "tuning_trials": run.tuning_trials, "tuning_seconds": run.tuning_seconds,
             "tuning_search": run.evaluation_json.get("search"),
+            "trials_scored": [{k: t[k] for k in ("rank", "reg_param", "alpha")}
+                              for t in run.evaluation_json.get("tuning", []) if t["status"] == "scored"],
             "als": {"rank": run.als_rank, "reg_param": run.als_reg_param, "alpha": run.als_alpha,
                     "max_iter": run.als_max_iter},
             "als_engine": run.params_json["als_engine"],
             "status": run.status, "als_ndcg_at_k": run.als_ndcg_at_k,
             "popularity_ndcg_at_k": run.popularity_ndcg_at_k,
             "default_params": Settings().als_params().as_dict()}
+
+
+def whole_pipeline_peer(raw: Path, lake_root: Path, day: date, workdir: Path, report: dict) -> dict:
+    """The day's model work by DuckDB, implicit and LOAD DATA (``pipeline_peer``) against our tasks
+    that do it; its stages go into the report as ``pipeline_peer``."""
+    from benchmarks import pipeline_peer
+    from recsys_pipeline.mysql import mysql_hook
+
+    run = report["runs"][-1]
+    peer = pipeline_peer.run(raw, lake_root, day, workdir, run["sizes"]["trials_scored"], run["sizes"]["als"],
+                             mysql_hook(loads_files=True))
+    report["pipeline_peer"] = peer
+    ours = sum(s["seconds"] for s in run["stages"] if s["task"] in pipeline_peer.COMPARED_TASKS)
+    return {"name": f"the day's model work ({' + '.join(pipeline_peer.COMPARED_TASKS)}) vs DuckDB + implicit + "
+                    f"LOAD DATA ({', '.join(f'{k} {v:.0f} s' for k, v in peer['stages'].items())})",
+            "ours_s": round(ours, 1), "peer_s": peer["seconds"]}
 
 
 def markdown(report: dict) -> str:
@@ -242,9 +261,13 @@ def main(argv: list[str]) -> None:
     spark.sparkContext.setLogLevel("ERROR")
     day, stages, sizes = measured[-1], report["runs"][-1]["stages"], report["runs"][-1]["sizes"]
     cleaning_s = next(s["seconds"] for s in stages if s["task"] == "clean_events")
-    for measure in (lambda: [daily_peers.peer_cleaning(raw, day, cleaning_s, workdir)],
-                    lambda: daily_peers.peers_als(spark, lake_root, day, sizes),
-                    lambda: [daily_peers.peer_load(lake_root, day, args.peer_load_rows)]):
+    peers = [lambda: [whole_pipeline_peer(raw, lake_root, day, workdir, report)],
+             lambda: [daily_peers.peer_cleaning(raw, day, cleaning_s, workdir)],
+             lambda: daily_peers.peers_als(spark, lake_root, day, sizes),
+             lambda: [daily_peers.peer_load(lake_root, day, args.peer_load_rows)]]
+    if args.scale == "rees46":  # the whole-pipeline peer times implicit there; this one would take 15 minutes more
+        del peers[2]
+    for measure in peers:
         try:
             report["peers"] += measure()
         except Exception as exc:  # noqa: BLE001 (a peer that fails is reported, the rest still run)
