@@ -3,7 +3,7 @@
 The implicit engine holds on the driver the window's pairs (Arrow columns, the CSR matrix and
 implicit's transpose of it), the factors, and at the refit everyone's top-K rows before they go
 back to Spark. ``driver_engine_need`` adds these up with the sizes measured by
-benchmarks/bench_engine_bound.py (docs/benchmarks.md, "auto's engine choice").
+benchmarks/bench_engine_bound.py (docs/benchmarks.md, "The driver engine's bound").
 
 The driver has its machine's memory, or its container's (the cgroup limit) when that is lower,
 less the JVM's heap (``spark.driver.memory``), and of that only ``DRIVER_SHARE``: the Airflow
