@@ -72,6 +72,34 @@ def test_top_k_rows_equals_a_full_sort_with_ties_exclusions_and_odd_shapes():
             assert np.array_equal(values[rows == r], scores[r, expected])
 
 
+@pytest.mark.parametrize("head", [4, 16, 64])
+def test_top_k_scored_against_the_largest_norms_first_equals_scoring_every_item(monkeypatch, head):
+    """The norm bound saves work, never changes a list: the same columns and the same scores, bit
+    for bit, as scoring every item, with exclusions among the largest items, ties, users of norm 0,
+    users whose scores are all negative and a k beyond the head."""
+    from recsys import topk
+
+    monkeypatch.setattr(topk, "HEAD_ITEMS", head)
+    rng = np.random.default_rng(7)
+    items = (rng.standard_normal((300, 6)) * rng.pareto(1.0, (300, 1))).astype(np.float32)  # long-tailed norms
+    items[17] = items[3]  # a tie: the lower column first
+    users = rng.standard_normal((500, 6)).astype(np.float32)
+    users[5] = 0.0
+    users[6] = -items[np.argmax(np.linalg.norm(items, axis=1))]  # the largest items score worst
+    largest = np.argsort(-np.linalg.norm(items, axis=1))[:5]
+    excluded = [np.sort(rng.choice(300, rng.integers(0, 4), replace=False)) for _ in range(500)]
+    excluded[::3] = [np.sort(largest)] * len(excluded[::3])
+    for k in (1, 10, 2 * head):
+        got = topk.top_k_for(users, items, excluded, k)
+        exact = topk._exact_top_k(users, items, *topk._pairs(excluded), k)
+        assert all(np.array_equal(a, b) for a, b in zip(got, exact, strict=True))
+        scores = users @ items.T
+        for row in (0, 3, 5, 6, 499):
+            scores[row, excluded[row]] = -np.inf
+            expected = np.argsort(-scores[row], kind="stable")[:k]
+            assert list(got[1][got[0] == row]) == list(expected)
+
+
 @pytest.mark.parametrize("engine", ["spark", "implicit"])
 def test_each_user_gets_the_missing_item_of_their_group_and_thin_users_get_popularity(spark, engine):
     rows = []
