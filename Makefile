@@ -49,11 +49,12 @@ bench: setup  ## the daily run at SCALE through Airflow, with its peers: .local/
 soak: setup  ## fault soak: 10 dates backfilled through a real scheduler with faults injected, against a fault-free run (about 30 minutes; restarts the private MariaDB)
 	$(ENV) && python -m benchmarks.soak
 
-bench-components: setup  ## each part alone at 1 and 10 million rows: generator, cleaning, ALS configurations, the driver engine's bound, loads
+bench-components: setup  ## each part alone at 1 and 10 million rows: generator, cleaning, ALS configurations, the driver engine's bound, top-K, loads
 	$(ENV) && python -m benchmarks.bench_generator
 	$(ENV) && python -m benchmarks.bench_cleaning
 	$(ENV) && python -m benchmarks.bench_als
 	$(ENV) && python -m benchmarks.bench_engine_bound
+	$(ENV) && python -m benchmarks.bench_topk
 	$(ENV) && python -m benchmarks.bench_load
 
 spark-class-archive: setup-python  ## optional: local Spark drivers start about 2 s sooner (the JVM's class-data archive, tools/spark_class_archive.py)
