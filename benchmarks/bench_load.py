@@ -3,10 +3,11 @@
     python -m benchmarks.bench_load [--sizes 1000000 10000000] [--peer-rows 1000000]
 
 For each size, part files in the lake's load format (what train_als writes: header, tab-separated,
-8 parts) are written once, then loaded by the pipeline's own path: the per-date replace
-(`LOAD DATA LOCAL INFILE` in one transaction, count-checked) and the publish to the current table
-(staging copy + one `RENAME TABLE`). In the same run, the naive peer, `MySqlHook.insert_rows` with
-its defaults, loads the first --peer-rows rows. Prints rows per second of each and the ratio.
+8 parts) are written once, then loaded by the pipeline's own path: the staging (`LOAD DATA LOCAL
+INFILE` in one transaction, count-checked, then kept in the per-date history, a row per user) and
+the publish to the current table (checks + one `RENAME TABLE`). In the same run, the naive peer,
+`MySqlHook.insert_rows` with its defaults, loads the first --peer-rows rows into a table of its own
+shaped like the current one. Prints rows per second of each and the ratio.
 Uses the test database (RECSYS_TEST_MYSQL_CONN) and leaves its tables empty.
 """
 
@@ -26,6 +27,7 @@ from recsys_pipeline.config import LOCAL_DIR
 DAY = date(2019, 11, 30)
 COLUMNS = ["run_date", "user_id", "rec_rank", "product_id", "score", "source"]
 PARTS = 8
+PEER_TABLE = "peer_insert_rows"  # shaped like the current lists, dropped after
 
 
 def write_dataset(folder: Path, rows: int) -> Path:
@@ -79,31 +81,32 @@ def main(argv: list[str]) -> None:
     os.environ["AIRFLOW_CONN_RECSYS_MYSQL"] = os.environ["RECSYS_TEST_MYSQL_CONN"]
     os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"  # the hook logs every statement
 
-    from recsys_pipeline.bulk_load import replace_date_from_files
     from recsys_pipeline.migrations import apply_migrations
     from recsys_pipeline.mysql import mysql_hook
-    from recsys_pipeline.publish import publish_current
+    from recsys_pipeline.publish import publish_current, stage
 
-    hook = mysql_hook()
+    hook = mysql_hook(loads_files=True)
     apply_migrations(hook)
     version = hook.get_first("SELECT VERSION()")[0]
-    print(f"load benchmark into MySQL {version} (user_recommendations: PK + a by-user index)")
+    print(f"load benchmark into MySQL {version} (the staging table shaped like user_recommendations_current)")
     print(f"{'rows':>11} {'path':<44} {'seconds':>8} {'rows/s':>10}")
 
+    hook.run(f"CREATE TABLE IF NOT EXISTS {PEER_TABLE} LIKE user_recommendations_current")
+
     def clear():
-        for table in ("user_recommendations", "user_recommendations_current", "user_recommendations_previous"):
+        for table in ("user_recommendation_history", "user_recommendations_current", "user_recommendations_previous",
+                      PEER_TABLE):
             hook.run(f"TRUNCATE TABLE {table}")
 
     ours_per_s = {}
     for size in args.sizes:
         dataset = write_dataset(args.workdir / f"load-{size}", size)
         clear()
-        loaded, load_s = timed(lambda d=dataset: replace_date_from_files(
-            hook, "user_recommendations", "run_date", DAY, str(d)))
+        loaded, load_s = timed(lambda d=dataset: stage(hook, "user_recommendations", DAY, str(d)))
         published, publish_s = timed(lambda: publish_current(hook, DAY, tables=("user_recommendations",)))
         assert loaded == size == published["rows"]["user_recommendations"], (loaded, published)
-        for name, seconds in (("per-date replace (LOAD DATA LOCAL INFILE)", load_s),
-                              ("publish current (staging + RENAME TABLE)", publish_s),
+        for name, seconds in (("stage (LOAD DATA LOCAL INFILE) + history", load_s),
+                              ("publish current (checks + RENAME TABLE)", publish_s),
                               ("both: what publish_recommendations does", load_s + publish_s)):
             print(f"{size:>11,} {name:<44} {seconds:>8.1f} {size / seconds:>10,.0f}")
         ours_per_s[size] = size / load_s
@@ -111,8 +114,8 @@ def main(argv: list[str]) -> None:
 
     dataset = write_dataset(args.workdir / f"load-{args.peer_rows}", args.peer_rows)
     rows = read_load_rows(dataset)
-    _, peer_s = timed(lambda: hook.insert_rows("user_recommendations", rows, target_fields=COLUMNS))
-    count = hook.get_first("SELECT COUNT(*) FROM user_recommendations")[0]
+    _, peer_s = timed(lambda: hook.insert_rows(PEER_TABLE, rows, target_fields=COLUMNS))
+    count = hook.get_first(f"SELECT COUNT(*) FROM {PEER_TABLE}")[0]
     assert count == args.peer_rows, count
     print(f"{args.peer_rows:>11,} {'peer: MySqlHook.insert_rows (defaults)':<44} {peer_s:>8.1f} "
           f"{args.peer_rows / peer_s:>10,.0f}")
@@ -121,6 +124,7 @@ def main(argv: list[str]) -> None:
         print(f"ratio on {args.peer_rows:,} rows: LOAD DATA path {ratio:.1f}x "
               f"the rows/s of insert_rows")
     clear()
+    hook.run(f"DROP TABLE {PEER_TABLE}")
 
 
 if __name__ == "__main__":

@@ -70,12 +70,15 @@ def peer_load(lake_root: Path, day: date, max_peer_rows: int) -> dict:
     from recsys_pipeline.mysql import mysql_hook
 
     hook, folder = mysql_hook(loads_files=True), lake.recommendations(str(lake_root), day)
-    rows_loaded, ours_s = timed(lambda: replace_date_from_files(hook, "user_recommendations", "run_date", day, folder))
-    scratch = date(1999, 1, 1)  # a date of its own, removed after
-    rows = [(scratch.isoformat(), *row[1:]) for row in read_load_rows(Path(folder), max_peer_rows)]
-    hook.run("DELETE FROM user_recommendations WHERE run_date = %s", parameters=(scratch,))
-    _, peer_s = timed(lambda: hook.insert_rows("user_recommendations", rows, target_fields=COLUMNS))
-    hook.run("DELETE FROM user_recommendations WHERE run_date = %s", parameters=(scratch,))
+    ours, theirs = "peer_load_ours", "peer_load_insert_rows"  # tables of their own, shaped as served
+    for table in (ours, theirs):
+        hook.run(f"DROP TABLE IF EXISTS {table}")
+        hook.run(f"CREATE TABLE {table} LIKE user_recommendations_current")
+    rows_loaded, ours_s = timed(lambda: replace_date_from_files(hook, ours, "run_date", day, folder))
+    rows = read_load_rows(Path(folder), max_peer_rows)
+    _, peer_s = timed(lambda: hook.insert_rows(theirs, rows, target_fields=COLUMNS))
+    for table in (ours, theirs):
+        hook.run(f"DROP TABLE {table}")
     # The peer's time scaled to the same rows (it is linear in rows: with its defaults insert_rows
     # sends one INSERT a row and commits every 1,000).
     return {"name": f"MySQL load of {rows_loaded:,} recommendation rows vs insert_rows "

@@ -202,7 +202,7 @@ def run(raw: Path, lake_root: Path, day: date, workdir: Path, trials: list[dict]
             part.write(("\t".join(data.column_names) + "\n").encode())
             csv.write_csv(data, part, csv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none"))
         hook.run(f"DROP TABLE IF EXISTS peer_{table}")
-        hook.run(f"CREATE TABLE peer_{table} LIKE {table}")
+        hook.run(f"CREATE TABLE peer_{table} LIKE {table}_current")  # as the lists are served
         loaded[table] = replace_date_from_files(hook, f"peer_{table}", "run_date", day, str(folder))
         hook.run(f"DROP TABLE peer_{table}")
     stage("CSV and LOAD DATA into MySQL")

@@ -102,12 +102,11 @@ with DAG(
                                                  outlets=[CURRENT_RECOMMENDATIONS])
         check_recommendation_columns = SQLColumnCheckOperator(
             task_id="check_recommendation_columns",
-            table="user_recommendations", partition_clause=f"run_date = '{RUN_DATE}'",
+            table="user_recommendation_history", partition_clause=f"run_date = '{RUN_DATE}'",
             column_mapping={
                 "user_id": {"null_check": {"equal_to": 0}, "min": {"greater_than": 0}},
-                "product_id": {"null_check": {"equal_to": 0}, "min": {"greater_than": 0}},
-                "rec_rank": {"null_check": {"equal_to": 0}, "min": {"equal_to": 1}},
-                "score": {"null_check": {"equal_to": 0}},
+                "product_ids": {"null_check": {"equal_to": 0}},
+                "source": {"null_check": {"equal_to": 0}},
             },
         )
         check_similar_products = SQLCheckOperator(task_id="check_similar_products", sql="similar_products.sql")

@@ -100,3 +100,17 @@ def evaluated_run(settings: Settings) -> ModelRunReport:
         "als": METRICS, "popularity": {**METRICS, "ndcg": 0.1},
     }
     return model_run_report(date(2019, 10, 1), settings, evaluation, "published", "passed: ...", SIZES, seconds=12.5)
+
+
+def stage_rows(hook, kind: str, day: date, rows: list[dict]) -> int:
+    """``rows`` of one kind of list (``user_recommendations``, ``similar_products``) staged for
+    ``day`` as publish_recommendations stages the lake's files: from a part file in their format."""
+    import tempfile
+
+    from recsys_pipeline.publish import stage
+
+    with tempfile.TemporaryDirectory(prefix="recsys-lists-") as folder:
+        columns = list(rows[0]) if rows else ["run_date"]
+        lines = ["\t".join(columns)] + ["\t".join(str(row[c]) for c in columns) for row in rows]
+        Path(folder, "part-00000.csv").write_text("\n".join(lines) + "\n")
+        return stage(hook, kind, day, folder)

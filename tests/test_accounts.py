@@ -91,10 +91,10 @@ def test_the_reader_account_reads_its_database_only(mysql_hook, reader_conn_valu
     # SELECT on the tests' databases (one per test worker), never on the pipeline's.
     granted = re.fullmatch(r"GRANT SELECT ON `(.+)`\.\* TO .+", grants[1])
     assert granted and databases_named(granted[1], database) and not databases_named(granted[1], "recsys"), grants
-    cur.execute("SELECT COUNT(*) FROM user_recommendations")
+    cur.execute("SELECT COUNT(*) FROM user_recommendation_history")
     assert cur.fetchone() == (0,)
     for statement in ("INSERT INTO schema_migrations (version, applied_at) VALUES ('x', NOW())",
-                      "DROP TABLE user_recommendations", "CREATE DATABASE tableau_sandbox"):
+                      "DROP TABLE user_recommendation_history", "CREATE DATABASE tableau_sandbox"):
         with pytest.raises(MySQLdb.OperationalError, match="denied"):
             cur.execute(statement)
     reader.close()

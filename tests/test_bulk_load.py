@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from recsys import lake
-from recsys_pipeline.bulk_load import LoadError, replace_date_from_files
+from recsys_pipeline.bulk_load import LoadError, load_unseen_table, replace_date_from_files
 from recsys_pipeline.migrations import apply_migrations
 
 D1, D2 = date(2019, 10, 1), date(2019, 10, 2)
@@ -73,6 +73,29 @@ def test_a_bad_file_fails_the_load_and_keeps_the_previous_rows(spark, mysql_hook
     assert table_rows(mysql_hook, "brand_daily") == [(D1, "sony", 5, 0, 1, 1, Decimal("10.50"))]
     with pytest.raises(LoadError, match="Spark output not found"):
         replace_date_from_files(mysql_hook, "brand_daily", "run_date", D1, str(tmp_path / "missing"))
+
+
+def test_a_table_no_one_reads_yet_loads_over_several_connections_exactly_or_not_at_all(spark, mysql_hook, tmp_path):
+    """As the lists are staged: every part file by one of the streams, the rows exactly once; a bad
+    file or a row of another date fails the load."""
+    apply_migrations(mysql_hook)
+    mysql_hook.run("CREATE TABLE brands_unseen LIKE brand_daily")
+    rows = [(f"brand {i}", i, i % 3, f"{i}.25") for i in range(1, 41)]
+    lake.write_load_files(brands(spark, D1, rows).repartition(5), str(tmp_path / "five"))
+    assert load_unseen_table(mysql_hook, "brands_unseen", D1, str(tmp_path / "five"), streams=3) == 40
+    assert sorted(table_rows(mysql_hook, "brands_unseen")) == sorted(
+        (D1, b, v, 0, p, p, Decimal(r)) for b, v, p, r in rows)
+    mysql_hook.run("TRUNCATE TABLE brands_unseen")
+    lake.write_load_files(brands(spark, D2, rows[:3]), str(tmp_path / "other_date"))
+    with pytest.raises(LoadError, match=r"brands_unseen 2019-10-01: Spark wrote 3 rows, LOAD DATA took 3, "
+                                        r"the table holds 0"):
+        load_unseen_table(mysql_hook, "brands_unseen", D1, str(tmp_path / "other_date"))
+    bad = spark.createDataFrame([(D1, "lg", "many", 0, 1, 1, "1.00")],
+                                "run_date date, brand string, views string, carts long, purchases long, "
+                                "buyers long, revenue string")
+    lake.write_load_files(bad, str(tmp_path / "bad"))
+    with pytest.raises(LoadError, match="brands_unseen: MySQL warned"):
+        load_unseen_table(mysql_hook, "brands_unseen", D1, str(tmp_path / "bad"))
 
 
 def test_only_the_loading_tasks_sessions_may_load_local_files(spark, mysql_hook, tmp_path):

@@ -85,9 +85,10 @@ def test_a_day_judged_again_failed_in_training_and_one_without_events_keep_what_
     # One story: model_runs says withheld, and neither MySQL nor the lake holds lists of the date
     # (tests/test_publish.py: where a previous generation exists, it is current again).
     after = snapshot(mysql_hook)
-    for table in ("user_recommendations", "similar_products"):
-        assert before[table] and before[f"{table}_current"]
-        assert after[table] == after[f"{table}_current"] == after[f"{table}_previous"] == []
+    for kind, history in (("user_recommendations", "user_recommendation_history"),
+                          ("similar_products", "similar_products")):
+        assert before[history] and before[f"{kind}_current"]
+        assert after[history] == after[f"{kind}_current"] == after[f"{kind}_previous"] == []
     lake_root = pipeline_env["lake_root"]
     assert not [kind for kind in ("models", "recommendations", "similar_products")
                 if (Path(lake_root) / kind / f"run_date={d2}").exists()]
@@ -130,7 +131,7 @@ def test_a_day_judged_again_failed_in_training_and_one_without_events_keep_what_
     status, users = mysql_hook.get_first("SELECT status, users FROM model_runs WHERE run_date = %s", parameters=(d3,))
     assert status == "unjudged" and users > 0
     assert mysql_hook.get_first("SELECT MIN(run_date), MAX(run_date) FROM user_recommendations_current") == (d3, d3)
-    assert mysql_hook.get_first("SELECT COUNT(*) FROM user_recommendations WHERE run_date = %s",
+    assert mysql_hook.get_first("SELECT COUNT(*) FROM user_recommendation_history WHERE run_date = %s",
                                 parameters=(d3,))[0] > 0
     assert mysql_hook.get_first("SELECT status, rows_read FROM pipeline_runs WHERE run_date = %s",
                                 parameters=(d3,)) == ("success", 0)

@@ -7,7 +7,6 @@ from datetime import date
 import pytest
 
 from recsys.params import Settings
-from recsys_pipeline.bulk_load import replace_date_rows
 from recsys_pipeline.migrations import apply_migrations
 from recsys_pipeline.publish import (
     PublishError,
@@ -18,7 +17,7 @@ from recsys_pipeline.publish import (
     rollback_current,
     withdraw,
 )
-from tests.helpers import evaluated_run
+from tests.helpers import evaluated_run, stage_rows
 
 D1, D2, D3 = date(2019, 10, 1), date(2019, 10, 2), date(2019, 10, 3)
 RECS = ("user_recommendations",)
@@ -36,27 +35,30 @@ def current(hook, kind="current") -> list[tuple]:
 
 def test_publishing_swaps_keeps_the_previous_generation_and_a_backfill_never_replaces_newer(mysql_hook):
     apply_migrations(mysql_hook)
-    for day, users, offset in ((D1, 3, 1000), (D2, 2, 2000), (D3, 4, 3000)):
-        replace_date_rows(mysql_hook, "user_recommendations", "run_date", day, recs(day, users, offset))
+    lists = {D1: recs(D1, 3, 1000), D2: recs(D2, 2, 2000), D3: recs(D3, 4, 3000)}
 
-    assert publish_current(mysql_hook, D1, RECS)["rows"] == {"user_recommendations": 6}
+    def publish(day):
+        stage_rows(mysql_hook, "user_recommendations", day, lists[day])
+        return publish_current(mysql_hook, day, RECS)
+
+    assert publish(D1)["rows"] == {"user_recommendations": 6}
     assert {r[0] for r in current(mysql_hook)} == {D1} and current(mysql_hook, "previous") == []
-    result = publish_current(mysql_hook, D2, RECS)
+    result = publish(D2)
     assert result["published"] and result["replaced_run_date"] == D1.isoformat()
     assert len(current(mysql_hook)) == 4 and {r[0] for r in current(mysql_hook, "previous")} == {D1}
 
     # A backfill of an older date loads its history but leaves the newer current lists alone.
-    backfill = publish_current(mysql_hook, D1, RECS)
+    backfill = publish(D1)
     assert backfill == {"published": False, "rows": {}, "run_date": D1.isoformat(),
                         "current_run_date": D2.isoformat()}
-    assert {r[0] for r in current(mysql_hook)} == {D2}
+    assert {r[0] for r in current(mysql_hook)} == {D2} and history_dates(mysql_hook) == [D1, D2]
 
     # A rerun of the current date gives the same tables, previous generation included.
-    before = (current(mysql_hook), current(mysql_hook, "previous"))
-    publish_current(mysql_hook, D2, RECS)
-    assert (current(mysql_hook), current(mysql_hook, "previous")) == before
+    before = (current(mysql_hook), current(mysql_hook, "previous"), history(mysql_hook))
+    publish(D2)
+    assert (current(mysql_hook), current(mysql_hook, "previous"), history(mysql_hook)) == before
 
-    publish_current(mysql_hook, D3, RECS)
+    publish(D3)
     assert rollback_current(mysql_hook, 3, RECS) == {"current": D2.isoformat(), "previous": D3.isoformat()}
     assert current(mysql_hook) == before[0]
     tables = {r[0] for r in mysql_hook.get_records(
@@ -67,9 +69,12 @@ def test_publishing_swaps_keeps_the_previous_generation_and_a_backfill_never_rep
 def test_a_reader_sees_one_whole_generation_at_every_moment(mysql_hook, mysql_conn_value):
     apply_migrations(mysql_hook)
     sizes = {D1: 20_000, D2: 30_000}
-    for day, users in sizes.items():
-        replace_date_rows(mysql_hook, "user_recommendations", "run_date", day, recs(day, users // 2, 0))
-    publish_current(mysql_hook, D1, RECS)
+
+    def publish(day):
+        stage_rows(mysql_hook, "user_recommendations", day, recs(day, sizes[day] // 2, 0))
+        publish_current(mysql_hook, day, RECS)
+
+    publish(D1)
     seen, stop = set(), threading.Event()
 
     def read():
@@ -85,7 +90,7 @@ def test_a_reader_sees_one_whole_generation_at_every_moment(mysql_hook, mysql_co
     reader.start()
     try:
         for day in (D2, D1, D2):  # D1 again is refused: newer lists are current
-            publish_current(mysql_hook, day, RECS)
+            publish(day)
     finally:
         stop.set()
         reader.join()
@@ -96,7 +101,7 @@ def test_lists_older_than_allowed_fail_the_run_loudly(mysql_hook):
     apply_migrations(mysql_hook)
     with pytest.raises(StaleListsError, match="no recommendations are published at all"):
         check_list_freshness("2019-10-01", {"max_list_age_days": 3})
-    replace_date_rows(mysql_hook, "user_recommendations", "run_date", D1, recs(D1, 3, 0))
+    stage_rows(mysql_hook, "user_recommendations", D1, recs(D1, 3, 0))
     publish_current(mysql_hook, D1, RECS)
     assert check_list_freshness("2019-10-04", {"max_list_age_days": 3}) == {
         "current_run_date": "2019-10-01", "age_days": 3}
@@ -123,24 +128,27 @@ def lists_of_three_dates_two_published(hook) -> None:
     """Recommendations and similar products of D1, D2 and D3; D2's current, D1's previous."""
     apply_migrations(hook)
     for day in (D1, D2, D3):
-        replace_date_rows(hook, "user_recommendations", "run_date", day, recs(day, 2, 0))
-        replace_date_rows(hook, "similar_products", "run_date", day, similar(day, 3))
-    publish_current(hook, D1)
-    publish_current(hook, D2)
+        stage_both(hook, day)
+        if day != D3:
+            publish_current(hook, day)
+
+
+def stage_both(hook, day: date) -> None:
+    stage_rows(hook, "user_recommendations", day, recs(day, 2, 0))
+    stage_rows(hook, "similar_products", day, similar(day, 3))
 
 
 def test_recommendations_and_similar_products_become_current_together_or_not_at_all(mysql_hook):
     apply_migrations(mysql_hook)
-    for day in (D1, D2, D3):
-        replace_date_rows(mysql_hook, "user_recommendations", "run_date", day, recs(day, 2, 0))
-    for day in (D1, D2):
-        replace_date_rows(mysql_hook, "similar_products", "run_date", day, similar(day, 3))
+    stage_both(mysql_hook, D1)
     assert publish_current(mysql_hook, D1)["rows"] == {"user_recommendations": 4, "similar_products": 3}
+    stage_both(mysql_hook, D2)
     publish_current(mysql_hook, D2)
     assert generations(mysql_hook) == {(D2, D2, D1, D1)}
 
     # D3 has recommendations but no similar products: neither table changes.
-    with pytest.raises(PublishError, match="similar_products 2019-10-03: 0 rows for the date"):
+    stage_rows(mysql_hook, "user_recommendations", D3, recs(D3, 2, 0))
+    with pytest.raises(PublishError, match=r"similar_products 2019-10-03: 0 rows staged \(0 of other dates\), 0 in"):
         publish_current(mysql_hook, D3)
     assert generations(mysql_hook) == {(D2, D2, D1, D1)}
 
@@ -160,8 +168,7 @@ def test_a_rollback_waits_for_a_publish_in_progress(mysql_hook):
     """Both take the publishing lock: a rollback while another session holds it waits its turn."""
     apply_migrations(mysql_hook)
     for day in (D1, D2):
-        replace_date_rows(mysql_hook, "user_recommendations", "run_date", day, recs(day, 2, 0))
-        replace_date_rows(mysql_hook, "similar_products", "run_date", day, similar(day, 3))
+        stage_both(mysql_hook, day)
         publish_current(mysql_hook, day)
     holder = mysql_hook.get_conn()
     holder.cursor().execute("SELECT GET_LOCK(CONCAT('recsys_publish.', DATABASE()), 0)")
@@ -180,10 +187,10 @@ def test_the_quality_gate_fails_closed_an_unjudged_run_publishes_only_where_no_l
     unjudged = replace(evaluated_run(Settings(eval_days=0)), status="unjudged",
                        quality_gate="unjudged: skipped: eval_days is 0; published only if no lists exist yet")
     assert refusal(mysql_hook, unjudged) is None  # a new store: nothing to protect yet
-    replace_date_rows(mysql_hook, "user_recommendations", "run_date", D1, recs(D1, 3, 1000))
+    stage_rows(mysql_hook, "user_recommendations", D1, recs(D1, 3, 1000))
     publish_current(mysql_hook, D1, RECS)
     assert refusal(mysql_hook, unjudged) is None  # its own rerun, while it is the only generation
-    replace_date_rows(mysql_hook, "user_recommendations", "run_date", D2, recs(D2, 3, 2000))
+    stage_rows(mysql_hook, "user_recommendations", D2, recs(D2, 3, 2000))
     publish_current(mysql_hook, D2, RECS)
     # eval_days 0 (or any other reason the run could not be judged) never replaces judged lists.
     assert refusal(mysql_hook, unjudged) == (
@@ -243,9 +250,9 @@ def test_lists_of_a_future_date_are_never_current_and_fail_the_freshness_check(m
 
     apply_migrations(mysql_hook)
     future = datetime.now(UTC).date() + timedelta(days=3)
-    for day in (D1, D2, future):
-        replace_date_rows(mysql_hook, "user_recommendations", "run_date", day, recs(day, 2, 0))
+    stage_rows(mysql_hook, "user_recommendations", D1, recs(D1, 2, 0))
     publish_current(mysql_hook, D1, RECS)
+    stage_rows(mysql_hook, "user_recommendations", future, recs(future, 2, 0))
     assert publish_current(mysql_hook, future, RECS)["published"] is False
     assert current(mysql_hook)[0][0] == D1
     # As an earlier version could leave them: future lists current. The check fails, naming them,
@@ -253,12 +260,18 @@ def test_lists_of_a_future_date_are_never_current_and_fail_the_freshness_check(m
     mysql_hook.run("UPDATE user_recommendations_current SET run_date = %s", parameters=(future,))
     with pytest.raises(StaleListsError, match=f"dated {future}, after today"):
         check_list_freshness(D2.isoformat(), {"max_list_age_days": 3})
+    stage_rows(mysql_hook, "user_recommendations", D2, recs(D2, 2, 0))
     assert publish_current(mysql_hook, D2, RECS)["published"] is True
     assert check_list_freshness(D2.isoformat(), {"max_list_age_days": 3})["age_days"] == 0
 
 
 def history_dates(hook) -> list[date]:
-    return [r[0] for r in hook.get_records("SELECT DISTINCT run_date FROM user_recommendations ORDER BY 1")]
+    return [r[0] for r in hook.get_records("SELECT DISTINCT run_date FROM user_recommendation_history ORDER BY 1")]
+
+
+def history(hook) -> list[tuple]:
+    return [tuple(r) for r in hook.get_records(
+        "SELECT run_date, user_id, product_ids, source FROM user_recommendation_history ORDER BY 1, 2")]
 
 
 def test_a_refused_rerun_withdraws_its_dates_lists_and_the_previous_generation_comes_back(mysql_hook):
@@ -277,8 +290,7 @@ def test_a_refused_rerun_withdraws_its_dates_lists_and_the_previous_generation_c
     assert withdraw(mysql_hook, D2)["current"]["user_recommendations"] == "2019-10-01"  # a retry: the same
 
     # An older date withheld while newer lists are current: its previous generation goes.
-    replace_date_rows(mysql_hook, "user_recommendations", "run_date", D2, recs(D2, 2, 0))
-    replace_date_rows(mysql_hook, "similar_products", "run_date", D2, similar(D2, 3))
+    stage_both(mysql_hook, D2)
     publish_current(mysql_hook, D2)
     withdraw(mysql_hook, D1)
     assert generations(mysql_hook) == {(D2, D2, None, None)} and history_dates(mysql_hook) == [D2, D3]

@@ -17,6 +17,7 @@ from recsys_pipeline.publish import publish_current
 from recsys_pipeline.results import EDA_TABLES
 from recsys_pipeline.retention import apply_retention
 from recsys_pipeline.spark import build_package_zip
+from tests.helpers import stage_rows
 from tests.test_publish import recs, similar
 
 DAYS = [date(2019, 10, 1) + timedelta(days=i) for i in range(5)]
@@ -52,12 +53,12 @@ def five_dates(tmp_path, mysql_hook):
             (Path(path) / "part-00000").write_text("x")
     apply_migrations(mysql_hook)
     for day in DAYS:
-        replace_date_rows(mysql_hook, "user_recommendations", "run_date", day, recs(day, 2, 0))
-        replace_date_rows(mysql_hook, "similar_products", "run_date", day, similar(day, 3))
+        stage_rows(mysql_hook, "user_recommendations", day, recs(day, 2, 0))
+        stage_rows(mysql_hook, "similar_products", day, similar(day, 3))
         replace_date_rows(mysql_hook, "data_quality_reasons", "ingest_date", day,
                           [{"ingest_date": day, "reason": "bad_price", "rows_quarantined": 1}])
-    for day in DAYS[:2]:
-        publish_current(mysql_hook, day)
+        if day in DAYS[:2]:
+            publish_current(mysql_hook, day)
     return {"lake_root": root, "raw_root": str(tmp_path / "raw"), "window_days": 3, "eval_days": 1}
 
 
@@ -86,7 +87,8 @@ def test_five_dates_with_retention_two_leave_exactly_the_expected_dates(five_dat
     # Derived: the last two dates, and those of the lists served now (current d2, previous d1).
     full = len(derived_paths(root, d1))
     assert dates_left(root, derived_paths) == {d1: full, d2: full, d3: 0, d4: full, d5: full}
-    assert db_dates(mysql_hook, "user_recommendations") == db_dates(mysql_hook, "similar_products") == [d1, d2, d4, d5]
+    assert db_dates(mysql_hook, "user_recommendation_history") == db_dates(mysql_hook, "similar_products") == [
+        d1, d2, d4, d5]
     assert {table: mysql_hook.get_records(f"SELECT * FROM {table} ORDER BY 1, 2") for table in before} == before
     # Clean events: kept for good; summaries: their own four days.
     assert set(dates_left(root, cleaned_paths).values()) == {3}
@@ -97,11 +99,11 @@ def test_five_dates_with_retention_two_leave_exactly_the_expected_dates(five_dat
                                                                             "recsys-new.zip"])
     assert removed["RECSYS_RETENTION_DAYS"] == {
         "kept_from": d4.isoformat(), "lake_folders": full + 1, "build_archives": 1,
-        "mysql_rows": {"user_recommendations": 4, "similar_products": 3}}
+        "mysql_rows": {"user_recommendation_history": 2, "similar_products": 3}}
     assert removed["RECSYS_SUMMARY_RETENTION_DAYS"]["mysql_rows"]["data_quality_reasons"] == 1
 
     # A rerun of a date inside the window removes nothing.
     again = apply_retention(d4.isoformat(), five_dates)
     assert [again[s]["lake_folders"] for s in again] == [0, 0]
-    assert dates_left(root, derived_paths)[d5] == full and db_dates(mysql_hook, "user_recommendations")[-1] == d5
+    assert dates_left(root, derived_paths)[d5] == full and db_dates(mysql_hook, "user_recommendation_history")[-1] == d5
 

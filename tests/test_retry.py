@@ -17,6 +17,7 @@ from recsys_pipeline.migrations import apply_migrations
 from recsys_pipeline.retry import with_retries
 
 D1 = date(2019, 10, 1)
+TABLE = "user_recommendations_staging"  # where publish_recommendations loads the lists
 COLUMNS = ["run_date", "user_id", "rec_rank", "product_id", "score", "source"]
 
 
@@ -52,16 +53,17 @@ def loading_thread_id(hook, timeout: float = 60) -> int | None:
 def clean_load(hook, tmp_path) -> tuple[str, tuple]:
     """A 600k-row dataset, the fingerprint of loading it cleanly, and the table emptied again."""
     apply_migrations(hook)
+    hook.run(f"CREATE TABLE {TABLE} LIKE user_recommendations_current")
     dataset = write_dataset(tmp_path / "recs", 600_000)
-    replace_date_from_files(hook, "user_recommendations", "run_date", D1, dataset)
+    replace_date_from_files(hook, TABLE, "run_date", D1, dataset)
     clean = fingerprint(hook)
-    hook.run("DELETE FROM user_recommendations")
+    hook.run(f"DELETE FROM {TABLE}")
     return dataset, clean
 
 
 def fingerprint(hook):
     return tuple(hook.get_first("SELECT COUNT(*), SUM(user_id), SUM(rec_rank), SUM(product_id) "
-                                "FROM user_recommendations WHERE run_date = %s", parameters=(D1,)))
+                                f"FROM {TABLE} WHERE run_date = %s", parameters=(D1,)))
 
 
 @pytest.mark.cost(25)
@@ -84,7 +86,7 @@ def test_a_connection_killed_mid_load_is_retried_to_exactly_the_clean_result(mys
     killer.start()
     caplog.set_level(logging.WARNING, logger="recsys_pipeline.retry")
     loaded = with_retries(lambda: replace_date_from_files(
-        mysql_hook, "user_recommendations", "run_date", D1, dataset), "test load", first_wait=0.5)
+        mysql_hook, TABLE, "run_date", D1, dataset), "test load", first_wait=0.5)
     killer.join()
     assert killed, "the load finished before it could be killed"
     assert loaded == 600_000 and fingerprint(mysql_hook) == clean
@@ -93,17 +95,18 @@ def test_a_connection_killed_mid_load_is_retried_to_exactly_the_clean_result(mys
 
 def test_a_lock_wait_timeout_is_retried_once_the_lock_is_gone(mysql_hook, tmp_path, monkeypatch, caplog):
     apply_migrations(mysql_hook)
+    mysql_hook.run(f"CREATE TABLE {TABLE} LIKE user_recommendations_current")
     dataset = write_dataset(tmp_path / "recs", 1_000)
-    replace_date_from_files(mysql_hook, "user_recommendations", "run_date", D1, dataset)
+    replace_date_from_files(mysql_hook, TABLE, "run_date", D1, dataset)
     clean = fingerprint(mysql_hook)
     monkeypatch.setenv("RECSYS_MYSQL_LOCK_WAIT_SECONDS", "1")
     blocker = mysql_hook.get_conn()
-    blocker.cursor().execute("SELECT * FROM user_recommendations WHERE run_date = %s FOR UPDATE", (D1,))
+    blocker.cursor().execute(f"SELECT * FROM {TABLE} WHERE run_date = %s FOR UPDATE", (D1,))
     release = threading.Timer(2.5, blocker.rollback)  # another job holds the date's rows for 2.5 s
     release.start()
     caplog.set_level(logging.WARNING, logger="recsys_pipeline.retry")
     loaded = with_retries(lambda: replace_date_from_files(
-        mysql_hook, "user_recommendations", "run_date", D1, dataset), "test load", first_wait=1)
+        mysql_hook, TABLE, "run_date", D1, dataset), "test load", first_wait=1)
     release.join()  # the load can finish while the rollback's reply is still on its way
     blocker.close()
     assert loaded == 1_000 and fingerprint(mysql_hook) == clean
@@ -162,7 +165,7 @@ def test_a_server_restart_mid_load_is_retried_to_exactly_the_clean_result(privat
     restarter.start()
     caplog.set_level(logging.WARNING, logger="recsys_pipeline.retry")
     loaded = with_retries(lambda: replace_date_from_files(
-        hook, "user_recommendations", "run_date", D1, dataset), "test load", attempts=6, first_wait=2)
+        hook, TABLE, "run_date", D1, dataset), "test load", attempts=6, first_wait=2)
     restarter.join()
     assert restarted and "transient MySQL fault" in caplog.text
     assert loaded == 600_000 and fingerprint(hook) == clean

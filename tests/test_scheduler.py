@@ -99,7 +99,7 @@ def test_a_backfill_of_an_older_date_started_while_the_daily_run_works_waits_its
                             r"may give it", json.loads(r[4])["engine_choice"]) for r in runs.values())
     assert mysql_hook.get_first("SELECT MIN(run_date), MAX(run_date) FROM user_recommendations_current") == (
         daily, daily)
-    assert mysql_hook.get_first("SELECT COUNT(*) FROM user_recommendations WHERE run_date = %s",
+    assert mysql_hook.get_first("SELECT COUNT(*) FROM user_recommendation_history WHERE run_date = %s",
                                 parameters=(FIRST_DAY,))[0] == 0
     recorded = {r[0]: tuple(r[1:]) for r in mysql_hook.get_records(
         "SELECT run_date, status, failed_tasks FROM pipeline_runs")}
@@ -153,9 +153,12 @@ def test_a_manual_run_of_a_date_inside_a_running_backfill_waits_its_turn(spark, 
     assert als_ndcg > category_ndcg > 0
     assert rows == users * 10  # every user of the window gets a full top-10
     recs = mysql_hook.get_first(
-        "SELECT COUNT(*), COUNT(DISTINCT user_id), SUM(source = 'popular') > 0, SUM(source = 'als') > 0 "
-        "FROM user_recommendations WHERE run_date = %s", parameters=(d2,))
+        "SELECT SUM(JSON_LENGTH(product_ids)), COUNT(*), SUM(source = 'popular') > 0, SUM(source = 'als') > 0 "
+        "FROM user_recommendation_history WHERE run_date = %s", parameters=(d2,))
     assert tuple(recs) == (rows, users, 1, 1)
+    served = mysql_hook.get_first("SELECT COUNT(*), COUNT(DISTINCT user_id), COUNT(DISTINCT user_id, product_id) "
+                                  "FROM user_recommendations_current")
+    assert tuple(served) == (rows, users, rows)
     assert mysql_hook.get_first("SELECT MIN(run_date), MAX(run_date) FROM user_recommendations_current") == (d2, d2)
     similar = mysql_hook.get_first(
         "SELECT COUNT(DISTINCT product_id), MAX(similar_rank), SUM(product_id = similar_product_id) "
@@ -178,7 +181,7 @@ def test_a_manual_run_of_a_date_inside_a_running_backfill_waits_its_turn(spark, 
     assert {tasks[t][0] for t in TABLEAU} == {"skipped"}
     assert tasks["clean_events"][1:3] == (rows_read, quality[1])  # rows read -> rows clean
     published_rows = mysql_hook.get_first(
-        "SELECT (SELECT COUNT(*) FROM user_recommendations WHERE run_date = %s) + "
+        "SELECT (SELECT SUM(JSON_LENGTH(product_ids)) FROM user_recommendation_history WHERE run_date = %s) + "
         "(SELECT COUNT(*) FROM similar_products WHERE run_date = %s)", parameters=(d2, d2))[0]
     assert tasks["publish_recommendations"][2] == published_rows
     # Both runs judged and published the date: an event each of both Assets.

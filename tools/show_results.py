@@ -12,7 +12,7 @@ from recsys_pipeline.sql_files import read_sql
 
 DATED_TABLES = {
     "daily_kpis": "run_date", "hourly_activity": "run_date", "brand_daily": "run_date",
-    "category_daily": "run_date", "top_customers": "run_date", "user_recommendations": "run_date",
+    "category_daily": "run_date", "top_customers": "run_date", "user_recommendation_history": "run_date",
     "similar_products": "run_date", "user_recommendations_current": "run_date",
     "similar_products_current": "run_date",
     "model_runs": "run_date", "data_quality_daily": "ingest_date", "data_quality_reasons": "ingest_date",

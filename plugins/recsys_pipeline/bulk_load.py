@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -74,6 +75,38 @@ def _csv_columns(path: str) -> tuple[list[str], int]:
     return (header.split("\t") if header else []), rows
 
 
+def _load_parts(cur, table: str, parts: list[str]) -> tuple[int, int]:
+    """LOAD DATA each part file on ``cur``'s connection: (data lines in the files, rows MySQL took);
+    a warning fails the load."""
+    expected = loaded = 0
+    if parts:
+        local_infile.load_folder(cur.connection, os.path.dirname(parts[0]))  # every part is in it
+    for part in parts:
+        columns, rows = _csv_columns(part)
+        if not columns:
+            continue  # Spark writes an empty part for an empty partition
+        expected += rows
+        cur.execute(read_sql("load/load_data.sql", table=table, columns=columns), (part,))
+        loaded += cur.rowcount
+        cur.execute(read_sql("load/show_warnings.sql"))
+        warnings = cur.fetchall()
+        if warnings:
+            raise LoadError(f"{table}: MySQL warned while loading {part}: {warnings}")
+    return expected, loaded
+
+
+def _check_count(table: str, run_date: date, expected: int, loaded: int, in_table: int) -> None:
+    if not expected == loaded == in_table:
+        raise LoadError(f"{table} {run_date}: Spark wrote {expected} rows, LOAD DATA took {loaded}, "
+                        f"the table holds {in_table}")
+
+
+def _log_rate(table: str, run_date: date, loaded: int, started: float) -> None:
+    seconds = time.monotonic() - started
+    log.info("%s %s: %d rows loaded in %.1f s (%.0f rows/s)", table, run_date, loaded, seconds,
+             loaded / seconds if seconds else 0)
+
+
 def replace_date_from_files(hook: MySqlHook, table: str, date_column: str, run_date: date,
                             dataset: str) -> int:
     """Replace ``table``'s rows for ``run_date`` with the CSV dataset, in one transaction.
@@ -84,30 +117,39 @@ def replace_date_from_files(hook: MySqlHook, table: str, date_column: str, run_d
     started = time.monotonic()
     with local_part_files(dataset, ".csv") as parts, transaction(hook) as cur:
         cur.execute(read_sql("load/replace_date.sql", table=table, date_column=date_column), (run_date,))
-        expected = loaded = 0
-        if parts:
-            local_infile.load_folder(cur.connection, os.path.dirname(parts[0]))  # every part is in it
-        for part in parts:
-            columns, rows = _csv_columns(part)
-            if not columns:
-                continue  # Spark writes an empty part for an empty partition
-            expected += rows
-            cur.execute(read_sql("load/load_data.sql", table=table, columns=columns), (part,))
-            loaded += cur.rowcount
-            cur.execute(read_sql("load/show_warnings.sql"))
-            warnings = cur.fetchall()
-            if warnings:
-                raise LoadError(f"{table}: MySQL warned while loading {part}: {warnings}")
+        expected, loaded = _load_parts(cur, table, parts)
         cur.execute(read_sql("load/count_date.sql", table=table, date_column=date_column), (run_date,))
-        in_table = cur.fetchone()[0]
-        if not expected == loaded == in_table:
-            raise LoadError(
-                f"{table} {run_date}: Spark wrote {expected} rows, LOAD DATA took {loaded}, "
-                f"the table holds {in_table}"
-            )
-    seconds = time.monotonic() - started
-    log.info("%s %s: %d rows loaded in %.1f s (%.0f rows/s)", table, run_date, loaded, seconds,
-             loaded / seconds if seconds else 0)
+        _check_count(table, run_date, expected, loaded, cur.fetchone()[0])
+    _log_rate(table, run_date, loaded, started)
+    return loaded
+
+
+# Connections that load a table no reader sees yet at once (``load_unseen_table``): MySQL inserts
+# on one core per stream. On a 2-core host, 10 million list rows took 22 s with two streams and
+# 29 s with one (benchmarks/bench_load.py).
+LOAD_STREAMS = 2
+
+
+def load_unseen_table(hook: MySqlHook, table: str, run_date: date, dataset: str,
+                      streams: int = LOAD_STREAMS) -> int:
+    """Load the CSV dataset of ``run_date`` into ``table``, empty and read by no one (a staging
+    table), over ``streams`` connections at once, each committing its share of the part files.
+    Returns the rows loaded; raises LoadError when MySQL's count or warnings show that not every
+    row landed intact (the caller drops the table: nothing half-loaded is ever read)."""
+    started = time.monotonic()
+    with local_part_files(dataset, ".csv") as parts:
+
+        def load(share: list[str]) -> tuple[int, int]:
+            with transaction(hook) as cur:
+                return _load_parts(cur, table, share)
+
+        with ThreadPoolExecutor(streams) as pool:
+            counts = list(pool.map(load, [parts[i::streams] for i in range(streams)]))
+    expected, loaded = (sum(c) for c in zip(*counts, strict=True))
+    in_table = hook.get_first(read_sql("load/count_date.sql", table=table, date_column="run_date"),
+                              parameters=(run_date,))[0]
+    _check_count(table, run_date, expected, loaded, in_table)
+    _log_rate(table, run_date, loaded, started)
     return loaded
 
 

@@ -1,11 +1,12 @@
 """Publishing a date's lists as the "current" ones that Tableau and applications read.
 
-The date's rows are copied from each per-date history table into a staging table shaped like the
-current one, counted, then all swapped in with one ``RENAME TABLE`` under one lock: a reader sees
-the old lists or the new ones, recommendations and similar products of the same run, never a
-mix. The generation replaced stays in ``*_previous`` for rollback (under the same lock); a rerun
-of the date already current replaces it and keeps the older previous generation, so running a
-date twice leaves the same tables. A backfill of an older date never replaces newer lists.
+The date's rows are loaded from the lake into a staging table shaped like the current one, kept
+in the per-date history from there (users' lists compacted to a row per user and date), checked,
+then all swapped in with one ``RENAME TABLE`` under one lock: a reader sees the old lists or the
+new ones, recommendations and similar products of the same run, never a mix. The generation
+replaced stays in ``*_previous`` for rollback (under the same lock); a rerun of the date already
+current replaces it and keeps the older previous generation, so running a date twice leaves the
+same tables. A backfill of an older date is kept in the history and never replaces newer lists.
 """
 
 import logging
@@ -17,7 +18,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from recsys import lake
 from recsys.reports import ModelRunReport
-from recsys_pipeline.bulk_load import read_lake_report, replace_date_from_files
+from recsys_pipeline.bulk_load import load_unseen_table, read_lake_report
 from recsys_pipeline.mysql import mysql_hook, transaction
 from recsys_pipeline.retry import with_retries
 from recsys_pipeline.run_settings import run_settings
@@ -25,11 +26,14 @@ from recsys_pipeline.sql_files import read_sql
 
 log = logging.getLogger(__name__)
 
-# Per-date history table -> the columns of its current table.
-CURRENT_COLUMNS = {
-    "user_recommendations": ["user_id", "rec_rank", "product_id", "score", "source", "run_date"],
-    "similar_products": ["product_id", "similar_rank", "similar_product_id", "similarity", "run_date"],
-}
+# What is published -> (its per-date history table, the statement that keeps a date's staged rows
+# there, the one that counts the date's entries there). Users' lists are kept a row per user and
+# date (a row per entry took 3.4 GB a date at the seed's scale); similar products, a twentieth of
+# that, as they are.
+HISTORY = {"user_recommendations": ("user_recommendation_history", "publish/keep_list_history.sql",
+                                    "publish/list_history_entries.sql"),
+           "similar_products": ("similar_products", "publish/keep_row_history.sql", "load/count_date.sql")}
+SIMILAR_COLUMNS = ["run_date", "product_id", "similar_rank", "similar_product_id", "similarity"]
 # Published together: one swap makes a run's recommendations and similar products current.
 PUBLISHED = ("user_recommendations", "similar_products")
 PUBLISH_LOCK = "recsys_publish"
@@ -41,13 +45,13 @@ class PublishError(RuntimeError):
     """The staging table is not exactly the date's rows, or another run holds the lock."""
 
 
-def names(history: str) -> dict[str, str]:
-    return {kind: f"{history}_{kind}" for kind in ("current", "previous", "staging", "retired")}
+def names(kind: str) -> dict[str, str]:
+    return {generation: f"{kind}_{generation}" for generation in ("current", "previous", "staging", "retired")}
 
 
-def published_date(hook: MySqlHook, history: str, kind: str = "current") -> date | None:
+def published_date(hook: MySqlHook, kind: str, generation: str = "current") -> date | None:
     """The run date whose lists the current (or previous) table holds; None when empty."""
-    return hook.get_first(read_sql("publish/published_date.sql", table=names(history)[kind]))[0]
+    return hook.get_first(read_sql("publish/published_date.sql", table=names(kind)[generation]))[0]
 
 
 def _take_lock(cur) -> None:
@@ -61,11 +65,11 @@ def _take_lock(cur) -> None:
     cur.execute(read_sql("session/set_metadata_lock_wait.sql"), (METADATA_LOCK_WAIT_SECONDS,))
 
 
-def _current_dates(cur, tables, kind: str = "current") -> dict[str, date | None]:
+def _current_dates(cur, tables, generation: str = "current") -> dict[str, date | None]:
     found = {}
-    for history in tables:
-        cur.execute(read_sql("publish/published_date.sql", table=names(history)[kind]))
-        found[history] = cur.fetchone()[0]
+    for kind in tables:
+        cur.execute(read_sql("publish/published_date.sql", table=names(kind)[generation]))
+        found[kind] = cur.fetchone()[0]
     return found
 
 
@@ -74,10 +78,37 @@ def _rename(cur, pairs: list[tuple[str, str]]) -> None:
     cur.execute(read_sql("publish/rename_tables.sql", pairs=pairs))
 
 
+def stage(hook: MySqlHook, kind: str, run_date: date, dataset: str) -> int:
+    """Load the date's ``kind`` of lists from the lake's ``dataset`` into its staging table
+    (made anew, shaped like the current one) and keep them in the per-date history, replacing
+    the date's there. Returns the rows staged."""
+    t = names(kind)
+    with transaction(hook) as cur:
+        cur.execute(read_sql("publish/drop_table.sql", table=t["staging"]))
+        cur.execute(read_sql("publish/create_staging.sql", staging=t["staging"], current=t["current"]))
+    staged = load_unseen_table(hook, t["staging"], run_date, dataset)
+    table, keep, _ = HISTORY[kind]
+    with transaction(hook) as cur:
+        cur.execute(read_sql("session/set_group_concat_max_len.sql"))
+        cur.execute(read_sql("load/replace_date.sql", table=table, date_column="run_date"), (run_date,))
+        cur.execute(read_sql(keep, history=table, staging=t["staging"], columns=SIMILAR_COLUMNS))
+        kept = history_entries(cur, kind, run_date)
+        if kept != staged:
+            raise PublishError(f"{table} {run_date}: {staged} rows staged, {kept} kept in the history")
+    return staged
+
+
+def history_entries(cur, kind: str, run_date: date) -> int:
+    """The entries (list rows, similar-product rows) the per-date history holds for the date."""
+    table, _, entries = HISTORY[kind]
+    cur.execute(read_sql(entries, table=table, date_column="run_date"), (run_date,))
+    return int(cur.fetchone()[0])
+
+
 def publish_current(hook: MySqlHook, run_date: date, tables: tuple[str, ...] = PUBLISHED) -> dict:
-    """Make ``run_date``'s rows of every table in ``tables`` the current ones, all in one swap,
-    unless newer lists are current. Returns what happened: ``published`` (bool), ``rows`` per
-    table, and the run dates involved."""
+    """Make the rows ``stage`` staged for ``run_date``, of every kind in ``tables``, the current
+    ones, all in one swap, unless newer lists are current (the staged rows are then dropped).
+    Returns what happened: ``published`` (bool), ``rows`` per kind, and the run dates involved."""
     today = datetime.now(UTC).date()
     if run_date > today:  # it would stay current, and keep every later run's lists out, for good
         log.warning("%s is after today (%s): its lists are never made current", run_date, today)
@@ -89,30 +120,27 @@ def publish_current(hook: MySqlHook, run_date: date, tables: tuple[str, ...] = P
         newest = max((d for d in current.values() if d is not None and d <= today), default=None)
         if newest is not None and newest > run_date:
             log.warning("%s is current, newer than %s: kept (a backfill never replaces newer lists)", newest, run_date)
+            for kind in tables:
+                cur.execute(read_sql("publish/drop_table.sql", table=names(kind)["staging"]))
             return {"published": False, "rows": {}, "run_date": run_date.isoformat(),
                     "current_run_date": newest.isoformat()}
-        for history in tables:
-            t = names(history)
-            cur.execute(read_sql("publish/drop_table.sql", table=t["staging"]))
-            cur.execute(read_sql("publish/create_staging.sql", staging=t["staging"], current=t["current"]))
-            columns = CURRENT_COLUMNS[history]
-            cur.execute(read_sql("publish/fill_staging.sql", staging=t["staging"], history=history,
-                                 columns=columns), (run_date,))
-        cur.connection.commit()
         rows, pairs = {}, []
-        for history in tables:
-            t = names(history)
-            cur.execute(read_sql("load/count_date.sql", table=history, date_column="run_date"), (run_date,))
-            expected = cur.fetchone()[0]
-            cur.execute(read_sql("load/count_date.sql", table=t["staging"], date_column="run_date"), (run_date,))
-            rows[history] = cur.fetchone()[0]
-            if rows[history] != expected or expected == 0:
-                raise PublishError(f"{history} {run_date}: {expected} rows for the date, {rows[history]} staged; "
-                                   "nothing was published")
-        for history in tables:  # every table checked: only now is anything replaced
-            t = names(history)
+        for kind in tables:
+            t = names(kind)
+            cur.execute(read_sql("publish/table_exists.sql"), (t["staging"],))
+            staged, other_dates = 0, 0
+            if cur.fetchone()[0]:
+                cur.execute(read_sql("publish/staged_rows.sql", staging=t["staging"]), (run_date,))
+                staged, other_dates = cur.fetchone()
+            kept = history_entries(cur, kind, run_date)
+            if staged != kept or staged == 0 or other_dates:
+                raise PublishError(f"{kind} {run_date}: {staged} rows staged ({other_dates} of other dates), "
+                                   f"{kept} in the history for the date; nothing was published")
+            rows[kind] = staged
+        for kind in tables:  # every table checked: only now is anything replaced
+            t = names(kind)
             cur.execute(read_sql("publish/drop_table.sql", table=t["retired"]))  # an interrupted swap's
-            if current[history] == run_date:  # a rerun of the date already current: previous stays
+            if current[kind] == run_date:  # a rerun of the date already current: previous stays
                 pairs += [(t["current"], t["retired"]), (t["staging"], t["current"])]
                 continue
             cur.execute(read_sql("publish/table_exists.sql"), (t["previous"],))
@@ -120,8 +148,8 @@ def publish_current(hook: MySqlHook, run_date: date, tables: tuple[str, ...] = P
                 pairs.append((t["previous"], t["retired"]))
             pairs += [(t["current"], t["previous"]), (t["staging"], t["current"])]
         _rename(cur, pairs)
-        for history in tables:
-            cur.execute(read_sql("publish/drop_table.sql", table=names(history)["retired"]))
+        for kind in tables:
+            cur.execute(read_sql("publish/drop_table.sql", table=names(kind)["retired"]))
         replaced = {current[h] for h in tables} - {None}
         log.info("current lists of %s: %s (replacing %s)", run_date, rows, sorted(replaced))
         return {"published": True, "rows": rows, "run_date": run_date.isoformat(),
@@ -146,8 +174,8 @@ def rollback_current(hook: MySqlHook, max_age_days: int, tables: tuple[str, ...]
             raise PublishError(f"the previous lists are from {back_to}, {(now - back_to).days} days older than "
                                f"the current ones ({now}); more than the {max_age_days} allowed")
         pairs = []
-        for history in tables:
-            t = names(history)
+        for kind in tables:
+            t = names(kind)
             pairs += [(t["current"], t["retired"]), (t["previous"], t["current"]), (t["retired"], t["previous"])]
         _rename(cur, pairs)
     return {"current": back_to.isoformat(), "previous": now.isoformat()}
@@ -168,18 +196,18 @@ def withdraw(hook: MySqlHook, run_date: date, tables: tuple[str, ...] = PUBLISHE
         if all(current[h] == run_date for h in tables) and len(back_to) == 1 and None not in back_to \
                 and next(iter(back_to)) < run_date:
             pairs = []
-            for history in tables:
-                t = names(history)
+            for kind in tables:
+                t = names(kind)
                 for table in (t["retired"], t["staging"]):
                     cur.execute(read_sql("publish/drop_table.sql", table=table))
                 cur.execute(read_sql("publish/create_staging.sql", staging=t["staging"], current=t["current"]))
                 pairs += [(t["current"], t["retired"]), (t["previous"], t["current"]), (t["staging"], t["previous"])]
             _rename(cur, pairs)
-            for history in tables:
-                cur.execute(read_sql("publish/drop_table.sql", table=names(history)["retired"]))
+            for kind in tables:
+                cur.execute(read_sql("publish/drop_table.sql", table=names(kind)["retired"]))
         # The rows left of the date, per-date and published, go in one transaction.
-        for history in tables:
-            for table in (history, names(history)["current"], names(history)["previous"]):
+        for kind in tables:
+            for table in (HISTORY[kind][0], names(kind)["current"], names(kind)["previous"]):
                 cur.execute(read_sql("load/replace_date.sql", table=table, date_column="run_date"), (run_date,))
         now = _current_dates(cur, tables)
     log.warning("lists of %s withdrawn: current lists were of %s, now of %s", run_date, current, now)
@@ -207,8 +235,8 @@ def refusal(hook: MySqlHook, run: ModelRunReport) -> str | None:
 
 
 def publish_recommendations(run_date: str, params=None) -> dict:
-    """The publish_recommendations task: load the date's recommendations and similar products
-    into their per-date tables and make them the current ones (unless newer ones are current),
+    """The publish_recommendations task: stage the date's recommendations and similar products,
+    keep them in their per-date history and make them the current ones (unless newer ones are current),
     or, when the quality gate refused them (``refusal``), withdraw the date's lists an earlier run
     published (``withdraw``) and skip the task, saying why."""
     hook, day = mysql_hook(loads_files=True), date.fromisoformat(run_date)
@@ -219,12 +247,18 @@ def publish_recommendations(run_date: str, params=None) -> dict:
         log.warning("QUALITY GATE: recommendations for %s are not published: %s", day, refused)
         with_retries(lambda: withdraw(hook, day), f"withdrawing the lists of {day}")
         raise AirflowSkipException(f"not published: {refused}")
-    result = {}
-    for table, dataset in (("user_recommendations", lake.recommendations(lake_root, day)),
-                           ("similar_products", lake.similar_products(lake_root, day))):
-        result[table] = with_retries(lambda t=table, d=dataset: replace_date_from_files(
-            hook, t, "run_date", day, d), f"{table} {day}")
-    result["current"] = with_retries(lambda: publish_current(hook, day), f"current lists {day}")
+    datasets = {"user_recommendations": lake.recommendations(lake_root, day),
+                "similar_products": lake.similar_products(lake_root, day)}
+    # One unit retried whole: a swap that happened before a lost connection is staged and made
+    # current again, to the same tables.
+    return with_retries(lambda: publish_from_lake(hook, day, datasets), f"lists of {day}")
+
+
+def publish_from_lake(hook: MySqlHook, run_date: date, datasets: dict[str, str]) -> dict:
+    """``stage`` each kind of list from its lake dataset, then ``publish_current`` them together:
+    the rows staged per kind, and under ``current`` what the swap did."""
+    result = {kind: stage(hook, kind, run_date, dataset) for kind, dataset in datasets.items()}
+    result["current"] = publish_current(hook, run_date, tuple(datasets))
     return result
 
 

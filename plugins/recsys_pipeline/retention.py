@@ -4,7 +4,7 @@ retention settings (environment variables, read when the task runs).
 - ``RECSYS_RETENTION_DAYS`` (90): the derived per-date outputs: in the lake the interaction
   matrices, models, lists, similar products, model-run and summaries reports, the summaries' load
   files, the HTML reports and staging leftovers; in MySQL the per-date lists
-  (``user_recommendations``, ``similar_products``); and old build archives of the Spark package.
+  (``user_recommendation_history``, ``similar_products``); and old build archives of the Spark package.
 - ``RECSYS_SUMMARY_RETENTION_DAYS`` (0: kept for good): the summaries and data-quality rows in MySQL
   that Tableau reads.
 
@@ -31,7 +31,7 @@ from recsys import lake
 from recsys.reports import CleaningReport
 from recsys_pipeline.config import BUILD_DIR
 from recsys_pipeline.mysql import mysql_hook, transaction
-from recsys_pipeline.publish import PUBLISHED, published_date
+from recsys_pipeline.publish import HISTORY, PUBLISHED, published_date
 from recsys_pipeline.results import EDA_TABLES
 from recsys_pipeline.retry import with_retries
 from recsys_pipeline.run_settings import run_settings
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 DELETE_BATCH_ROWS = 20_000
 # What each setting keeps: (setting, default days, lake folders of run_date=<d> folders, MySQL
 # tables with their date column).
-DERIVED = ("RECSYS_RETENTION_DAYS", 90, lake.DERIVED_FOLDERS, tuple((t, "run_date") for t in PUBLISHED))
+DERIVED = ("RECSYS_RETENTION_DAYS", 90, lake.DERIVED_FOLDERS, tuple((HISTORY[t][0], "run_date") for t in PUBLISHED))
 SUMMARIES = ("RECSYS_SUMMARY_RETENTION_DAYS", 0, (), (
     *((t, "run_date") for t in EDA_TABLES),
     *((t, "ingest_date") for t in (CleaningReport.TABLE, "data_quality_reasons", "data_quality_missing_values"))))
@@ -58,7 +58,8 @@ def apply_retention(run_date: str, params=None) -> dict:
     """The apply_retention task: remove, per setting, the dates before the kept ones; returns
     what went (lake folders and MySQL rows per table) and the dates kept from."""
     settings, day, hook = run_settings(params), date.fromisoformat(run_date), mysql_hook()
-    served = {d for kind in ("current", "previous") for t in PUBLISHED if (d := published_date(hook, t, kind))}
+    served = {d for generation in ("current", "previous") for t in PUBLISHED
+              if (d := published_date(hook, t, generation))}
     removed = {}
     for setting, default, folders, tables in (DERIVED, SUMMARIES):
         days = retention_days(setting, default)

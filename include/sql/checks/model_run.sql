@@ -14,5 +14,6 @@ SELECT
     AS cleaning_reconciles
 FROM model_runs m
 JOIN data_quality_daily d ON d.ingest_date = m.run_date
-JOIN (SELECT COUNT(*) AS history_rows FROM user_recommendations WHERE run_date = '{{ run_date() }}') h
+JOIN (SELECT COALESCE(SUM(JSON_LENGTH(product_ids)), 0) AS history_rows FROM user_recommendation_history
+      WHERE run_date = '{{ run_date() }}') h
 WHERE m.run_date = '{{ run_date() }}'
