@@ -126,7 +126,7 @@ def replace_date_from_files(hook: MySqlHook, table: str, date_column: str, run_d
 
 # Connections that load a table no reader sees yet at once (``load_unseen_table``): MySQL inserts
 # on one core per stream. On a 2-core host, 10 million list rows took 22 s with two streams and
-# 29 s with one (benchmarks/bench_load.py).
+# 29 s with one (docs/benchmarks.md, "Publishing").
 LOAD_STREAMS = 2
 
 
@@ -135,7 +135,8 @@ def load_unseen_table(hook: MySqlHook, table: str, run_date: date, dataset: str,
     """Load the CSV dataset of ``run_date`` into ``table``, empty and read by no one (a staging
     table), over ``streams`` connections at once, each committing its share of the part files.
     Returns the rows loaded; raises LoadError when MySQL's count or warnings show that not every
-    row landed intact (the caller drops the table: nothing half-loaded is ever read)."""
+    row landed intact (the caller never swaps in a table whose load failed, and makes it anew
+    before loading it again)."""
     started = time.monotonic()
     with local_part_files(dataset, ".csv") as parts:
 
