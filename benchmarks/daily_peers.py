@@ -26,11 +26,11 @@ def peers_als(spark, lake_root: Path, day: date, sizes: dict) -> list[dict]:
 
     from recsys import als, lake
     from recsys.als_spark import canonical_order
-    from recsys.interactions import training_subset
+    from recsys.interactions import training_subset, window_part
     from recsys.params import AlsParams, Settings
 
     settings = Settings()
-    matrix = spark.read.parquet(lake.interactions(str(lake_root), day))
+    matrix = window_part(spark.read.parquet(lake.interactions(str(lake_root), day)))
     train = training_subset(matrix, settings.min_user_products, settings.min_product_users).cache()
     users = als.dense_index(train, "user_id", "user_idx").cache()
     items = als.dense_index(train, "product_id", "item_idx").cache()

@@ -105,7 +105,8 @@ def longest_first(items: list, workers: int) -> list:
     tests (a stable sort keeps every other order)."""
     ordered = sorted(items, key=lambda item: -cost(item))
     first, rest = ordered[:2 * workers], ordered[2 * workers:]
-    paired = [test for i in range(workers) for test in (first[i], first[len(first) - 1 - i])][:len(first)]
+    pairs = range(min(workers, len(first)))  # a run of fewer tests than two a worker has fewer pairs
+    paired = [test for i in pairs for test in (first[i], first[len(first) - 1 - i])][:len(first)]
     return paired + rest
 
 

@@ -5,6 +5,7 @@ floating-point sums depend on the order they are added in, so every sum and ever
 be made independent of it, or a rerun could not leave exactly the same tables.
 """
 
+import math
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -53,3 +54,19 @@ def test_scores_popularity_recommendations_and_metrics_do_not_depend_on_row_orde
             ranking_metrics(recs, relevant, 5, 60),
         ))
     assert results[1] == results[0]
+
+
+def test_a_fraction_sum_is_the_same_in_any_order_and_fails_rather_than_wrap_around(spark):
+    from pyspark.errors import ArithmeticException
+
+    from recsys.exact import fraction_sum
+
+    values = [1 / 3, 2 / 3, 1e-9, 0.1, 0.7, 1.0, 0.5 ** 0.5] * 60
+    frame = spark.createDataFrame([(v,) for v in values], "w double")
+    sums = {shuffled(frame, seed, partitions).agg(fraction_sum(F.col("w"))).first()[0]
+            for seed, partitions in [(1, 1), (2, 7), (3, 3)]}
+    assert len(sums) == 1
+    assert abs(sums.pop() - math.fsum(values)) <= len(values) * 2.0 ** -33  # each rounded to 2^-32
+    # Out of its [0, 1] contract, terms of 2^30 overflow the 64-bit sum at the second: an error, not a wrong sum.
+    with pytest.raises(ArithmeticException):
+        spark.range(4).select(F.lit(2.0 ** 30).alias("w")).agg(fraction_sum(F.col("w"))).first()

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from pyspark.sql import functions as F
 
+from recsys.als_implicit import DriverAlsModel
 from recsys.driver_trials import DriverTrials, list_metrics
-from recsys.interactions import interaction_matrix
+from recsys.interactions import interaction_matrix, split_date, training_days, window_matrix
 from recsys.params import AlsParams, Settings
 from recsys.ranking import ranking_metrics
-from recsys.recommender import SparkWayTrials, evaluate, excluded_pairs, fit_and_recommend, popularity_lists
+from recsys.recommender import SparkWayTrials, evaluate, excluded_pairs, fit_and_recommend, popularity_lists, refit
 from tests.test_determinism import NOW, random_events, shuffled
 
 pytestmark = pytest.mark.unit
@@ -108,8 +109,9 @@ def test_both_engines_judge_the_baselines_alike(spark):
     events = random_events(spark).select(
         "*", F.to_date("event_time").alias("event_date"),
         F.concat(F.lit("c."), (F.col("product_id") % 4).cast("string")).alias("category_code")).cache()
-    runs = {engine: evaluate(events, NOW.date(), Settings(top_k=5, eval_days=5, als_engine=engine), [MODEL])
-            for engine in ("spark", "implicit")}
+    settings = {engine: Settings(top_k=5, eval_days=5, als_engine=engine) for engine in ("spark", "implicit")}
+    train = training_days(window_matrix(events, settings["spark"], NOW.date()), split_date(NOW.date(), 5), "test")
+    runs = {engine: evaluate(events, train, NOW.date(), settings[engine], [MODEL]) for engine in settings}
     assert runs["implicit"]["status"] == runs["spark"]["status"] == "evaluated"
     for key in ("split_date", "train_pairs", "test_users"):
         assert runs["implicit"][key] == runs["spark"][key], key
@@ -117,3 +119,29 @@ def test_both_engines_judge_the_baselines_alike(spark):
     for name in ("popularity", "category_popularity"):
         assert runs["implicit"][name] == pytest.approx(runs["spark"][name], rel=1e-12), name
         assert runs["implicit"][name]["users"] == runs["implicit"]["test_users"]
+
+
+@pytest.mark.cost(15)
+@pytest.mark.parametrize("exclude", [True, False])
+def test_the_refit_on_the_driver_gives_what_the_spark_way_gives(spark, exclude):
+    """train_als's refit with the implicit engine works out the training subset, the id maps and
+    the purchases on the driver: the same maps, factors and lists (scores to the last bit) as
+    fitting and ranking through Spark's joins, a user with one product and one whose products are
+    all too thin served by popularity."""
+    settings = Settings(top_k=5, als_engine="implicit", exclude_purchased=exclude, min_user_products=3)
+    thin = spark.createDataFrame([(9999, 1, "purchase", NOW), (9998, 1, "view", NOW), (9998, 777, "view", NOW)],
+                                 "user_id long, product_id long, event_type string, event_time timestamp")
+    matrix = interaction_matrix(random_events(spark).unionByName(thin), settings, NOW).cache()
+    spark_way = fit_and_recommend(matrix, settings, MODEL)
+    driver = refit(matrix, settings, MODEL)
+    assert isinstance(driver.model, DriverAlsModel) and not driver.cached
+    for name in ("users", "items"):
+        assert sorted(getattr(driver, name).collect()) == sorted(getattr(spark_way, name).collect()), name
+    assert np.array_equal(driver.model.user_array, spark_way.model.user_array)
+    assert np.array_equal(driver.model.item_array, spark_way.model.item_array)
+    rows = sorted(tuple(r) for r in driver.recommendations.collect())
+    assert rows == sorted(tuple(r) for r in spark_way.recommendations.collect())
+    sources = {r.user_id: r.source for r in driver.recommendations.collect()}
+    assert sources[9999] == sources[9998] == "popular" and "als" in sources.values()
+    bought = {(r.user_id, r.product_id) for r in matrix.where("purchases > 0").collect()}
+    assert bool(bought & {(r[0], r[1]) for r in rows}) is not exclude

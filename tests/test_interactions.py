@@ -5,9 +5,20 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
+from pyspark.sql import functions as F
 
 from recsys import lake
-from recsys.interactions import WindowGapError, interaction_matrix, training_subset, window_events, window_gaps
+from recsys.interactions import (
+    WindowGapError,
+    interaction_matrix,
+    split_date,
+    training_days,
+    training_subset,
+    window_events,
+    window_gaps,
+    window_matrix,
+    window_part,
+)
 from recsys.jobs import clean_events, eda_summaries
 from recsys.params import Settings
 from recsys.reports import CleaningReport
@@ -46,6 +57,42 @@ def test_cap_weights_and_half_life_are_parameters(spark):
     scores = {r.user_id: r.score for r in interaction_matrix(df, custom, NOW).collect()}
     assert scores[1] == pytest.approx(math.log10(201))
     assert scores[2] == pytest.approx(math.log10(1.5))
+
+
+def test_the_window_matrix_holds_the_training_days_matrix_as_computed_from_their_events_alone(spark):
+    """build_interactions stores the time split's training matrix beside the window's, from one
+    read of the events: both the same to the last bit as computed apart, the newest event before
+    the split aging the training days' events (so their scores differ from the window's)."""
+    from tests.test_determinism import random_events
+
+    end, settings = NOW.date(), Settings(eval_days=7)
+    split = split_date(end, 7)
+    assert split == date(2019, 10, 25)
+    window = random_events(spark, n=3000).unionByName(events(spark, [(500, 1, "purchase", 0), (501, 2, "view", 10)]))
+    window = window.withColumn("event_date", F.to_date("event_time")).cache()
+    before = window.where(F.col("event_date") < F.lit(split))
+    stored = window_matrix(window, settings, end).cache()
+
+    def rows(df):
+        return sorted(tuple(r) for r in df.collect())
+
+    newest = window.agg(F.max("event_time")).first()[0]
+    assert rows(window_part(stored)) == rows(interaction_matrix(window, settings, newest))
+    expected = interaction_matrix(before, settings, before.agg(F.max("event_time")).first()[0])
+    got = training_days(stored, split, "the test's matrix")
+    assert got.columns == expected.columns
+    assert rows(got) == rows(expected)
+    assert (500, 1) not in {(r.user_id, r.product_id) for r in got.collect()}  # the test days' pair alone
+    assert got.where("user_id = 501").first().views == 1
+    window_scores = {(r.user_id, r.product_id): r.score for r in window_part(stored).collect()}
+    aged_otherwise = [r for r in got.collect() if r.score != window_scores[(r.user_id, r.product_id)]]
+    assert len(aged_otherwise) > 100
+
+    with pytest.raises(ValueError, match=r"the test's matrix: the interaction matrix's training days end before "
+                                         r"2019-10-25, the evaluation's before 2019-10-24 \(eval_days changed"):
+        training_days(stored, split_date(end, 8), "the test's matrix")
+    with pytest.raises(ValueError, match="m: the interaction matrix has no training days' columns"):
+        training_days(window_part(stored), split, "m")
 
 
 def test_training_thresholds(spark):

@@ -66,7 +66,8 @@ def test_category_popularity_uses_the_favourite_category_then_global_best_seller
     def lists(users, k):
         df = spark.createDataFrame([(u,) for u in users], "user_id long")
         out = {}
-        for r in recommend_category_popular(df, matrix, categories, k, exclude).orderBy("user_id", "rank").collect():
+        recs = recommend_category_popular(df, matrix, categories, popular_products(matrix), k, exclude)
+        for r in recs.orderBy("user_id", "rank").collect():
             out.setdefault(r.user_id, []).append(r.product_id)
         return out
 

@@ -100,6 +100,11 @@ class AlsEngine(ABC):
     def fit(self, indexed: DataFrame, params: AlsParams) -> AlsModel:
         """Implicit ALS on (user_idx, item_idx, score)."""
 
+    def refit(self, matrix: DataFrame, settings, params: AlsParams, spark_way):
+        """Everyone's top-K from a fit on the whole ``matrix`` (a ``recommender.Fitted``), as
+        ``spark_way()`` makes it (``recommender.fit_and_recommend``), which an engine may do otherwise."""
+        return spark_way()
+
     @abstractmethod
     def trials(self, spark_way: Trials) -> Trials:
         """How this engine's tuning scores its trials, given the way that fits and scores each one

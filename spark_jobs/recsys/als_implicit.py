@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from recsys.als import AlsEngine, AlsModel, Trials
 from recsys.collect import arrow_columns, index_map
+from recsys.interactions import in_training_subset
 from recsys.params import AlsParams
 from recsys.topk import ranks_in_rows, rows_of, top_k_for, unit_rows
 
@@ -34,6 +35,39 @@ class ImplicitAls(AlsEngine):
         spark = indexed.sparkSession
         return DriverAlsModel(params.rank, _factor_frame(spark, user_factors), _factor_frame(spark, item_factors),
                               user_factors, item_factors)
+
+    def refit(self, matrix: DataFrame, settings, params: AlsParams, spark_way):
+        """Everyone's lists from a fit on the whole ``matrix``, as ``spark_way`` makes them, with
+        the training subset, the id maps and each user's purchases worked out on the driver from
+        the matrix collected once (Spark's joins, ranking window and collect of the joined ratings
+        took some two minutes of the rees46 refit, and once the 2g driver's whole heap).
+        Only the popularity fallback of the users ALS does not serve is still Spark's."""
+        from recsys.recommender import Fitted, popularity_lists
+
+        spark = matrix.sparkSession
+        bought = (F.col("purchases") > 0) if settings.exclude_purchased else F.lit(False)
+        users, items, scores, purchased = arrow_columns(
+            matrix.select("user_id", "product_id", F.col("score").cast("float"), bought.alias("bought")),
+            "user_id", "product_id", "score", "bought")
+        kept = in_training_subset(users, items, settings.min_user_products, settings.min_product_users)
+        # als.dense_index: ids numbered in id order.
+        user_ids, item_ids = np.unique(users[kept]), np.unique(items[kept])
+        user_idx = np.searchsorted(user_ids, users[kept]).astype(np.int32)
+        item_idx = np.searchsorted(item_ids, items[kept]).astype(np.int32)
+        user_factors, item_factors = implicit_factors(user_idx, item_idx, scores[kept], params)
+        mine = purchased[kept]
+        excluded = rows_of(user_idx[mine], item_idx[mine], len(user_ids))
+        rows, cols, values = top_k_for(user_factors, item_factors, excluded, settings.top_k)
+        names = ("user_id", "rank", "product_id", "score")
+        personal = _ranked_frame(spark, user_ids, rows, item_ids, cols, values, names).select(
+            "user_id", "product_id", "rank", "score")
+        unserved = _to_spark(spark, pa.table({"user_id": np.setdiff1d(users, user_ids)}), "user_id long")
+        lists = personal.withColumn("source", F.lit("als")).unionByName(
+            popularity_lists(matrix, unserved, settings).withColumn("source", F.lit("popular")))
+        model = DriverAlsModel(params.rank, _factor_frame(spark, user_factors), _factor_frame(spark, item_factors),
+                               user_factors, item_factors)
+        return Fitted(model, _id_map(spark, user_ids, "user_id", "user_idx"),
+                      _id_map(spark, item_ids, "product_id", "item_idx"), lists)
 
     def trials(self, spark_way: Trials) -> Trials:
         """Each trial a fit, a top-K for the test users and the metrics, on the driver, from the
@@ -119,6 +153,13 @@ def _to_spark(spark, table: pa.Table, schema: str) -> DataFrame:
              .localCheckpoint(eager=True, storageLevel=StorageLevel.DISK_ONLY)
              for start in range(0, max(table.num_rows, 1), ROWS_PER_PART)]
     return reduce(DataFrame.union, parts)
+
+
+def _id_map(spark, ids: np.ndarray, id_col: str, index_col: str) -> DataFrame:
+    """(id, index) rows of sorted ``ids``, numbered from 0: an ``als.dense_index``."""
+    return _to_spark(spark, pa.table({id_col: pa.array(ids.astype(np.int64)),
+                                      index_col: pa.array(np.arange(len(ids), dtype=np.int32))}),
+                     f"{id_col} long, {index_col} int")
 
 
 def _factor_frame(spark, factors: np.ndarray) -> DataFrame:

@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from recsys.als import Trials
 from recsys.als_implicit import implicit_factors
 from recsys.collect import arrow_columns_of
-from recsys.interactions import training_subset
+from recsys.interactions import in_training_subset
 from recsys.params import AlsParams
 from recsys.topk import ranks_in_rows, rows_of, top_k_for
 
@@ -45,9 +45,8 @@ class DriverTrials:
         to the test users ALS does not know, as ``recommender.fit_and_recommend`` does) and the
         excluded pairs, collected side by side; of the baselines only their metrics are kept."""
         train, settings, baselines, catalogue = data.train, data.settings, data.baselines, data.catalogue
-        subset = training_subset(train, settings.min_user_products, settings.min_product_users)
         relevant = data.relevant.select("user_id", "product_id").distinct()
-        wanted = [(subset.select("user_id", "product_id", F.col("score").cast("float")),
+        wanted = [(train.select("user_id", "product_id", F.col("score").cast("float")),
                    ("user_id", "product_id", "score")),
                   (relevant, ("user_id", "product_id"))]
         wanted += [(lists, ("user_id", "product_id", "rank")) for lists in baselines.values()]
@@ -55,6 +54,9 @@ class DriverTrials:
             wanted.append((data.excluded.join(relevant.select("user_id").distinct(), "user_id"),
                            ("user_id", "product_id")))
         (users, items, scores), relevant_pairs, *collected = arrow_columns_of(*wanted)
+        # The training subset worked out here: Spark's way shuffles the 22 million rees46 pairs twice.
+        kept = in_training_subset(users, items, settings.min_user_products, settings.min_product_users)
+        users, items, scores = users[kept], items[kept], scores[kept]
         baseline_lists = dict(zip(baselines, collected[:len(baselines)], strict=True))
         user_ids, user_idx = np.unique(users, return_inverse=True)
         item_ids, item_idx = np.unique(items, return_inverse=True)

@@ -5,13 +5,13 @@ popularity fallback, marked ``source = 'popular'``; ALS lists are ``source = 'al
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from recsys import als
-from recsys.interactions import interaction_matrix, newest_event_time, training_subset
+from recsys.interactions import split_date, training_subset
 from recsys.jobs import side_by_side
 from recsys.params import AlsParams, Settings
 from recsys.ranking import popular_products, ranking_metrics, recommend_category_popular, recommend_popular
@@ -68,6 +68,13 @@ def fit_and_recommend(matrix: DataFrame, settings: Settings, als_params: AlsPara
     return Fitted(model, users, items, recommendations, (train, users, items))
 
 
+def refit(matrix: DataFrame, settings: Settings, als_params: AlsParams) -> Fitted:
+    """``fit_and_recommend`` for every user of ``matrix``, the way its engine does it best
+    (``als.AlsEngine.refit``)."""
+    engine = als.engine(settings.als_engine, matrix, als_params.rank, settings.top_k)
+    return engine.refit(matrix, settings, als_params, lambda: fit_and_recommend(matrix, settings, als_params))
+
+
 @dataclass
 class SparkWayTrials:
     """The evaluation's data, and the way to score a trial with Spark jobs: ``fit_and_recommend``
@@ -92,23 +99,25 @@ class SparkWayTrials:
                 for name, lists in self.baselines.items()}
 
 
-def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[AlsParams] | None = None) -> dict:
+def evaluate(events: DataFrame, train: DataFrame, end: date, settings: Settings,
+             candidates: list[AlsParams] | None = None) -> dict:
     """Train on the events before the last ``eval_days`` days up to ``end``, test on those days.
 
-    Relevant items are the products a user carted or purchased in the test days; only users
-    with history in the training part are scored. ALS parameters are tuned over the settings'
-    grid by NDCG@K within the tuning budget. Returns the chosen parameters, every trial, metrics
-    for the chosen ALS (with its fallback) and for two baselines, global popularity and
-    popularity within the user's favourite category, or ``status`` saying why there was nothing
-    to test. ``candidates`` (default: the whole grid) are the points tuned, in order.
+    ``train`` is the interaction matrix of the training days (``interactions.training_days``);
+    ``events`` are the window's. Relevant items are the products a user carted or purchased in
+    the test days; only users with history in the training part are scored. ALS parameters are
+    tuned over the settings' grid by NDCG@K within the tuning budget. Returns the chosen
+    parameters, every trial, metrics for the chosen ALS (with its fallback) and for two baselines,
+    global popularity and popularity within the user's favourite category, or ``status`` saying
+    why there was nothing to test. ``candidates`` (default: the whole grid) are the points tuned,
+    in order.
     """
-    split = end - timedelta(days=settings.eval_days - 1)
+    split = split_date(end, settings.eval_days)
     train_events = events.where(F.col("event_date") < F.lit(split))
     test_events = events.where(F.col("event_date").between(F.lit(split), F.lit(end)))
-    reference = newest_event_time(train_events)
-    if reference is None:
+    train = train.cache()
+    if train.isEmpty():
         return {"status": f"skipped: no training events before {split}", "split_date": split}
-    train = interaction_matrix(train_events, settings, reference).cache()
     relevant = (
         test_events.where(F.col("event_type").isin("cart", "purchase"))
         .select("user_id", "product_id").distinct()
@@ -124,10 +133,11 @@ def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[
         F.max_by("category_code", "event_time").alias("category_code")
     )
     excluded = excluded_pairs(train, settings)
+    popular = popular_products(train).cache()  # both baselines rank by it
     baselines = {
-        "popularity": popularity_lists(train, test_users, settings),
-        "category_popularity": recommend_category_popular(test_users, train, product_category, settings.top_k,
-                                                          excluded),
+        "popularity": recommend_popular(test_users, popular, settings.top_k, excluded),
+        "category_popularity": recommend_category_popular(test_users, train, product_category, popular,
+                                                          settings.top_k, excluded),
     }
     spark_way = SparkWayTrials(train, relevant, test_users, baselines, excluded, settings, catalogue)
     candidates = candidates or settings.als_candidates()
@@ -148,6 +158,6 @@ def evaluate(events: DataFrame, end: date, settings: Settings, candidates: list[
         "als": als_metrics,
         **scored,
     }
-    for frame in (train, relevant, test_users):  # the refit that follows needs the memory
+    for frame in (train, relevant, test_users, popular):  # the refit that follows needs the memory
         frame.unpersist()
     return evaluation

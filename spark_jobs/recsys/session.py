@@ -8,6 +8,8 @@ REQUIRED_CONF = {
     "spark.sql.sources.partitionOverwriteMode": "static",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     "spark.ui.showConsoleProgress": "false",
+    # An integer sum that overflows fails the query instead of wrapping (recsys.exact.fraction_sum).
+    "spark.sql.ansi.enabled": "true",
 }
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 

@@ -1,7 +1,8 @@
 """Spark job: tune ALS by NDCG@K on a time split, judge it against popularity, and unless the
 quality gate withholds it refit on the whole window and write everyone's top-K.
 
-Reads the run date's interaction matrix and the window's clean events; writes the model and its
+Reads the run date's interaction matrix (the window's and the training days') and the window's
+clean events; writes the model and its
 id maps to ``<lake_root>/models/run_date=<d>/``, the recommendations (CSV) to
 ``<lake_root>/recommendations/run_date=<d>/`` and the run report (``recsys.reports.ModelRunReport``)
 to ``<lake_root>/model_runs/run_date=<d>/``. A run withheld by the gate writes only the last, with
@@ -20,10 +21,10 @@ from datetime import date
 from pyspark.sql import functions as F
 
 from recsys import als, lake
-from recsys.interactions import window_events, window_gaps
+from recsys.interactions import split_date, training_days, window_events, window_gaps, window_part
 from recsys.jobs import job_arguments, side_by_side
 from recsys.params import AlsParams, Settings
-from recsys.recommender import evaluate, fit_and_recommend
+from recsys.recommender import evaluate, refit
 from recsys.reports import model_run_report
 from recsys.session import get_spark
 from recsys.staged_outputs import StagedOutputs, finish_interrupted_swaps
@@ -36,7 +37,10 @@ def main(argv: list[str]) -> None:
     spark = get_spark(f"train_als {run_date}")
     finish_interrupted_swaps(spark, settings.lake_root)
     started = time.monotonic()
-    matrix = spark.read.parquet(lake.interactions(settings.lake_root, run_date)).cache()
+    stored = spark.read.parquet(lake.interactions(settings.lake_root, run_date))
+    # Not cached: the driver's heap is left to the lists handed to Spark (the rees46 window's cache
+    # filled half a 2g heap, then the refit's lists ran it out of memory); each use reads the files.
+    matrix = window_part(stored)
     pairs, users, products = als.matrix_sizes(matrix)
     # One engine for the tuning and the refit, chosen on the window's matrix (the largest fitted).
     engine, why = als.choose_engine(settings.als_engine, pairs, users, products, max(settings.als_ranks),
@@ -49,7 +53,9 @@ def main(argv: list[str]) -> None:
         candidates, search = search_space(settings, last_published(spark, settings, run_date))
         print(f"tuning: {search}", flush=True)
         events = window_events(spark, settings.lake_root, run_date, settings.window_days)
-        evaluation = {**evaluate(events, run_date, settings, candidates), "search": search}
+        train = training_days(stored, split_date(run_date, settings.eval_days),
+                              lake.interactions(settings.lake_root, run_date))
+        evaluation = {**evaluate(events, train, run_date, settings, candidates), "search": search}
     evaluation["engine_choice"] = f"{engine}: {why}"
     gaps = window_gaps(spark, settings, run_date)
     if gaps:
@@ -114,7 +120,7 @@ def refit_and_write(settings: Settings, run_date: date, chosen: AlsParams, matri
     top-K and the similar products; return the counts for the run report."""
     started = time.monotonic()
     print(f"refit: ALS {chosen.as_dict()} on the window's matrix ...", flush=True)
-    fitted = fit_and_recommend(matrix, settings, chosen)
+    fitted = refit(matrix, settings, chosen)
     print(f"refit: fitted after {time.monotonic() - started:.1f} s; writing the model, everyone's "
           f"top-{settings.top_k} and the similar products ...", flush=True)
     model_dir = outputs.path(lake.model_dir(settings.lake_root, run_date))
