@@ -7,8 +7,9 @@ event log on, and prints where the wall time went: from the command to the Spark
 launcher, the JVM, Python and the context's start), each Spark job in turn (its stages' task time
 and GC), the driver's time between jobs (planning, Python), and from the last job to the process's
 exit. ``--repeat`` runs it again (the job rewrites the same output; every job is idempotent).
-``PROFILE_PY_FILES`` (comma-separated archives) replaces what the DAG would ship with --py-files,
-to compare another build of the package.
+``--log-only`` leaves the event log off and prints the job's own lines with the seconds since the
+command (train_als says when each of its steps ends). ``PROFILE_PY_FILES`` (comma-separated
+archives) replaces what the DAG would ship with --py-files, to compare another build of the package.
 """
 
 import argparse
@@ -93,6 +94,17 @@ def phases(events: list[dict], started_ms: float, ended_ms: float) -> list[tuple
     return out
 
 
+def stamped_run(command: list[str]) -> None:
+    """Run ``command``, printing each line of its output after the seconds since it started."""
+    started = time.monotonic()
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as job:
+        for line in job.stdout:
+            print(f"{time.monotonic() - started:8.1f} {line}", end="", flush=True)
+    print(f"{time.monotonic() - started:8.1f} exit {job.returncode}")
+    if job.returncode:
+        raise SystemExit(job.returncode)
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("job", choices=["clean_events", "build_interactions", "eda_summaries", "train_als"])
@@ -102,9 +114,17 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--params", default="{}", help="more of the run's Params, as JSON")
     parser.add_argument("--conf", action="append", default=[], help="extra Spark conf, key=value")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--log-only", action="store_true",
+                        help="no event log (it costs the driver heap a large job may need): the job's own lines, "
+                             "each after the seconds since the command")
     args = parser.parse_args(argv)
     params = {**json.loads(args.params), "raw_root": args.raw_root, "lake_root": args.lake_root}
     conf = dict(c.split("=", 1) for c in args.conf)
+    if args.log_only:
+        for _ in range(args.repeat):
+            stamped_run(submit_command(args.job, args.run_date, params,
+                                       {**conf, "spark.eventLog.enabled": "false"}, Path(tempfile.gettempdir())))
+        return
     for attempt in range(1, args.repeat + 1):
         with tempfile.TemporaryDirectory(prefix="recsys-events-") as scratch:
             event_dir = Path(scratch)
