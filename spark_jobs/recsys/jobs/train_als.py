@@ -2,14 +2,13 @@
 quality gate withholds it refit on the whole window and write everyone's top-K.
 
 Reads the run date's interaction matrix (the window's and the training days') and the window's
-clean events; writes the model and its
-id maps to ``<lake_root>/models/run_date=<d>/``, the recommendations (CSV) to
-``<lake_root>/recommendations/run_date=<d>/`` and the run report (``recsys.reports.ModelRunReport``)
-to ``<lake_root>/model_runs/run_date=<d>/``. A run withheld by the gate writes only the last, with
-``status = 'withheld'`` and the reason, and takes out the model and lists an earlier run of the
-date left; the publish task then withdraws the date's lists from MySQL too (``publish.withdraw``).
-A run that could not be judged writes its lists with ``status = 'unjudged'``; the publish task
-makes them current only when no lists exist yet.
+clean events; writes the model and its id maps to ``<lake_root>/models/run_date=<d>/``, the
+recommendations (CSV) to ``<lake_root>/recommendations/run_date=<d>/`` and the run report
+(``recsys.reports.ModelRunReport``) to ``<lake_root>/model_runs/run_date=<d>/``. A run withheld by
+the gate writes only the last, with ``status = 'withheld'`` and the reason, and takes out the model
+and lists an earlier run of the date left; the publish task then withdraws the date's lists from
+MySQL too (``publish.withdraw``). A run that could not be judged writes its lists with
+``status = 'unjudged'``; the publish task makes them current only when no lists exist yet.
 """
 
 import json
