@@ -117,6 +117,7 @@ def evaluate(events: DataFrame, train: DataFrame, end: date, settings: Settings,
     test_events = events.where(F.col("event_date").between(F.lit(split), F.lit(end)))
     train = train.cache()
     if train.isEmpty():
+        train.unpersist()
         return {"status": f"skipped: no training events before {split}", "split_date": split}
     relevant = (
         test_events.where(F.col("event_type").isin("cart", "purchase"))
@@ -126,6 +127,8 @@ def evaluate(events: DataFrame, train: DataFrame, end: date, settings: Settings,
     )
     nothing_relevant, catalogue = side_by_side(relevant.isEmpty, train.select("product_id").distinct().count)
     if nothing_relevant:
+        for frame in (train, relevant):  # the refit that follows needs the driver's heap
+            frame.unpersist()
         return {"status": f"skipped: no carts or purchases from known users from {split}",
                 "split_date": split}
     test_users = relevant.select("user_id").distinct().cache()
