@@ -33,7 +33,7 @@ def test_the_list_history_moves_to_a_row_per_user_and_date_and_reads_back_a_row_
                (d2, 7, 1, 103, "als"), *((d2, 9, r, 1000 + r, "als") for r in range(1, 501))]  # 500: top_k's largest
     mysql_hook.insert_rows("user_recommendations", [(*e[:4], 0.5, e[4]) for e in entries],
                            target_fields=["run_date", "user_id", "rec_rank", "product_id", "score", "source"])
-    assert apply_migrations(mysql_hook) == ["V014__compact_list_history"]
+    assert apply_migrations(mysql_hook) == ["V014__compact_list_history", "V015__current_lists_without_a_date_key"]
 
     def history():
         return [(r[0], r[1], json.loads(r[2]), r[3]) for r in mysql_hook.get_records(

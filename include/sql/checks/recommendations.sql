@@ -10,8 +10,8 @@ SELECT
   COALESCE(MAX(JSON_LENGTH(product_ids)), 0) <= {{ params.top_k | int }} AS lists_within_top_k,
   SUM(source NOT IN ('als', 'popular')) = 0 AS known_sources,
   -- The current lists are this run's, whole, unless a newer run's are current (a backfill).
-  (SELECT MAX(run_date) FROM user_recommendations_current) >= '{{ run_date() }}' AS current_not_older,
-  (SELECT MAX(run_date) FROM user_recommendations_current) > '{{ run_date() }}'
+  (SELECT run_date FROM user_recommendations_current LIMIT 1) >= '{{ run_date() }}' AS current_not_older,
+  (SELECT run_date FROM user_recommendations_current LIMIT 1) > '{{ run_date() }}'
     OR (SELECT COUNT(*) FROM user_recommendations_current) = SUM(JSON_LENGTH(product_ids))
     AS current_is_this_run_whole
 FROM user_recommendation_history

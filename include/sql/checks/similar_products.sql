@@ -7,8 +7,8 @@ SELECT
   COALESCE(MAX(similar_rank), 0) <= {{ params.top_k | int }} AS ranks_within_top_k,
   COALESCE(MAX(similarity), 0) <= 1.000001 AS cosine_at_most_one,
   -- The current lists are this run's, whole, unless a newer run's are current (a backfill).
-  (SELECT MAX(run_date) FROM similar_products_current) >= '{{ run_date() }}' AS current_not_older,
-  (SELECT MAX(run_date) FROM similar_products_current) > '{{ run_date() }}'
+  (SELECT run_date FROM similar_products_current LIMIT 1) >= '{{ run_date() }}' AS current_not_older,
+  (SELECT run_date FROM similar_products_current LIMIT 1) > '{{ run_date() }}'
     OR (SELECT COUNT(*) FROM similar_products_current) = COUNT(*) AS current_is_this_run_whole
 FROM similar_products
 WHERE run_date = '{{ run_date() }}'
