@@ -7,6 +7,7 @@ from recsys.als import choose_engine, dense_index
 from recsys.als_spark import top_k
 from recsys.params import AlsParams, Settings
 from recsys.recommender import fit_and_recommend
+from recsys.topk import popular_rows
 
 
 def test_dense_index_maps_64_bit_ids_in_order(spark):
@@ -258,3 +259,18 @@ def test_a_model_fitted_on_the_driver_scores_there_the_lists_spark_scores(spark,
     assert not listed & {(r.user_id, r.product_id) for r in exclude.collect()}
     served = {r.user_id for r in model.recommend(users, items, 5, exclude).collect()}
     assert served == {7000 + u for u in range(0, 60, 3)}
+
+
+def test_popular_rows_are_each_rows_first_k_of_the_order_it_has_not_excluded():
+    rng = np.random.default_rng(5)
+    n_rows, n_items, k = 50, 12, 4
+    pairs = {(int(r), int(p)) for r, p in zip(rng.integers(0, n_rows, 120), rng.integers(0, n_items, 120), strict=True)}
+    pairs = {pair for pair in pairs if pair[0] != 7} | {(7, p) for p in range(n_items - 2)}  # all but two: short
+    ex_rows, ex_positions = (np.array(sorted(pairs))[:, i] for i in (0, 1))
+    rows, positions = popular_rows(n_rows, ex_rows, ex_positions, n_items, k)
+    got = {r: list(positions[rows == r]) for r in range(n_rows)}
+    for r in range(n_rows):
+        assert got[r] == [p for p in range(n_items) if (r, p) not in pairs][:k], r
+    assert got[7] == [n_items - 2, n_items - 1]
+    rows, positions = popular_rows(3, np.empty(0, np.int64), np.empty(0, np.int64), 2, k)
+    assert (list(rows), list(positions)) == ([0, 0, 1, 1, 2, 2], [0, 1, 0, 1, 0, 1])

@@ -39,6 +39,7 @@ def test_spark_csv_lands_exactly_and_a_rerun_replaces_only_its_date(spark, mysql
     expected = sorted((d, b, v, 0, p, p, Decimal(r)) for d in (D1, D2) for b, v, p, r in tricky)
     assert sorted(table_rows(mysql_hook, "brand_daily")) == expected
 
+
     # Rerun D2 with different content: D2 is replaced whole, D1 untouched.
     lake.write_load_files(brands(spark, D2, [("lg", 1, 1, "5.00")]), str(tmp_path / "d2b"))
     replace_date_from_files(mysql_hook, "brand_daily", "run_date", D2, str(tmp_path / "d2b"))
@@ -46,6 +47,33 @@ def test_spark_csv_lands_exactly_and_a_rerun_replaces_only_its_date(spark, mysql
     assert [r for r in rows if r[0] == D2] == [(D2, "lg", 1, 0, 1, 1, Decimal("5.00"))]
     assert sorted(r for r in rows if r[0] == D1) == sorted(e for e in expected if e[0] == D1)
 
+
+def test_load_files_written_on_the_driver_land_as_sparks_do(spark, mysql_hook, tmp_path):
+    """``lake.write_load_table`` (an Arrow table on the driver) and ``lake.write_load_files`` (a
+    DataFrame) write the same lines, whatever the strings hold, but for a double quote, which
+    pyarrow refuses to write unquoted: loud, never a mangled row."""
+    import pyarrow as pa
+
+    apply_migrations(mysql_hook)
+    tricky = [("sony", 5, 1, "10.50"), ("back\\slash", 1, 1, "1.00"), ("ünïcødé ☕", 3, 2, "99999999999999.99"),
+              ("NULL", 1, 0, "0.00"), ("", 1, 0, "0.00"), ("\\N", 1, 0, "0.00"), ("tab\tand\nline\r", 1, 0, "0.00"),
+              (" padded\t", 1, 0, "0.00"), ("acme\x0b", 2, 0, "0.00"), ("\x01solo", 1, 0, "0.00")]
+    frame = brands(spark, D1, tricky)
+    lake.write_load_files(frame.coalesce(1), str(tmp_path / "spark"))
+    lake.write_load_table(spark, frame.toArrow(), str(tmp_path / "driver"), parts=3)
+    lines = {}
+    for way in ("spark", "driver"):
+        parts = sorted((tmp_path / way).glob("part-*.csv"))
+        assert len(parts) == (1 if way == "spark" else 3) and (tmp_path / way / "_SUCCESS").exists()
+        texts = [p.read_text(encoding="utf-8") for p in parts]
+        assert {t.split("\n", 1)[0] for t in texts} == {"run_date\tbrand\tviews\tcarts\tpurchases\tbuyers\trevenue"}
+        lines[way] = sorted(line for t in texts for line in t.split("\n")[1:] if line)
+    assert lines["driver"] == lines["spark"] and len(lines["spark"]) == len(tricky)
+    assert replace_date_from_files(mysql_hook, "brand_daily", "run_date", D1, str(tmp_path / "driver")) == len(tricky)
+    assert sorted(table_rows(mysql_hook, "brand_daily")) == sorted(
+        (D1, b, v, 0, p, p, Decimal(r)) for b, v, p, r in tricky)
+    with pytest.raises(pa.ArrowInvalid):
+        lake.write_load_table(spark, brands(spark, D2, [('say "hi"', 1, 0, "0.00")]).toArrow(), str(tmp_path / "q"))
 
 def test_nulls_survive_the_round_trip(spark, mysql_hook, tmp_path):
     apply_migrations(mysql_hook)

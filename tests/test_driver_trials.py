@@ -1,6 +1,8 @@
 """The implicit engine's tuning trials on the driver give the lists and metrics Spark's way gives."""
 
 import math
+from dataclasses import replace
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from recsys.interactions import interaction_matrix, split_date, training_days, w
 from recsys.params import AlsParams, Settings
 from recsys.ranking import ranking_metrics
 from recsys.recommender import SparkWayTrials, evaluate, excluded_pairs, fit_and_recommend, popularity_lists, refit
+from recsys.tuning import KEPT
 from tests.test_determinism import NOW, random_events, shuffled
 
 pytestmark = pytest.mark.unit
@@ -123,7 +126,7 @@ def test_both_engines_judge_the_baselines_alike(spark):
 
 @pytest.mark.cost(15)
 @pytest.mark.parametrize("exclude", [True, False])
-def test_the_refit_on_the_driver_gives_what_the_spark_way_gives(spark, exclude):
+def test_the_refit_on_the_driver_gives_what_the_spark_way_gives(spark, exclude, tmp_path):
     """train_als's refit with the implicit engine works out the training subset, the id maps and
     the purchases on the driver: the same maps, factors and lists (scores to the last bit) as
     fitting and ranking through Spark's joins, a user with one product and one whose products are
@@ -145,3 +148,46 @@ def test_the_refit_on_the_driver_gives_what_the_spark_way_gives(spark, exclude):
     assert sources[9999] == sources[9998] == "popular" and "als" in sources.values()
     bought = {(r.user_id, r.product_id) for r in matrix.where("purchases > 0").collect()}
     assert bool(bought & {(r[0], r[1]) for r in rows}) is not exclude
+    # Written from the driver's table, the same load-file rows as Spark writes its lists.
+    written = {way: fitted.write_lists(str(tmp_path / way), NOW.date()) for way, fitted in
+               (("spark", spark_way), ("driver", driver))}
+    assert written["driver"] == written["spark"] and sum(written["driver"].values()) == len(rows)
+    read = {way: sorted(tuple(r) for r in spark.read.csv(str(tmp_path / way), sep="\t", header=True,
+                                                         inferSchema=True).collect()) for way in written}
+    assert read["driver"] == read["spark"] and len(read["driver"]) == len(rows)
+
+
+def group_taste_events(spark):
+    """Shoppers in three groups with their own products: views before the last 5 days, carts of
+    another product of the group in them. Global best-sellers cannot know the group; ALS can."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for user in range(1, 121):
+        products = rng.permutation(10) + 1 + 100 * (user % 3)
+        rows += [(user, int(p), "view", NOW - timedelta(days=6 + float(rng.random() * 20))) for p in products[:6]]
+        rows.append((user, int(products[6]), "cart", NOW - timedelta(days=float(rng.random() * 4))))
+    return spark.createDataFrame(rows, "user_id long, product_id long, event_type string, event_time timestamp")
+
+
+@pytest.mark.cost(20)
+def test_kept_parameters_are_judged_alone_and_their_neighbours_searched_when_they_fail_the_gate(spark):
+    """``evaluate(kept=True)`` scores the first candidate as a search would and stops there when it
+    passes the quality gate; with a margin it cannot pass, the search goes on as usual."""
+    events = group_taste_events(spark).select("*", F.to_date("event_time").alias("event_date"),
+                                              F.lit("c.x").alias("category_code")).cache()
+    settings = Settings(top_k=5, eval_days=5, als_engine="implicit", min_user_products=1, min_product_users=1)
+    train = training_days(window_matrix(events, settings, NOW.date()), split_date(NOW.date(), 5), "test")
+    first, other = (AlsParams(rank=4, reg_param=r, alpha=10.0, max_iter=10, blocks=2) for r in (0.5, 5.0))
+    searched = evaluate(events, train, NOW.date(), settings, [first, other])
+    assert [t["status"] for t in searched["tuning"]] == ["scored", "scored"]
+    assert searched["tuning"][0]["ndcg"] > 1.1 * searched["popularity"]["ndcg"] > 0  # passes the default margin
+    kept = evaluate(events, train, NOW.date(), settings, [first, other], kept=True)
+    def untimed(trials):
+        return [{k: v for k, v in t.items() if k != "seconds"} for t in trials]
+
+    assert untimed(kept["tuning"]) == [untimed(searched["tuning"])[0],
+                                       {"rank": 4, "reg_param": 5.0, "alpha": 10.0, "status": KEPT}]
+    assert kept["chosen"] == first.as_dict() and kept["als"]["ndcg"] == searched["tuning"][0]["ndcg"]
+    failing = evaluate(events, train, NOW.date(), replace(settings, quality_margin=1000), [first, other], kept=True)
+    assert [t["ndcg"] for t in failing["tuning"]] == [t["ndcg"] for t in searched["tuning"]]
+    assert failing["chosen"] == searched["chosen"]

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from recsys.params import Settings
-from recsys.tuning import quality_gate, search_space, tune
+from recsys.tuning import KEPT, InUse, quality_gate, search_space, tune
 
 
 def grid(ranks) -> Settings:
@@ -87,20 +87,49 @@ def points(candidates) -> list[tuple]:
 
 def test_tuning_starts_from_the_last_published_run_and_tries_its_neighbours_one_list_at_a_time():
     settings = Settings(als_ranks=[20, 10, 30, 30], als_reg_params=[0.01, 0.1], als_alphas=[1.0, 10.0])
-    last = replace(settings.als_params(), rank=20, reg_param=0.1, alpha=1.0)
-    candidates, search = search_space(settings, last)
+    last = InUse(replace(settings.als_params(), rank=20, reg_param=0.1, alpha=1.0), date(2019, 10, 1))
+    candidates, search, kept = search_space(settings, last, date(2019, 10, 8))
     assert points(candidates) == [(20, 0.1, 1.0), (10, 0.1, 1.0), (30, 0.1, 1.0), (20, 0.01, 1.0), (20, 0.1, 10.0)]
     # Neighbours by value: ranks are listed 20, 10, 30, 30 (the first is the default), not sorted.
     assert search == ("neighbours of the last published run's rank 20, regParam 0.1, alpha 1.0: "
                       "5 of the grid's 12 points")
+    assert not kept  # searched 7 days before, retune_days 7
     # The whole grid, in order: on demand, before any published run, or when the grid moved away.
     grid = list(dict.fromkeys(points(settings.als_candidates())))
     assert len(grid) == 12  # 30 is listed twice and tried once
     off_grid = "the last published run's (25, 0.1, 1.0) is off the grid"
+    moved = InUse(replace(last.params, rank=25), date(2019, 10, 7))
     for wanted, run, why in [(replace(settings, tuning_search="full_grid"), last, "Param tuning_search"),
-                             (settings, None, "no published run before"), (settings, replace(last, rank=25), off_grid)]:
-        candidates, search = search_space(wanted, run)
-        assert (points(candidates), search) == (grid, f"full grid ({why})")
+                             (settings, None, "no published run before"), (settings, moved, off_grid)]:
+        candidates, search, kept = search_space(wanted, run, date(2019, 10, 8))
+        assert (points(candidates), search, kept) == (grid, f"full grid ({why})", False)
+
+
+def test_the_parameters_in_use_are_kept_until_retune_days_after_their_search():
+    settings = Settings(als_ranks=[15, 30], als_reg_params=[0.005, 0.05], als_alphas=[1.0, 10.0], retune_days=3)
+    last = InUse(replace(settings.als_params(), rank=30), date(2019, 10, 5))
+    neighbours = [(30, 0.005, 1.0), (15, 0.005, 1.0), (30, 0.05, 1.0), (30, 0.005, 10.0)]
+    for day, kept in [(date(2019, 10, 6), True), (date(2019, 10, 7), True), (date(2019, 10, 8), False)]:
+        candidates, search, keep = search_space(settings, last, day)
+        assert (points(candidates), keep) == (neighbours, kept), day
+    assert search_space(settings, last, date(2019, 10, 7))[1] == (
+        "the parameters in use, rank 30, regParam 0.005, alpha 1.0, searched on 2019-10-05 (2 of retune_days 3); "
+        "their 3 neighbours only if they fail the quality gate")
+    assert not search_space(replace(settings, retune_days=1), last, date(2019, 10, 6))[2]
+
+
+@pytest.mark.parametrize("first, searched", [(0.3, False), (0.1, True)])
+def test_kept_parameters_are_fitted_alone_unless_they_fail_the_gate(first, searched):
+    candidates = grid([5, 10, 20]).als_candidates()
+    ndcg = {5: first, 10: 0.25, 20: 0.2}
+    lines = []
+    best, metrics, trials = tune(candidates, lambda c: {"ndcg": ndcg[c.rank]}, budget_seconds=60,
+                                 progress=lines.append, enough=lambda m: m["ndcg"] > 0.2)
+    if searched:  # the first fails: its neighbours are searched, the best wins
+        assert [t["status"] for t in trials] == ["scored"] * 3 and best.rank == 10 and metrics == {"ndcg": 0.25}
+    else:
+        assert [t["status"] for t in trials] == ["scored", KEPT, KEPT] and best.rank == 5
+        assert lines[-1] == "tuning: the parameters in use pass the quality gate; the rest are not tried"
 
 
 def test_the_last_published_run_is_read_from_the_lake_before_the_run_date_only(spark, tmp_path):
@@ -115,15 +144,36 @@ def test_the_last_published_run_is_read_from_the_lake_before_the_run_date_only(s
     for day, (status, rank) in runs.items():
         run = replace(evaluated_run(settings), run_date=day, status=status, als_rank=rank)
         lake.write_report(spark, lake.model_run(lake_root, day), run)
+    kept = replace(evaluated_run(settings), run_date=date(2019, 10, 4), als_rank=15,
+                   evaluation_json={**evaluated_run(settings).evaluation_json, "searched_on": "2019-10-03"})
+    lake.write_report(spark, lake.model_run(lake_root, date(2019, 10, 4)), kept)
     found = {day: train_als.last_published(spark, settings, day) for day in
-             (date(2019, 10, 1), date(2019, 10, 3), date(2019, 10, 4))}
+             (date(2019, 10, 1), date(2019, 10, 3), date(2019, 10, 4), date(2019, 10, 5))}
     assert found[date(2019, 10, 1)] is None  # nothing before the first
-    assert found[date(2019, 10, 3)].rank == 30  # 2 October was withheld; 3 October is the run itself
-    assert (found[date(2019, 10, 4)].rank, found[date(2019, 10, 4)].alpha) == (15, 10.0)
+    # 2 October was withheld; 3 October is the run itself; a report without searched_on searched that day
+    assert found[date(2019, 10, 3)] == InUse(replace(settings.als_params(), rank=30, alpha=10.0), date(2019, 10, 1))
+    assert (found[date(2019, 10, 4)].params.rank, found[date(2019, 10, 4)].params.alpha) == (15, 10.0)
+    # 4 October kept the parameters 3 October searched
+    assert found[date(2019, 10, 5)].searched_on == found[date(2019, 10, 4)].searched_on == date(2019, 10, 3)
     # A published run of the other engine: its regParam meant another model, so the whole grid.
     assert train_als.last_published(spark, replace(settings, als_engine="spark"), date(2019, 10, 4)) is None
     # A report that cannot be read (an older version's, a folder without a file) is skipped.
-    (tmp_path / "lake" / "model_runs" / "run_date=2019-10-04").mkdir()
-    (tmp_path / "lake" / "model_runs" / "run_date=2019-10-04" / "part-0").write_text("not json\n")
+    (tmp_path / "lake" / "model_runs" / "run_date=2019-10-05").mkdir()
+    (tmp_path / "lake" / "model_runs" / "run_date=2019-10-05" / "part-0").write_text("not json\n")
     (tmp_path / "lake" / "model_runs" / "run_date=notadate").mkdir()
-    assert train_als.last_published(spark, settings, date(2019, 10, 5)).rank == 15
+    assert train_als.last_published(spark, settings, date(2019, 10, 6)).params.rank == 15
+
+
+def test_the_search_date_moves_only_when_a_search_ran_to_the_end():
+    from recsys.jobs.train_als import searched_on
+
+    today, kept = date(2019, 10, 9), InUse(grid([5]).als_params(), date(2019, 10, 5))
+    scored, cut = {"status": "scored"}, {"status": "skipped: time budget spent"}
+    assert searched_on([scored, scored, scored], today, None) == "2019-10-09"
+    assert searched_on([scored, scored, cut], today, None) is None  # cut short: tomorrow searches again
+    assert searched_on([scored, {"status": KEPT}, {"status": KEPT}], today, kept) == "2019-10-05"
+    assert searched_on([scored, scored, scored], today, kept) == "2019-10-09"  # they failed the gate: searched
+    assert searched_on([scored, scored, cut], today, kept) is None
+    assert searched_on([scored], today, None) == "2019-10-09"
+    never = InUse(kept.params, None)  # kept parameters never searched to the end: searched today
+    assert search_space(grid([5, 10]), never, today)[2] is False

@@ -8,20 +8,23 @@ at 100,000 products took Spark 90 s). Its tuning trials run on the driver as wel
 """
 
 import os
-from functools import reduce
+from functools import cached_property, reduce
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from threadpoolctl import threadpool_limits
 
+from recsys import lake
 from recsys.als import AlsEngine, AlsModel, Trials
-from recsys.collect import arrow_columns, index_map
+from recsys.collect import arrow_columns, arrow_columns_of, index_map
 from recsys.interactions import in_training_subset
 from recsys.params import AlsParams
-from recsys.topk import ranks_in_rows, rows_of, top_k_for, unit_rows
+from recsys.recommender import Fitted
+from recsys.topk import popular_rows, ranks_in_rows, rows_of, top_k_for, unit_rows
 
 
 class ImplicitAls(AlsEngine):
@@ -38,17 +41,18 @@ class ImplicitAls(AlsEngine):
 
     def refit(self, matrix: DataFrame, settings, params: AlsParams, spark_way):
         """Everyone's lists from a fit on the whole ``matrix``, as ``spark_way`` makes them, with
-        the training subset, the id maps and each user's purchases worked out on the driver from
-        the matrix collected once (Spark's joins, ranking window and collect of the joined ratings
-        took some two minutes of the rees46 refit, and once the 2g driver's whole heap).
-        Only the popularity fallback of the users ALS does not serve is still Spark's."""
-        from recsys.recommender import Fitted, popularity_lists
+        the training subset, the id maps, each user's purchases and the popularity fallback
+        worked out on the driver from the matrix collected once (Spark's joins, ranking windows
+        and collect of the joined ratings took some two minutes of the rees46 refit, and once
+        the 2g driver's whole heap). The lists stay there, an Arrow table (``DriverFitted``)."""
+        from recsys.ranking import popular_products
 
         spark = matrix.sparkSession
         bought = (F.col("purchases") > 0) if settings.exclude_purchased else F.lit(False)
-        users, items, scores, purchased = arrow_columns(
-            matrix.select("user_id", "product_id", F.col("score").cast("float"), bought.alias("bought")),
-            "user_id", "product_id", "score", "bought")
+        (users, items, scores, purchased), (popular, popularity_rank) = arrow_columns_of(
+            (matrix.select("user_id", "product_id", F.col("score").cast("float"), bought.alias("bought")),
+             ("user_id", "product_id", "score", "bought")),
+            (popular_products(matrix), ("product_id", "popularity_rank")))
         kept = in_training_subset(users, items, settings.min_user_products, settings.min_product_users)
         # als.dense_index: ids numbered in id order.
         user_ids, item_ids = np.unique(users[kept]), np.unique(items[kept])
@@ -58,16 +62,21 @@ class ImplicitAls(AlsEngine):
         mine = purchased[kept]
         excluded = rows_of(user_idx[mine], item_idx[mine], len(user_ids))
         rows, cols, values = top_k_for(user_factors, item_factors, excluded, settings.top_k)
-        names = ("user_id", "rank", "product_id", "score")
-        personal = _ranked_frame(spark, user_ids, rows, item_ids, cols, values, names).select(
-            "user_id", "product_id", "rank", "score")
-        unserved = _to_spark(spark, pa.table({"user_id": np.setdiff1d(users, user_ids)}), "user_id long")
-        lists = personal.withColumn("source", F.lit("als")).unionByName(
-            popularity_lists(matrix, unserved, settings).withColumn("source", F.lit("popular")))
+        personal = _list_table(user_ids[rows], ranks_in_rows(rows, len(user_ids)), item_ids[cols], values, "als")
+        # The users ALS does not serve: recommender.popularity_lists, from the same ranking.
+        popular = popular[np.argsort(popularity_rank)]
+        unserved = np.setdiff1d(users, user_ids)
+        theirs = purchased & np.isin(users, unserved)
+        by_id = np.argsort(popular)
+        rows, positions = popular_rows(len(unserved), np.searchsorted(unserved, users[theirs]),
+                                       by_id[np.searchsorted(popular, items[theirs], sorter=by_id)],
+                                       len(popular), settings.top_k)
+        fallback = _list_table(unserved[rows], ranks_in_rows(rows, len(unserved)), popular[positions],
+                               1.0 / (positions + 1.0), "popular")
         model = DriverAlsModel(params.rank, _factor_frame(spark, user_factors), _factor_frame(spark, item_factors),
                                user_factors, item_factors)
-        return Fitted(model, _id_map(spark, user_ids, "user_id", "user_idx"),
-                      _id_map(spark, item_ids, "product_id", "item_idx"), lists)
+        return DriverFitted(model, _id_map(spark, user_ids, "user_id", "user_idx"),
+                            _id_map(spark, item_ids, "product_id", "item_idx"), pa.concat_tables([personal, fallback]))
 
     def trials(self, spark_way: Trials) -> Trials:
         """Each trial a fit, a top-K for the test users and the metrics, on the driver, from the
@@ -105,6 +114,39 @@ def implicit_factors(users: np.ndarray, items: np.ndarray, scores: np.ndarray,
                                         num_threads=len(os.sched_getaffinity(0)))
         model.fit(user_items, show_progress=False)
     return model.user_factors, model.item_factors
+
+
+class DriverFitted(Fitted):
+    """A refit on the driver, whose lists are an Arrow table there, written to the lake from it
+    (handing rees46's 30 million rows to Spark to write took most of three minutes);
+    ``recommendations`` makes them a DataFrame only when asked."""
+
+    def __init__(self, model: "DriverAlsModel", users: DataFrame, items: DataFrame, lists: pa.Table):
+        self.model, self.users, self.items, self.lists, self.cached = model, users, items, lists, ()
+
+    @cached_property
+    def recommendations(self) -> DataFrame:
+        spark = self.users.sparkSession
+        frame = _to_spark(spark, self.lists, "user_id long, rank int, product_id long, score double, source string")
+        return frame.select("user_id", "product_id", "rank", "score", "source")
+
+    def write_lists(self, path: str, run_date) -> dict[str, int]:
+        dates = pa.array([run_date], pa.date32()).take(pa.array(np.zeros(self.lists.num_rows, np.int32)))
+        lake.write_load_table(self.users.sparkSession, pa.table({
+            "run_date": dates, "user_id": self.lists["user_id"], "rec_rank": self.lists["rank"],
+            "product_id": self.lists["product_id"], "score": self.lists["score"], "source": self.lists["source"]}),
+            path)
+        counts = pc.value_counts(self.lists["source"])
+        return {v["values"].as_py(): v["counts"].as_py() for v in counts}
+
+
+def _list_table(user_ids: np.ndarray, ranks: np.ndarray, product_ids: np.ndarray, scores: np.ndarray,
+                source: str) -> pa.Table:
+    """(user_id, rank, product_id, score, source) rows of lists made on the driver."""
+    return pa.table({"user_id": pa.array(user_ids.astype(np.int64)), "rank": pa.array(ranks.astype(np.int32)),
+                     "product_id": pa.array(product_ids.astype(np.int64)),
+                     "score": pa.array(scores.astype(np.float64)),
+                     "source": pa.array(np.full(len(user_ids), source, dtype=object), pa.string())})
 
 
 class DriverAlsModel(AlsModel):

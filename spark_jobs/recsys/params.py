@@ -143,6 +143,11 @@ class Settings:
     tuning_budget_minutes: float = param_field(
         30.0, MODEL, "Tuning budget (minutes)",
         "Stop trying grid points after this long (the first is always tried).", minimum=0, maximum=1440)
+    retune_days: int = param_field(
+        7, MODEL, "Retune after (days)",
+        "neighbours: keep the parameters in use (one fit, not about four) until this many days after the run "
+        "that searched them, unless they fail the quality gate; then search again. 1: every day.",
+        minimum=1, maximum=365)
     eval_days: int = param_field(
         7, GATE, "Held-out days",
         "Last days of the window held out to tune and judge ALS (fewer than window_days); 0 skips both.",

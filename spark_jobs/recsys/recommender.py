@@ -10,12 +10,12 @@ from datetime import date
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from recsys import als
+from recsys import als, lake
 from recsys.interactions import split_date, training_subset
 from recsys.jobs import side_by_side
 from recsys.params import AlsParams, Settings
 from recsys.ranking import popular_products, ranking_metrics, recommend_category_popular, recommend_popular
-from recsys.tuning import tune
+from recsys.tuning import passes, tune
 
 
 @dataclass
@@ -30,6 +30,17 @@ class Fitted:
         """Drop the fit's caches (a tuning trial's would otherwise fill the driver trial by trial)."""
         for frame in self.cached:
             frame.unpersist()
+
+    def write_lists(self, path: str, run_date: date) -> dict[str, int]:
+        """Write everyone's lists as the run date's load files at ``path``; the rows by source."""
+        recs = self.recommendations.select(
+            F.lit(run_date).alias("run_date"), "user_id", F.col("rank").alias("rec_rank"),
+            "product_id", "score", "source",
+        ).cache()
+        lake.write_load_files(recs, path)
+        by_source = {r.source: r["count"] for r in recs.groupBy("source").count().collect()}
+        recs.unpersist()
+        return by_source
 
 
 def excluded_pairs(matrix: DataFrame, settings: Settings) -> DataFrame | None:
@@ -100,7 +111,7 @@ class SparkWayTrials:
 
 
 def evaluate(events: DataFrame, train: DataFrame, end: date, settings: Settings,
-             candidates: list[AlsParams] | None = None) -> dict:
+             candidates: list[AlsParams] | None = None, kept: bool = False) -> dict:
     """Train on the events before the last ``eval_days`` days up to ``end``, test on those days.
 
     ``train`` is the interaction matrix of the training days (``interactions.training_days``);
@@ -110,7 +121,7 @@ def evaluate(events: DataFrame, train: DataFrame, end: date, settings: Settings,
     parameters, every trial, metrics for the chosen ALS (with its fallback) and for two baselines,
     global popularity and popularity within the user's favourite category, or ``status`` saying
     why there was nothing to test. ``candidates`` (default: the whole grid) are the points tuned,
-    in order.
+    in order; when ``kept``, the rest only if the first fails the quality gate.
     """
     split = split_date(end, settings.eval_days)
     train_events = events.where(F.col("event_date") < F.lit(split))
@@ -146,9 +157,11 @@ def evaluate(events: DataFrame, train: DataFrame, end: date, settings: Settings,
     candidates = candidates or settings.als_candidates()
     engine = als.engine(settings.als_engine, train, max(c.rank for c in candidates), settings.top_k)
     engine_trials = engine.trials(spark_way)
-    chosen, als_metrics, trials = tune(candidates, engine_trials.score,
-                                       settings.tuning_budget_seconds)
     scored = engine_trials.baseline_metrics()
+    popularity = scored["popularity"]["ndcg"]
+    chosen, als_metrics, trials = tune(
+        candidates, engine_trials.score, settings.tuning_budget_seconds,
+        enough=(lambda metrics: passes(metrics["ndcg"], popularity, settings.quality_margin)) if kept else None)
     del engine_trials  # the driver's copy of the evaluation's data, if any, is not needed any more
     train_pairs, test_user_count = side_by_side(train.count, test_users.count)
     evaluation = {

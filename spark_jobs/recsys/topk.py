@@ -156,6 +156,23 @@ def top_k_for(user_factors: np.ndarray, item_factors: np.ndarray, excluded: list
     return rows[order], cols[order], values[order]
 
 
+def popular_rows(n_rows: int, excluded_rows: np.ndarray, excluded_positions: np.ndarray, n_items: int, k: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's first k positions of a popularity order (0: the most popular of ``n_items``)
+    that are not among its excluded (row, position) pairs, as (rows, positions) by row then
+    position: ``ranking.recommend_popular``'s lists. Each row looks only as deep as its own
+    exclusions."""
+    lengths = np.minimum(k + np.bincount(excluded_rows, minlength=n_rows), n_items)
+    rows = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
+    positions = np.arange(len(rows), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    if len(excluded_rows):
+        pairs = excluded_rows.astype(np.int64) * n_items + excluded_positions
+        kept = ~np.isin(rows * n_items + positions, pairs)
+        rows, positions = rows[kept], positions[kept]
+    first = ranks_in_rows(rows, n_rows) <= k
+    return rows[first], positions[first]
+
+
 def rows_of(pair_rows: np.ndarray, pair_cols: np.ndarray, n_rows: int) -> list[np.ndarray]:
     """Pairs (row, column) as each row's sorted columns: row i's list is the i-th array."""
     order = np.lexsort((pair_cols, pair_rows))

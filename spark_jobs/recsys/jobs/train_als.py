@@ -27,7 +27,7 @@ from recsys.recommender import evaluate, refit
 from recsys.reports import model_run_report
 from recsys.session import get_spark
 from recsys.staged_outputs import StagedOutputs, finish_interrupted_swaps
-from recsys.tuning import PUBLISHED, WITHHELD, quality_gate, search_space
+from recsys.tuning import KEPT, PUBLISHED, WITHHELD, InUse, quality_gate, search_space
 
 
 def main(argv: list[str]) -> None:
@@ -49,12 +49,15 @@ def main(argv: list[str]) -> None:
 
     evaluation = {"status": "skipped: eval_days is 0"}
     if settings.eval_days > 0:
-        candidates, search = search_space(settings, last_published(spark, settings, run_date))
+        in_use = last_published(spark, settings, run_date)
+        candidates, search, kept = search_space(settings, in_use, run_date)
         print(f"tuning: {search}", flush=True)
         events = window_events(spark, settings.lake_root, run_date, settings.window_days)
         train = training_days(stored, split_date(run_date, settings.eval_days),
                               lake.interactions(settings.lake_root, run_date))
-        evaluation = {**evaluate(events, train, run_date, settings, candidates), "search": search}
+        evaluation = {**evaluate(events, train, run_date, settings, candidates, kept), "search": search}
+        if "tuning" in evaluation:
+            evaluation["searched_on"] = searched_on(evaluation["tuning"], run_date, in_use if kept else None)
     evaluation["engine_choice"] = f"{engine}: {why}"
     gaps = window_gaps(spark, settings, run_date)
     if gaps:
@@ -92,11 +95,12 @@ def main(argv: list[str]) -> None:
 LOOK_BACK_RUNS = 30
 
 
-def last_published(spark, settings: Settings, run_date: date) -> AlsParams | None:
+def last_published(spark, settings: Settings, run_date: date) -> InUse | None:
     """The ALS parameters of the newest run before ``run_date`` whose lists were published by the
-    same engine: where today's tuning starts (the same answer on a rerun or a backfill of the date,
-    while the earlier dates' runs stand). Only the fields it needs are read, so reports of an older
-    version still serve; one that cannot be read is skipped, saying so."""
+    same engine, and the date they were last searched on: where today's tuning starts (the same
+    answer on a rerun or a backfill of the date, while the earlier dates' runs stand). Only the
+    fields it needs are read, so reports of an older version still serve (one without
+    ``searched_on`` searched on its own date); one that cannot be read is skipped, saying so."""
     earlier = [d for d in lake.model_run_dates(spark, settings.lake_root) if d < run_date][-LOOK_BACK_RUNS:]
     for day in reversed(earlier):
         try:
@@ -106,11 +110,24 @@ def last_published(spark, settings: Settings, run_date: date) -> AlsParams | Non
                 continue
             if run["params_json"]["als_engine"] != settings.als_engine:
                 return None  # the other engine's regParam means another model: the whole grid
-            return replace(settings.als_params(), rank=run["als_rank"], reg_param=run["als_reg_param"],
-                           alpha=run["als_alpha"])
+            params = replace(settings.als_params(), rank=run["als_rank"], reg_param=run["als_reg_param"],
+                             alpha=run["als_alpha"])
+            searched = run["evaluation_json"].get("searched_on", day.isoformat())
+            return InUse(params, date.fromisoformat(searched) if searched else None)
         except Exception as exc:  # noqa: BLE001 (a bad old report must not stop today's run)
             print(f"tuning: the model run of {day} cannot be read, skipped: {exc}", flush=True)
     return None
+
+
+def searched_on(trials: list[dict], run_date: date, kept: InUse | None) -> str | None:
+    """The run date the chosen parameters were last searched on, as far as the day's ``trials``
+    tell: today when every candidate was scored or kept out by the gate's pass, the kept
+    parameters' date when they passed alone; none when the budget cut today's search short, so
+    that tomorrow searches again rather than keep a half-explored choice for ``retune_days``."""
+    statuses = {t["status"] for t in trials[1:]}
+    if kept is not None and statuses == {KEPT}:
+        return kept.searched_on.isoformat()
+    return None if statuses - {"scored"} else run_date.isoformat()
 
 
 def refit_and_write(settings: Settings, run_date: date, chosen: AlsParams, matrix,
@@ -139,12 +156,7 @@ def refit_and_write(settings: Settings, run_date: date, chosen: AlsParams, matri
         return counts
 
     def recommendations() -> dict:
-        recs = fitted.recommendations.select(
-            F.lit(run_date).alias("run_date"), "user_id", F.col("rank").alias("rec_rank"),
-            "product_id", "score", "source",
-        ).cache()
-        lake.write_load_files(recs, recs_dir)
-        by_source = {r.source: r["count"] for r in recs.groupBy("source").count().collect()}
+        by_source = fitted.write_lists(recs_dir, run_date)
         written(f"recommendation rows {by_source}", sum(by_source.values()))
         return by_source
 
