@@ -226,8 +226,12 @@ def test_the_driver_engine_saves_its_factors_as_mllib_lays_them_out(spark, tmp_p
                                     "user_idx int, item_idx int, score double")
     model = fit(ratings, AlsParams(rank=3, reg_param=0.01, alpha=1.0, max_iter=3, blocks=2), "implicit")
     model.save(str(tmp_path / "als"))
-    users = spark.read.parquet(str(tmp_path / "als" / "userFactors")).orderBy("id").collect()
+    saved = spark.read.parquet(str(tmp_path / "als" / "userFactors"))
+    model.user_factors.write.parquet(str(tmp_path / "spark_written"))  # the factors as Spark writes them
+    assert saved.schema == spark.read.parquet(str(tmp_path / "spark_written")).schema
+    users = saved.orderBy("id").collect()
     assert [r.id for r in users] == [0, 1, 2, 3, 4] and all(len(r.features) == 3 for r in users)
+    assert [list(r.features) for r in users] == [list(map(float, f)) for f in model.user_array]
     assert spark.read.parquet(str(tmp_path / "als" / "itemFactors")).count() == 4
 
 
@@ -236,11 +240,11 @@ def test_a_model_fitted_on_the_driver_scores_there_the_lists_spark_scores(spark,
     """recommend and similar_products of a model fitted on the driver run in numpy there; fed the
     same factors, Spark's block-wise top-K gives the same lists (exclusions honoured on both),
     whether the driver's rows reach Spark in one part or in many (as the store's millions do)."""
-    from recsys import als_implicit
+    from recsys import driver_tables
     from recsys.als import fit
     from recsys.als_spark import SparkAlsModel
 
-    monkeypatch.setattr(als_implicit, "ROWS_PER_PART", rows_per_part)
+    monkeypatch.setattr(driver_tables, "ROWS_PER_PART", rows_per_part)
 
     rng = np.random.default_rng(5)
     rows = [(u, int(i), float(rng.random()) + 0.1) for u in range(60) for i in rng.choice(40, 8, replace=False)]

@@ -155,6 +155,17 @@ def test_the_refit_on_the_driver_gives_what_the_spark_way_gives(spark, exclude, 
     read = {way: sorted(tuple(r) for r in spark.read.csv(str(tmp_path / way), sep="\t", header=True,
                                                          inferSchema=True).collect()) for way in written}
     assert read["driver"] == read["spark"] and len(read["driver"]) == len(rows)
+    # The model, its id maps and the similar products too, as Spark reads them back.
+    for way, fitted in (("spark", spark_way), ("driver", driver)):
+        assert fitted.write_model(str(tmp_path / f"{way}_model")) == (driver.users.count(), driver.items.count())
+        assert fitted.write_similar(str(tmp_path / f"{way}_similar"), NOW.date(), 4) == driver.items.count() * 4
+    for folder in ("model/als/userFactors", "model/als/itemFactors", "model/user_index", "model/item_index"):
+        saved = {way: spark.read.parquet(str(tmp_path / f"{way}_{folder}")) for way in ("spark", "driver")}
+        assert saved["driver"].schema == saved["spark"].schema, folder
+        assert sorted(saved["driver"].collect()) == sorted(saved["spark"].collect()), folder
+    similar = {way: sorted(spark.read.csv(str(tmp_path / f"{way}_similar"), sep="\t", header=True).collect())
+               for way in ("spark", "driver")}
+    assert similar["driver"] == similar["spark"]
 
 
 def group_taste_events(spark):

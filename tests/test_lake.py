@@ -55,7 +55,8 @@ def _staged_names(function: ast.FunctionDef) -> set[str]:
 def test_every_job_writes_the_lake_through_staged_outputs():
     """Each write of a Spark job goes to ``outputs.path(...)`` (or a folder under one), so no job
     writes a lake path in place."""
-    writers = {"parquet", "save", "csv", "text", "write_load_files", "write_report"}
+    writers = {"parquet", "save", "csv", "text", "write_load_files", "write_report",
+               "write_lists", "write_model", "write_similar"}  # the last three: recommender.Fitted's
     checked = 0
     for script in sorted((PROJECT_ROOT / "spark_jobs" / "recsys" / "jobs").glob("*.py")):
         # Each top-level function with the functions nested in it, which see its names.
@@ -76,4 +77,4 @@ def test_every_job_writes_the_lake_through_staged_outputs():
                     or any(text.startswith((f"f'{{{n}}}", f"{n}[")) for n in staged), \
                     f"{script.name}: {ast.unparse(call)} writes in place"
                 checked += 1
-    assert checked >= 10  # clean_events 3, eda 1, build_interactions 1, train_als 6
+    assert checked >= 9  # clean_events 3, eda 1, build_interactions 1, train_als 4

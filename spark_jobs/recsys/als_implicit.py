@@ -8,12 +8,12 @@ at 100,000 products took Spark 90 s). Its tuning trials run on the driver as wel
 """
 
 import os
-from functools import cached_property, reduce
+import time
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from threadpoolctl import threadpool_limits
@@ -21,6 +21,18 @@ from threadpoolctl import threadpool_limits
 from recsys import lake
 from recsys.als import AlsEngine, AlsModel, Trials
 from recsys.collect import arrow_columns, arrow_columns_of, index_map
+from recsys.driver_tables import (
+    FACTOR_SCHEMA,
+    LIST_SCHEMA,
+    factor_table,
+    id_map_schema,
+    id_map_table,
+    list_table,
+    ranked_frame,
+    ranked_table,
+    to_spark,
+    with_run_date,
+)
 from recsys.interactions import in_training_subset
 from recsys.params import AlsParams
 from recsys.recommender import Fitted
@@ -35,9 +47,7 @@ class ImplicitAls(AlsEngine):
         columns = [table.column(name).to_numpy() for name in ("user_idx", "item_idx", "score")]
         del table
         user_factors, item_factors = implicit_factors(*columns, params)
-        spark = indexed.sparkSession
-        return DriverAlsModel(params.rank, _factor_frame(spark, user_factors), _factor_frame(spark, item_factors),
-                              user_factors, item_factors)
+        return DriverAlsModel(indexed.sparkSession, params.rank, user_factors, item_factors)
 
     def refit(self, matrix: DataFrame, settings, params: AlsParams, spark_way):
         """Everyone's lists from a fit on the whole ``matrix``, as ``spark_way`` makes them, with
@@ -46,6 +56,12 @@ class ImplicitAls(AlsEngine):
         and collect of the joined ratings took some two minutes of the rees46 refit, and once
         the 2g driver's whole heap). The lists stay there, an Arrow table (``DriverFitted``)."""
         from recsys.ranking import popular_products
+
+        clock = [time.monotonic()]
+
+        def lap() -> float:
+            clock.append(time.monotonic())
+            return clock[-1] - clock[-2]
 
         spark = matrix.sparkSession
         bought = (F.col("purchases") > 0) if settings.exclude_purchased else F.lit(False)
@@ -58,11 +74,14 @@ class ImplicitAls(AlsEngine):
         user_ids, item_ids = np.unique(users[kept]), np.unique(items[kept])
         user_idx = np.searchsorted(user_ids, users[kept]).astype(np.int32)
         item_idx = np.searchsorted(item_ids, items[kept]).astype(np.int32)
+        collected = lap()
         user_factors, item_factors = implicit_factors(user_idx, item_idx, scores[kept], params)
+        fitted = lap()
         mine = purchased[kept]
         excluded = rows_of(user_idx[mine], item_idx[mine], len(user_ids))
         rows, cols, values = top_k_for(user_factors, item_factors, excluded, settings.top_k)
-        personal = _list_table(user_ids[rows], ranks_in_rows(rows, len(user_ids)), item_ids[cols], values, "als")
+        personal = list_table(user_ids[rows], ranks_in_rows(rows, len(user_ids)), item_ids[cols], values, "als")
+        ranked = lap()
         # The users ALS does not serve: recommender.popularity_lists, from the same ranking.
         popular = popular[np.argsort(popularity_rank)]
         unserved = np.setdiff1d(users, user_ids)
@@ -71,12 +90,13 @@ class ImplicitAls(AlsEngine):
         rows, positions = popular_rows(len(unserved), np.searchsorted(unserved, users[theirs]),
                                        by_id[np.searchsorted(popular, items[theirs], sorter=by_id)],
                                        len(popular), settings.top_k)
-        fallback = _list_table(unserved[rows], ranks_in_rows(rows, len(unserved)), popular[positions],
-                               1.0 / (positions + 1.0), "popular")
-        model = DriverAlsModel(params.rank, _factor_frame(spark, user_factors), _factor_frame(spark, item_factors),
-                               user_factors, item_factors)
-        return DriverFitted(model, _id_map(spark, user_ids, "user_id", "user_idx"),
-                            _id_map(spark, item_ids, "product_id", "item_idx"), pa.concat_tables([personal, fallback]))
+        fallback = list_table(unserved[rows], ranks_in_rows(rows, len(unserved)), popular[positions],
+                              1.0 / (positions + 1.0), "popular")
+        print(f"refit on the driver: the matrix collected {collected:.1f} s, fit {fitted:.1f} s ({int(kept.sum()):,} "
+              f"pairs), top-{settings.top_k} for {len(user_ids):,} users {ranked:.1f} s, popularity for "
+              f"{len(unserved):,} {lap():.1f} s", flush=True)
+        return DriverFitted(DriverAlsModel(spark, params.rank, user_factors, item_factors), user_ids, item_ids,
+                            pa.concat_tables([personal, fallback]))
 
     def trials(self, spark_way: Trials) -> Trials:
         """Each trial a fit, a top-K for the test users and the metrics, on the driver, from the
@@ -117,49 +137,65 @@ def implicit_factors(users: np.ndarray, items: np.ndarray, scores: np.ndarray,
 
 
 class DriverFitted(Fitted):
-    """A refit on the driver, whose lists are an Arrow table there, written to the lake from it
-    (handing rees46's 30 million rows to Spark to write took most of three minutes);
-    ``recommendations`` makes them a DataFrame only when asked."""
+    """A refit on the driver: its lists an Arrow table, its id maps arrays, all written to the lake
+    from there (handing rees46's 30 million list rows to Spark to write took most of three
+    minutes); ``recommendations``, ``users`` and ``items`` make them DataFrames only when asked."""
 
-    def __init__(self, model: "DriverAlsModel", users: DataFrame, items: DataFrame, lists: pa.Table):
-        self.model, self.users, self.items, self.lists, self.cached = model, users, items, lists, ()
+    def __init__(self, model: "DriverAlsModel", user_ids: np.ndarray, item_ids: np.ndarray, lists: pa.Table):
+        self.model, self.user_ids, self.item_ids, self.lists, self.cached = model, user_ids, item_ids, lists, ()
 
     @cached_property
     def recommendations(self) -> DataFrame:
-        spark = self.users.sparkSession
-        frame = _to_spark(spark, self.lists, "user_id long, rank int, product_id long, score double, source string")
-        return frame.select("user_id", "product_id", "rank", "score", "source")
+        return to_spark(self.model.spark, self.lists, LIST_SCHEMA).select(
+            "user_id", "product_id", "rank", "score", "source")
+
+    @cached_property
+    def users(self) -> DataFrame:
+        return to_spark(self.model.spark, id_map_table(self.user_ids, "user_id", "user_idx"),
+                        id_map_schema("user_id", "user_idx"))
+
+    @cached_property
+    def items(self) -> DataFrame:
+        return to_spark(self.model.spark, id_map_table(self.item_ids, "product_id", "item_idx"),
+                        id_map_schema("product_id", "item_idx"))
 
     def write_lists(self, path: str, run_date) -> dict[str, int]:
-        dates = pa.array([run_date], pa.date32()).take(pa.array(np.zeros(self.lists.num_rows, np.int32)))
-        lake.write_load_table(self.users.sparkSession, pa.table({
-            "run_date": dates, "user_id": self.lists["user_id"], "rec_rank": self.lists["rank"],
-            "product_id": self.lists["product_id"], "score": self.lists["score"], "source": self.lists["source"]}),
-            path)
-        counts = pc.value_counts(self.lists["source"])
-        return {v["values"].as_py(): v["counts"].as_py() for v in counts}
+        table = with_run_date(self.lists, run_date).rename_columns(
+            ["run_date", "user_id", "rec_rank", "product_id", "score", "source"])
+        lake.write_load_table(self.model.spark, table, path)
+        return {v["values"].as_py(): v["counts"].as_py() for v in pc.value_counts(self.lists["source"])}
 
+    def write_model(self, path: str) -> tuple[int, int]:
+        self.model.save(f"{path}/als")
+        spark = self.model.spark
+        lake.write_parquet_table(spark, id_map_table(self.user_ids, "user_id", "user_idx"), f"{path}/user_index")
+        lake.write_parquet_table(spark, id_map_table(self.item_ids, "product_id", "item_idx"), f"{path}/item_index")
+        return len(self.user_ids), len(self.item_ids)
 
-def _list_table(user_ids: np.ndarray, ranks: np.ndarray, product_ids: np.ndarray, scores: np.ndarray,
-                source: str) -> pa.Table:
-    """(user_id, rank, product_id, score, source) rows of lists made on the driver."""
-    return pa.table({"user_id": pa.array(user_ids.astype(np.int64)), "rank": pa.array(ranks.astype(np.int32)),
-                     "product_id": pa.array(product_ids.astype(np.int64)),
-                     "score": pa.array(scores.astype(np.float64)),
-                     "source": pa.array(np.full(len(user_ids), source, dtype=object), pa.string())})
+    def write_similar(self, path: str, run_date, k: int) -> int:
+        table = self.model.similar_table(self.item_ids, np.arange(len(self.item_ids)), self.item_ids, k)
+        lake.write_load_table(self.model.spark, with_run_date(table, run_date), path)
+        return table.num_rows
 
 
 class DriverAlsModel(AlsModel):
-    """Factors fitted on the driver, with the fit's own arrays (row i is index i)."""
+    """Factors fitted on the driver, the fit's own arrays (row i is index i); as DataFrames in
+    MLlib's layout only when asked."""
 
-    def __init__(self, rank: int, user_factors: DataFrame, item_factors: DataFrame,
-                 user_array: np.ndarray, item_array: np.ndarray):
-        super().__init__(rank, user_factors, item_factors)
-        self.user_array, self.item_array = user_array, item_array
+    def __init__(self, spark, rank: int, user_array: np.ndarray, item_array: np.ndarray):
+        self.spark, self.rank, self.user_array, self.item_array = spark, rank, user_array, item_array
+
+    @cached_property
+    def user_factors(self) -> DataFrame:
+        return to_spark(self.spark, factor_table(self.user_array), FACTOR_SCHEMA)
+
+    @cached_property
+    def item_factors(self) -> DataFrame:
+        return to_spark(self.spark, factor_table(self.item_array), FACTOR_SCHEMA)
 
     def save(self, path: str) -> None:
-        self.user_factors.write.parquet(f"{path}/userFactors")
-        self.item_factors.write.parquet(f"{path}/itemFactors")
+        lake.write_parquet_table(self.spark, factor_table(self.user_array), f"{path}/userFactors")
+        lake.write_parquet_table(self.spark, factor_table(self.item_array), f"{path}/itemFactors")
 
     def recommend(self, users: DataFrame, items: DataFrame, k: int, exclude: DataFrame | None) -> DataFrame:
         user_ids, user_idx, _ = index_map(users, "user_id", "user_idx", self.user_array.shape[0])
@@ -170,57 +206,19 @@ class DriverAlsModel(AlsModel):
             pair_users, pair_items = arrow_columns(pairs, "user_idx", "item_idx")
             excluded = rows_of(np.searchsorted(user_idx, pair_users), pair_items, len(user_idx))
         rows, cols, values = top_k_for(self.user_array[user_idx], self.item_array, excluded, k)
-        ranked = _ranked_frame(users.sparkSession, user_ids, rows, product_of, cols, values,
-                               ("user_id", "rank", "product_id", "score"))
+        ranked = ranked_frame(self.spark, ranked_table(user_ids, rows, product_of, cols, values,
+                                                       ("user_id", "rank", "product_id", "score")))
         return ranked.select("user_id", "product_id", "rank", "score")
 
     def similar_products(self, items: DataFrame, k: int) -> DataFrame:
         product_ids, item_idx, product_of = index_map(items, "product_id", "item_idx", self.item_array.shape[0])
+        return ranked_frame(self.spark, self.similar_table(product_ids, item_idx, product_of, k))
+
+    def similar_table(self, product_ids: np.ndarray, item_idx: np.ndarray, product_of: np.ndarray,
+                      k: int) -> pa.Table:
+        """``similar_products`` of the items ``item_idx`` (ids ``product_ids``; ``product_of[i]``
+        is index i's id), as an Arrow table."""
         unit = unit_rows(self.item_array.astype(np.float32, copy=True))
         rows, cols, values = top_k_for(unit[item_idx], unit, [np.array([i]) for i in item_idx], k)
-        return _ranked_frame(items.sparkSession, product_ids, rows, product_of, cols, values,
-                             ("product_id", "similar_rank", "similar_product_id", "similarity"))
-
-
-# Rows handed to Spark at a time. Spark keeps a DataFrame made from a local Arrow table in the
-# driver JVM's heap for as long as the DataFrame lives: the rees46 window's 30 million list rows
-# filled a 2g driver (OutOfMemoryError). Each part is written to Spark's block store on disk and
-# its lineage cut (a local checkpoint) before the next is handed over.
-ROWS_PER_PART = 2_000_000
-
-
-def _to_spark(spark, table: pa.Table, schema: str) -> DataFrame:
-    """``table`` as a DataFrame that holds none of it in the driver's heap."""
-    parts = [spark.createDataFrame(table.slice(start, ROWS_PER_PART), schema)
-             .localCheckpoint(eager=True, storageLevel=StorageLevel.DISK_ONLY)
-             for start in range(0, max(table.num_rows, 1), ROWS_PER_PART)]
-    return reduce(DataFrame.union, parts)
-
-
-def _id_map(spark, ids: np.ndarray, id_col: str, index_col: str) -> DataFrame:
-    """(id, index) rows of sorted ``ids``, numbered from 0: an ``als.dense_index``."""
-    return _to_spark(spark, pa.table({id_col: pa.array(ids.astype(np.int64)),
-                                      index_col: pa.array(np.arange(len(ids), dtype=np.int32))}),
-                     f"{id_col} long, {index_col} int")
-
-
-def _factor_frame(spark, factors: np.ndarray) -> DataFrame:
-    """(id int, features array<float>) rows of a factor matrix, as MLlib's models hold them."""
-    factors = np.ascontiguousarray(factors, dtype=np.float32)
-    n, rank = factors.shape
-    features = pa.ListArray.from_arrays(pa.array(np.arange(0, n * rank + 1, rank, dtype=np.int32)),
-                                        pa.array(factors.reshape(-1)))
-    table = pa.table({"id": pa.array(np.arange(n, dtype=np.int32)), "features": features})
-    return _to_spark(spark, table, "id int, features array<float>")
-
-
-def _ranked_frame(spark, ids: np.ndarray, rows: np.ndarray, other_ids: np.ndarray, cols: np.ndarray,
-                  values: np.ndarray, names: tuple[str, str, str, str]) -> DataFrame:
-    """(id, rank, other id, score) rows of a driver top-K, as a DataFrame."""
-    table = pa.table({names[0]: pa.array(ids[rows].astype(np.int64)),
-                      names[1]: pa.array(ranks_in_rows(rows, len(ids)).astype(np.int32)),
-                      names[2]: pa.array(other_ids[cols].astype(np.int64)),
-                      names[3]: pa.array(values.astype(np.float64))})
-    frame = _to_spark(spark, table, f"{names[0]} long, {names[1]} int, {names[2]} long, {names[3]} double")
-    # Spark cuts a large Arrow table into a partition per 10,000 rows: as many load files.
-    return frame.coalesce(spark.sparkContext.defaultParallelism)
+        return ranked_table(product_ids, rows, product_of, cols, values,
+                            ("product_id", "similar_rank", "similar_product_id", "similarity"))

@@ -42,6 +42,21 @@ class Fitted:
         recs.unpersist()
         return by_source
 
+    def write_model(self, path: str) -> tuple[int, int]:
+        """Save the model and its id maps under ``path``: (users, products) in the model."""
+        self.model.save(f"{path}/als")
+        self.users.write.parquet(f"{path}/user_index")
+        self.items.write.parquet(f"{path}/item_index")
+        return self.users.count(), self.items.count()
+
+    def write_similar(self, path: str, run_date: date, k: int) -> int:
+        """Write every product's ``k`` most similar as the run date's load files at ``path``; the rows."""
+        rows = self.model.similar_products(self.items, k).select(F.lit(run_date).alias("run_date"), "*").cache()
+        lake.write_load_files(rows, path)
+        count = rows.count()
+        rows.unpersist()
+        return count
+
 
 def excluded_pairs(matrix: DataFrame, settings: Settings) -> DataFrame | None:
     """The (user_id, product_id) pairs no list may hold: what each user bought, when

@@ -17,8 +17,6 @@ import time
 from dataclasses import replace
 from datetime import date
 
-from pyspark.sql import functions as F
-
 from recsys import als, lake
 from recsys.interactions import split_date, training_days, window_events, window_gaps, window_part
 from recsys.jobs import job_arguments, side_by_side
@@ -148,10 +146,7 @@ def refit_and_write(settings: Settings, run_date: date, chosen: AlsParams, matri
         return rows
 
     def model() -> tuple[int, int]:
-        fitted.model.save(f"{model_dir}/als")
-        fitted.users.write.parquet(f"{model_dir}/user_index")
-        fitted.items.write.parquet(f"{model_dir}/item_index")
-        counts = fitted.users.count(), fitted.items.count()
+        counts = fitted.write_model(model_dir)
         written(f"users' and {counts[1]:,} products' factors and id maps", counts[0])
         return counts
 
@@ -161,13 +156,9 @@ def refit_and_write(settings: Settings, run_date: date, chosen: AlsParams, matri
         return by_source
 
     def similar() -> int:
-        rows = fitted.model.similar_products(fitted.items, settings.top_k).select(
-            F.lit(run_date).alias("run_date"), "*"
-        ).cache()
-        lake.write_load_files(rows, similar_dir)
-        return written("similar products", rows.count())
+        return written("similar products", fitted.write_similar(similar_dir, run_date, settings.top_k))
 
-    # The writes are independent, each a few small Spark jobs: side by side.
+    # The writes are independent (each a few small Spark jobs, or files from the driver): side by side.
     (als_users, als_products), by_source, similar_rows = side_by_side(model, recommendations, similar)
     return {
         "als_users": als_users,
