@@ -160,8 +160,8 @@ def read_report(spark, path: str, kind):
     return report
 
 
-# MySQL's LOAD DATA escapes, applied to every string value (backslash first).
-# MySQL's backslash escapes of LOAD DATA: (character, what stands for it in a load file).
+# MySQL's LOAD DATA escapes, applied to every string value, backslash first: (character, what
+# stands for it in a load file).
 MYSQL_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 
 

@@ -146,7 +146,7 @@ class Settings:
     retune_days: int = param_field(
         7, MODEL, "Retune after (days)",
         "neighbours: keep the parameters in use (one fit, not about four) until this many days after the run "
-        "that searched them, unless they fail the quality gate; then search again. 1: every day.",
+        "that searched them to the end, unless they fail the quality gate; then search again. 1: every day.",
         minimum=1, maximum=365)
     eval_days: int = param_field(
         7, GATE, "Held-out days",
