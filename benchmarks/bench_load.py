@@ -1,13 +1,14 @@
-"""Benchmark: loading recommendation rows into the real MySQL server, against insert_rows.
+"""Benchmark: loading users' lists into the real MySQL server, against insert_rows.
 
     python -m benchmarks.bench_load [--sizes 1000000 10000000] [--peer-rows 1000000]
 
-For each size, part files in the lake's load format (what train_als writes: header, tab-separated,
-8 parts) are written once, then loaded by the pipeline's own path: the staging (`LOAD DATA LOCAL
-INFILE` in one transaction, count-checked, then kept in the per-date history, a row per user) and
-the publish to the current table (checks + one `RENAME TABLE`). In the same run, the naive peer,
-`MySqlHook.insert_rows` with its defaults, loads the first --peer-rows rows into a table of its own
-shaped like the current one. Prints rows per second of each and the ratio.
+For each size (list entries, 10 per user), part files in the lake's load format (what train_als
+writes: header, tab-separated, a row per user with the list and its scores as JSON arrays, 8 parts)
+are written once, then loaded by the pipeline's own path: the staging (`LOAD DATA LOCAL INFILE`,
+count-checked, then kept in the per-date history) and the publish to the current table (checks +
+one `RENAME TABLE`). In the same run, the naive peer, `MySqlHook.insert_rows` with its defaults,
+loads the lists of the first --peer-rows entries into a table of its own shaped like the current
+one. Prints entries per second of each and the ratio.
 Uses the test database (RECSYS_TEST_MYSQL_CONN) and leaves its tables empty.
 """
 
@@ -25,29 +26,30 @@ from benchmarks.measure import timed
 from recsys_pipeline.config import LOCAL_DIR
 
 DAY = date(2019, 11, 30)
-COLUMNS = ["run_date", "user_id", "rec_rank", "product_id", "score", "source"]
+COLUMNS = ["run_date", "user_id", "product_ids", "scores", "source"]
 PARTS = 8
 PEER_TABLE = "peer_insert_rows"  # shaped like the current lists, dropped after
+PER_USER = 10
 
 
-def write_dataset(folder: Path, rows: int) -> Path:
-    """``rows`` recommendation rows (10 per user, 64-bit ids) as part files, written once."""
+def write_dataset(folder: Path, entries: int) -> Path:
+    """Lists of ``entries`` entries (10 per user, 64-bit ids) as part files, written once."""
+    from recsys.driver_tables import compact_list_table
+
     if (folder / "_SUCCESS").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(7)
-    per_part = -(-rows // PARTS)
+    per_part = -(-entries // PARTS // PER_USER) * PER_USER
     for part in range(PARTS):
-        start, stop = part * per_part, min(rows, (part + 1) * per_part)
-        index = np.arange(start, stop)
-        table = pa.table({
-            "run_date": pa.array([DAY.isoformat()] * len(index)),
-            "user_id": 500_000_000 + index // 10,
-            "rec_rank": index % 10 + 1,
+        index = np.arange(part * per_part, min(entries, (part + 1) * per_part))
+        table = compact_list_table(pa.table({
+            "user_id": 500_000_000 + index // PER_USER,
+            "rank": index % PER_USER + 1,
             "product_id": rng.integers(1_000_000, 100_000_000, len(index)),
             "score": rng.random(len(index)),
             "source": pa.array(["als"] * len(index)),
-        })
+        }), DAY)
         path = folder / f"part-{part:05d}.csv"
         path.write_text("\t".join(COLUMNS) + "\n")  # Arrow would quote the header
         with open(path, "ab") as f:
@@ -57,8 +59,8 @@ def write_dataset(folder: Path, rows: int) -> Path:
 
 
 def read_load_rows(folder: Path, limit: int | None = None) -> list[tuple]:
-    """The recommendation rows of a folder of load files (whole parts, until ``limit`` rows), as
-    tuples in COLUMNS order, for the insert_rows peer."""
+    """The users' lists of a folder of load files (whole parts, until ``limit`` users), as tuples
+    in COLUMNS order, for the insert_rows peer."""
     rows = []
     for part in sorted(folder.glob("part-*.csv")):
         table = csv.read_csv(part, parse_options=csv.ParseOptions(delimiter="\t"),
@@ -83,24 +85,24 @@ def main(argv: list[str]) -> None:
 
     from recsys_pipeline.migrations import apply_migrations
     from recsys_pipeline.mysql import mysql_hook
-    from recsys_pipeline.publish import publish_current, stage
+    from recsys_pipeline.publish import names, publish_current, stage
 
     hook = mysql_hook(loads_files=True)
     apply_migrations(hook)
     version = hook.get_first("SELECT VERSION()")[0]
-    print(f"load benchmark into MySQL {version} (the staging table shaped like user_recommendations_current)")
-    print(f"{'rows':>11} {'path':<44} {'seconds':>8} {'rows/s':>10}")
+    lists = names("user_recommendations")
+    print(f"load benchmark into MySQL {version} (the staging table shaped like {lists['current']})")
+    print(f"{'entries':>11} {'path':<44} {'seconds':>8} {'entries/s':>10}")
 
-    hook.run(f"CREATE TABLE IF NOT EXISTS {PEER_TABLE} LIKE user_recommendations_current")
+    hook.run(f"CREATE TABLE IF NOT EXISTS {PEER_TABLE} LIKE {lists['current']}")
 
     def clear():
-        for table in ("user_recommendation_history", "user_recommendations_current", "user_recommendations_previous",
-                      PEER_TABLE):
+        for table in ("user_recommendation_history", lists["current"], lists["previous"], PEER_TABLE):
             hook.run(f"TRUNCATE TABLE {table}")
 
     ours_per_s = {}
     for size in args.sizes:
-        dataset = write_dataset(args.workdir / f"load-{size}", size)
+        dataset = write_dataset(args.workdir / f"lists-{size}", size)
         clear()
         loaded, load_s = timed(lambda d=dataset: stage(hook, "user_recommendations", DAY, str(d)))
         published, publish_s = timed(lambda: publish_current(hook, DAY, tables=("user_recommendations",)))
@@ -112,10 +114,10 @@ def main(argv: list[str]) -> None:
         ours_per_s[size] = size / load_s
         clear()
 
-    dataset = write_dataset(args.workdir / f"load-{args.peer_rows}", args.peer_rows)
+    dataset = write_dataset(args.workdir / f"lists-{args.peer_rows}", args.peer_rows)
     rows = read_load_rows(dataset)
     _, peer_s = timed(lambda: hook.insert_rows(PEER_TABLE, rows, target_fields=COLUMNS))
-    count = hook.get_first(f"SELECT COUNT(*) FROM {PEER_TABLE}")[0]
+    count = hook.get_first(f"SELECT SUM(JSON_LENGTH(product_ids)) FROM {PEER_TABLE}")[0]
     assert count == args.peer_rows, count
     print(f"{args.peer_rows:>11,} {'peer: MySqlHook.insert_rows (defaults)':<44} {peer_s:>8.1f} "
           f"{args.peer_rows / peer_s:>10,.0f}")

@@ -63,17 +63,18 @@ def peers_als(spark, lake_root: Path, day: date, sizes: dict) -> list[dict]:
 
 
 def peer_load(lake_root: Path, day: date, max_peer_rows: int) -> dict:
-    """The run's recommendations loaded again by the pipeline's path, and by insert_rows."""
+    """The run's lists loaded again by the pipeline's path, and by insert_rows."""
     from benchmarks.bench_load import COLUMNS, read_load_rows
     from recsys import lake
     from recsys_pipeline.bulk_load import replace_date_from_files
     from recsys_pipeline.mysql import mysql_hook
+    from recsys_pipeline.publish import names
 
     hook, folder = mysql_hook(loads_files=True), lake.recommendations(str(lake_root), day)
     ours, theirs = "peer_load_ours", "peer_load_insert_rows"  # tables of their own, shaped as served
     for table in (ours, theirs):
         hook.run(f"DROP TABLE IF EXISTS {table}")
-        hook.run(f"CREATE TABLE {table} LIKE user_recommendations_current")
+        hook.run(f"CREATE TABLE {table} LIKE {names('user_recommendations')['current']}")
     rows_loaded, ours_s = timed(lambda: replace_date_from_files(hook, ours, "run_date", day, folder))
     rows = read_load_rows(Path(folder), max_peer_rows)
     _, peer_s = timed(lambda: hook.insert_rows(theirs, rows, target_fields=COLUMNS))
@@ -81,6 +82,6 @@ def peer_load(lake_root: Path, day: date, max_peer_rows: int) -> dict:
         hook.run(f"DROP TABLE {table}")
     # The peer's time scaled to the same rows (it is linear in rows: with its defaults insert_rows
     # sends one INSERT a row and commits every 1,000).
-    return {"name": f"MySQL load of {rows_loaded:,} recommendation rows vs insert_rows "
+    return {"name": f"MySQL load of {rows_loaded:,} users' lists vs insert_rows "
                     f"(measured on {len(rows):,} rows, scaled)",
             "ours_s": round(ours_s, 2), "peer_s": round(peer_s * rows_loaded / len(rows), 2)}

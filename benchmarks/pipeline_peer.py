@@ -122,9 +122,11 @@ def run(raw: Path, lake_root: Path, day: date, workdir: Path, trials: list[dict]
     from pyarrow import csv
 
     from benchmarks import bench_cleaning
+    from recsys.driver_tables import compact_list_table
     from recsys.driver_trials import list_metrics
     from recsys.params import Settings
     from recsys_pipeline.bulk_load import replace_date_from_files
+    from recsys_pipeline.publish import names
 
     settings, stages, started = Settings(), {}, time.perf_counter()
 
@@ -179,12 +181,12 @@ def run(raw: Path, lake_root: Path, day: date, workdir: Path, trials: list[dict]
     stage("refit, everyone's top-K and similar products (implicit)")
 
     n_als, n_pop = len(als_users), len(pop_users)
-    recommendations = pa.table({
-        "run_date": pa.array([day] * (n_als + n_pop), pa.date32()),
-        "user_id": np.concatenate([als_users, pop_users]), "rec_rank": np.concatenate([als_ranks, pop_ranks]),
+    # Published as ours are: a row per user, the list and its scores JSON arrays.
+    recommendations = compact_list_table(pa.table({
+        "user_id": np.concatenate([als_users, pop_users]), "rank": np.concatenate([als_ranks, pop_ranks]),
         "product_id": np.concatenate([als_items, pop_items]),
         "score": np.concatenate([als_scores.astype(np.float64), 1.0 / pop_ranks]),
-        "source": pa.array(["als"] * n_als + ["popular"] * n_pop)})
+        "source": pa.array(["als"] * n_als + ["popular"] * n_pop)}), day)
     not_self = similar_ids != np.arange(len(fit.item_ids))[:, None]
     rows, cols = np.nonzero(not_self)
     ranks = np.arange(len(rows)) - np.searchsorted(rows, rows) + 1  # rank within the row (rows are sorted)
@@ -202,7 +204,7 @@ def run(raw: Path, lake_root: Path, day: date, workdir: Path, trials: list[dict]
             part.write(("\t".join(data.column_names) + "\n").encode())
             csv.write_csv(data, part, csv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none"))
         hook.run(f"DROP TABLE IF EXISTS peer_{table}")
-        hook.run(f"CREATE TABLE peer_{table} LIKE {table}_current")  # as the lists are served
+        hook.run(f"CREATE TABLE peer_{table} LIKE {names(table)['current']}")  # as the lists are served
         loaded[table] = replace_date_from_files(hook, f"peer_{table}", "run_date", day, str(folder))
         hook.run(f"DROP TABLE peer_{table}")
     stage("CSV and LOAD DATA into MySQL")

@@ -1,5 +1,6 @@
 """Helpers the tests share (fixtures are in conftest.py)."""
 
+import json
 import re
 from dataclasses import replace
 from datetime import date
@@ -109,8 +110,23 @@ def stage_rows(hook, kind: str, day: date, rows: list[dict]) -> int:
 
     from recsys_pipeline.publish import stage
 
+    if kind == "user_recommendations":
+        rows = list_rows(rows)
     with tempfile.TemporaryDirectory(prefix="recsys-lists-") as folder:
         columns = list(rows[0]) if rows else ["run_date"]
         lines = ["\t".join(columns)] + ["\t".join(str(row[c]) for c in columns) for row in rows]
         Path(folder, "part-00000.csv").write_text("\n".join(lines) + "\n")
         return stage(hook, kind, day, folder)
+
+
+def list_rows(entries: list[dict]) -> list[dict]:
+    """Users' lists given a row per entry, as train_als writes them: a row per user and date, the
+    product ids and scores JSON arrays in rank order."""
+    lists: dict[tuple, dict] = {}
+    for e in sorted(entries, key=lambda e: (e["run_date"], e["user_id"], e["rec_rank"])):
+        row = lists.setdefault((e["run_date"], e["user_id"]), {
+            "run_date": e["run_date"], "user_id": e["user_id"], "product_ids": [], "scores": [], "source": e["source"]})
+        row["product_ids"].append(e["product_id"])
+        row["scores"].append(e["score"])
+    return [{**row, **{k: json.dumps(row[k], separators=(",", ":")) for k in ("product_ids", "scores")}}
+            for row in lists.values()]

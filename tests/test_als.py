@@ -278,3 +278,29 @@ def test_popular_rows_are_each_rows_first_k_of_the_order_it_has_not_excluded():
     assert got[7] == [n_items - 2, n_items - 1]
     rows, positions = popular_rows(3, np.empty(0, np.int64), np.empty(0, np.int64), 2, k)
     assert (list(rows), list(positions)) == ([0, 0, 1, 1, 2, 2], [0, 1, 0, 1, 0, 1])
+
+
+def test_lists_are_written_a_row_per_user_in_rank_order_the_same_by_spark_and_on_the_driver(spark):
+    """Entries in any order become a row per user: product ids and scores JSON arrays by rank,
+    which read back to the same numbers whichever way they were made."""
+    import json
+    from datetime import date
+
+    import pyarrow as pa
+
+    from recsys.driver_tables import LIST_SCHEMA, compact_list_table
+    from recsys.recommender import compact_lists
+
+    entries = [(7, 3, 103, 1 / 3, "als"), (9, 1, 2**40, 2.0, "popular"), (7, 1, 101, 1e-20, "als"),
+               (7, 2, 102, 0.5, "als")]  # (user_id, rank, product_id, score, source)
+    day = date(2019, 10, 2)
+    expected = [(day, 7, [101, 102, 103], [1e-20, 0.5, 1 / 3], "als"), (day, 9, [2**40], [2.0], "popular")]
+    table = pa.table({name: [e[i] for e in entries] for i, name in
+                      enumerate(("user_id", "rank", "product_id", "score", "source"))})
+    driver = compact_list_table(table, day)
+    assert driver.column_names == ["run_date", "user_id", "product_ids", "scores", "source"]
+    assert [(r["run_date"], r["user_id"], json.loads(r["product_ids"]), json.loads(r["scores"]), r["source"])
+            for r in driver.to_pylist()] == expected
+    frame = spark.createDataFrame(entries, LIST_SCHEMA)
+    assert sorted((r.run_date, r.user_id, json.loads(r.product_ids), json.loads(r.scores), r.source)
+                  for r in compact_lists(frame, day).collect()) == expected

@@ -1,5 +1,6 @@
-"""The per-date history of users' lists: a row per user and date, the list a JSON array in rank
-order; the current lists keep a row per entry; lists kept a row per entry move over (V014)."""
+"""Users' lists a row per user: the per-date history (a row per user and date, the list a JSON
+array in rank order; V014 moved the rows of a row per entry over) and the current lists (their
+scores too; V016), which views give back a row per entry."""
 
 import json
 import shutil
@@ -33,7 +34,8 @@ def test_the_list_history_moves_to_a_row_per_user_and_date_and_reads_back_a_row_
                (d2, 7, 1, 103, "als"), *((d2, 9, r, 1000 + r, "als") for r in range(1, 501))]  # 500: top_k's largest
     mysql_hook.insert_rows("user_recommendations", [(*e[:4], 0.5, e[4]) for e in entries],
                            target_fields=["run_date", "user_id", "rec_rank", "product_id", "score", "source"])
-    assert apply_migrations(mysql_hook) == ["V014__compact_list_history", "V015__current_lists_without_a_date_key"]
+    assert apply_migrations(mysql_hook) == ["V014__compact_list_history", "V015__current_lists_without_a_date_key",
+                                           "V016__compact_current_lists"]
 
     def history():
         return [(r[0], r[1], json.loads(r[2]), r[3]) for r in mysql_hook.get_records(
@@ -53,3 +55,45 @@ def test_the_list_history_moves_to_a_row_per_user_and_date_and_reads_back_a_row_
     conn.commit()
     conn.close()
     assert history() == moved
+
+
+def test_the_current_lists_move_to_a_row_per_user_and_the_views_read_back_every_entry(mysql_hook, tmp_path):
+    """V016 on a database whose current and previous lists are a row per entry: each user's list
+    becomes one row (product ids and scores in rank order, whatever order the rows were stored in);
+    the views of the old names give the same entries, scores included; the old tables go; run
+    again after it finished, V016 changes nothing."""
+    for path in sorted(MIGRATIONS_DIR.glob("V*.sql")):
+        if path.stem < "V016":
+            shutil.copy(path, tmp_path)
+    apply_migrations(mysql_hook, tmp_path)
+    entries = {"current": [(7, 2, 102, 0.5, "als"), (7, 1, 101, 1e-20, "als"), (7, 3, 103, 1 / 3, "als"),
+                           (8, 1, 201, 2.0, "popular")],
+               "previous": [(7, 1, 99, 0.25, "als"), *((9, r, 1000 + r, 1 / r, "als") for r in range(1, 501))]}
+    for generation, day in (("current", D2), ("previous", D1)):
+        mysql_hook.insert_rows(f"user_recommendations_{generation}", [(*e, day) for e in entries[generation]],
+                               target_fields=["user_id", "rec_rank", "product_id", "score", "source", "run_date"])
+    assert apply_migrations(mysql_hook) == ["V016__compact_current_lists"]
+
+    def lists():
+        return {g: [(r[0], json.loads(r[1]), json.loads(r[2]), r[3], r[4]) for r in mysql_hook.get_records(
+            "SELECT user_id, product_ids, scores, source, run_date "
+            f"FROM user_recommendation_lists_{g} ORDER BY user_id")] for g in ("current", "previous")}
+
+    moved = lists()
+    assert moved["current"] == [(7, [101, 102, 103], [1e-20, 0.5, 1 / 3], "als", D2), (8, [201], [2.0], "popular", D2)]
+    assert moved["previous"] == [(7, [99], [0.25], "als", D1),
+                                 (9, list(range(1001, 1501)), [1 / r for r in range(1, 501)], "als", D1)]
+    for generation, day in (("current", D2), ("previous", D1)):
+        read_back = mysql_hook.get_records("SELECT user_id, rec_rank, product_id, score, source, run_date "
+                                           f"FROM user_recommendations_{generation}")
+        assert sorted(tuple(r) for r in read_back) == sorted((*e, day) for e in entries[generation])
+    assert {r[0]: r[1] for r in mysql_hook.get_records(
+        "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = DATABASE() "
+        "AND table_name LIKE 'user_recommendations%'")} == {
+        "user_recommendations_current": "VIEW", "user_recommendations_previous": "VIEW"}
+    conn = mysql_hook.get_conn()
+    for statement in statements((MIGRATIONS_DIR / "V016__compact_current_lists.sql").read_text()):
+        _execute_ddl(conn.cursor(), statement, "V016__compact_current_lists")
+    conn.commit()
+    conn.close()
+    assert lists() == moved

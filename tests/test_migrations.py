@@ -17,22 +17,23 @@ def test_migrations_apply_once_and_give_the_schema(mysql_hook):
         "V003__similar_products", "V004__category_popularity_baseline", "V005__quality_gate",
         "V006__current_recommendations", "V007__pipeline_runs", "V008__odd_input", "V009__summaries_that_add_up",
         "V010__tableau_views", "V011__report_views", "V012__run_lock",
-        "V013__migration_checksums", "V014__compact_list_history", "V015__current_lists_without_a_date_key"]
+        "V013__migration_checksums", "V014__compact_list_history", "V015__current_lists_without_a_date_key",
+        "V016__compact_current_lists"]
     assert apply_migrations(mysql_hook) == []
     # Keys fit the reads: the current lists by user and by product, history by date then user/product.
     keys = {(r[0], r[1]): r[2] for r in mysql_hook.get_records(
         "SELECT table_name, index_name, GROUP_CONCAT(column_name ORDER BY seq_in_index) "
         "FROM information_schema.statistics WHERE table_schema = DATABASE() GROUP BY 1, 2")}
-    assert keys[("user_recommendations_current", "PRIMARY")] == "user_id,rec_rank"
+    assert keys[("user_recommendation_lists_current", "PRIMARY")] == "user_id"
     assert keys[("similar_products_current", "PRIMARY")] == "product_id,similar_rank"
     assert keys[("user_recommendation_history", "PRIMARY")] == "run_date,user_id"
     assert keys[("user_recommendation_history", "user_recommendation_history_by_user")] == "user_id,run_date"
     assert keys[("similar_products", "similar_products_by_product")] == "product_id,run_date"
-    assert keys[("user_recommendations_previous", "PRIMARY")] == "user_id,rec_rank"
+    assert keys[("user_recommendation_lists_previous", "PRIMARY")] == "user_id"
     # No key on the current lists' date (each holds one date): loading them is 28 % faster without.
     assert sorted(k for k in keys if k[0].endswith(("_current", "_previous"))) == [
         (t, "PRIMARY") for t in ("similar_products_current", "similar_products_previous",
-                                 "user_recommendations_current", "user_recommendations_previous")]
+                                 "user_recommendation_lists_current", "user_recommendation_lists_previous")]
     columns = mysql_hook.get_records(
         "SELECT column_name, column_type FROM information_schema.columns "
         "WHERE table_schema = DATABASE() AND table_name = 'user_recommendation_history' ORDER BY ordinal_position"
@@ -64,14 +65,14 @@ def test_a_migration_interrupted_after_its_ddl_is_finished_on_the_next_run(mysql
     the columns there and the migration unrecorded; the next run records it instead of failing."""
     apply_migrations(mysql_hook)
     mysql_hook.run("DELETE FROM schema_migrations WHERE version >= 'V004'")
-    mysql_hook.run("DROP TABLE user_recommendations_previous")  # V006 half-done: one table gone
+    mysql_hook.run("DROP TABLE similar_products_previous")  # V006 half-done: one table gone
     assert apply_migrations(mysql_hook) == [
         "V004__category_popularity_baseline", "V005__quality_gate", "V006__current_recommendations",
         "V007__pipeline_runs", "V008__odd_input", "V009__summaries_that_add_up", "V010__tableau_views",
         "V011__report_views", "V012__run_lock", "V013__migration_checksums", "V014__compact_list_history",
-        "V015__current_lists_without_a_date_key"]
+        "V015__current_lists_without_a_date_key", "V016__compact_current_lists"]
     assert mysql_hook.get_first("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
-                                "AND table_name = 'user_recommendations_previous'")[0] == 1
+                                "AND table_name = 'similar_products_previous'")[0] == 1
     conn = mysql_hook.get_conn()
     with pytest.raises(MySQLdb.OperationalError, match="no_such_column"):  # any other error still fails
         _execute_ddl(conn.cursor(), "ALTER TABLE model_runs DROP COLUMN no_such_column", "V999__test")
@@ -85,8 +86,8 @@ def test_two_schema_runs_at_once_take_turns_and_both_succeed(mysql_hook):
 
     with ThreadPoolExecutor(2) as pool:
         applied = list(pool.map(lambda _: apply_migrations(mysql_hook), range(2)))
-    assert sorted(len(a) for a in applied) == [0, 16]  # one did all the work, the other found it done
-    assert mysql_hook.get_first("SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations") == (16, 16)
+    assert sorted(len(a) for a in applied) == [0, 17]  # one did all the work, the other found it done
+    assert mysql_hook.get_first("SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations") == (17, 17)
 
 
 def test_the_pipeline_account_has_rights_on_its_own_database_only(mysql_hook):

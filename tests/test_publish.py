@@ -63,7 +63,7 @@ def test_publishing_swaps_keeps_the_previous_generation_and_a_backfill_never_rep
     assert current(mysql_hook) == before[0]
     tables = {r[0] for r in mysql_hook.get_records(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")}
-    assert not {"user_recommendations_staging", "user_recommendations_retired"} & tables
+    assert not {"user_recommendation_lists_staging", "user_recommendation_lists_retired"} & tables
 
 
 def test_a_reader_sees_one_whole_generation_at_every_moment(mysql_hook, mysql_conn_value):
@@ -257,7 +257,7 @@ def test_lists_of_a_future_date_are_never_current_and_fail_the_freshness_check(m
     assert current(mysql_hook)[0][0] == D1
     # As an earlier version could leave them: future lists current. The check fails, naming them,
     # and the next run's lists replace them.
-    mysql_hook.run("UPDATE user_recommendations_current SET run_date = %s", parameters=(future,))
+    mysql_hook.run("UPDATE user_recommendation_lists_current SET run_date = %s", parameters=(future,))
     with pytest.raises(StaleListsError, match=f"dated {future}, after today"):
         check_list_freshness(D2.isoformat(), {"max_list_age_days": 3})
     stage_rows(mysql_hook, "user_recommendations", D2, recs(D2, 2, 0))

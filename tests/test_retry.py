@@ -17,8 +17,11 @@ from recsys_pipeline.migrations import apply_migrations
 from recsys_pipeline.retry import with_retries
 
 D1 = date(2019, 10, 1)
-TABLE = "user_recommendations_staging"  # where publish_recommendations loads the lists
+TABLE = "list_entries_loaded"  # a row per list entry: many rows, as the largest loads have
 COLUMNS = ["run_date", "user_id", "rec_rank", "product_id", "score", "source"]
+CREATE_TABLE = (f"CREATE TABLE {TABLE} (run_date DATE NOT NULL, user_id BIGINT NOT NULL, rec_rank SMALLINT NOT NULL, "
+                "product_id BIGINT NOT NULL, score DOUBLE NOT NULL, source VARCHAR(16) NOT NULL, "
+                "PRIMARY KEY (user_id, rec_rank))")
 
 
 def write_dataset(folder, rows: int):
@@ -53,7 +56,7 @@ def loading_thread_id(hook, timeout: float = 60) -> int | None:
 def clean_load(hook, tmp_path) -> tuple[str, tuple]:
     """A 600k-row dataset, the fingerprint of loading it cleanly, and the table emptied again."""
     apply_migrations(hook)
-    hook.run(f"CREATE TABLE {TABLE} LIKE user_recommendations_current")
+    hook.run(CREATE_TABLE)
     dataset = write_dataset(tmp_path / "recs", 600_000)
     replace_date_from_files(hook, TABLE, "run_date", D1, dataset)
     clean = fingerprint(hook)
@@ -95,7 +98,7 @@ def test_a_connection_killed_mid_load_is_retried_to_exactly_the_clean_result(mys
 
 def test_a_lock_wait_timeout_is_retried_once_the_lock_is_gone(mysql_hook, tmp_path, monkeypatch, caplog):
     apply_migrations(mysql_hook)
-    mysql_hook.run(f"CREATE TABLE {TABLE} LIKE user_recommendations_current")
+    mysql_hook.run(CREATE_TABLE)
     dataset = write_dataset(tmp_path / "recs", 1_000)
     replace_date_from_files(mysql_hook, TABLE, "run_date", D1, dataset)
     clean = fingerprint(mysql_hook)

@@ -27,12 +27,16 @@ from recsys_pipeline.sql_files import read_sql
 log = logging.getLogger(__name__)
 
 # What is published -> (its per-date history table, the statement that keeps a date's staged rows
-# there, the one that counts the date's entries there). Users' lists are kept a row per user and
-# date (a row per entry took 3.4 GB a date at the seed's scale); similar products, a twentieth of
-# that, as they are.
+# there, the one that counts the date's entries there, the one that counts a staging table's
+# entries). Users' lists are published and kept a row per user (a row per entry took 3.4 GB a
+# date at the seed's scale); similar products, a twentieth of that, a row per entry.
 HISTORY = {"user_recommendations": ("user_recommendation_history", "publish/keep_list_history.sql",
-                                    "publish/list_history_entries.sql"),
-           "similar_products": ("similar_products", "publish/keep_row_history.sql", "load/count_date.sql")}
+                                    "publish/list_history_entries.sql", "publish/staged_list_entries.sql"),
+           "similar_products": ("similar_products", "publish/keep_row_history.sql", "load/count_date.sql",
+                                "publish/staged_rows.sql")}
+# What is published -> the name its generations of tables start with (readers of users' lists a row
+# per entry have the views user_recommendations_current and _previous).
+TABLES = {"user_recommendations": "user_recommendation_lists", "similar_products": "similar_products"}
 SIMILAR_COLUMNS = ["run_date", "product_id", "similar_rank", "similar_product_id", "similarity"]
 # Published together: one swap makes a run's recommendations and similar products current.
 PUBLISHED = ("user_recommendations", "similar_products")
@@ -46,7 +50,7 @@ class PublishError(RuntimeError):
 
 
 def names(kind: str) -> dict[str, str]:
-    return {generation: f"{kind}_{generation}" for generation in ("current", "previous", "staging", "retired")}
+    return {generation: f"{TABLES[kind]}_{generation}" for generation in ("current", "previous", "staging", "retired")}
 
 
 def published_date(hook: MySqlHook, kind: str, generation: str = "current") -> date | None:
@@ -81,15 +85,15 @@ def _rename(cur, pairs: list[tuple[str, str]]) -> None:
 def stage(hook: MySqlHook, kind: str, run_date: date, dataset: str) -> int:
     """Load the date's ``kind`` of lists from the lake's ``dataset`` into its staging table
     (made anew, shaped like the current one) and keep them in the per-date history, replacing
-    the date's there. Returns the rows staged."""
+    the date's there. Returns the entries staged."""
     t = names(kind)
     with transaction(hook) as cur:
         cur.execute(read_sql("publish/drop_table.sql", table=t["staging"]))
         cur.execute(read_sql("publish/create_staging.sql", staging=t["staging"], current=t["current"]))
-    staged = load_unseen_table(hook, t["staging"], run_date, dataset)
-    table, keep, _ = HISTORY[kind]
+    load_unseen_table(hook, t["staging"], run_date, dataset)
+    table, keep, _, _ = HISTORY[kind]
     with transaction(hook) as cur:
-        cur.execute(read_sql("session/set_group_concat_max_len.sql"))
+        staged, _ = staged_entries(cur, kind, run_date)
         cur.execute(read_sql("load/replace_date.sql", table=table, date_column="run_date"), (run_date,))
         cur.execute(read_sql(keep, history=table, staging=t["staging"], columns=SIMILAR_COLUMNS))
         kept = history_entries(cur, kind, run_date)
@@ -100,9 +104,16 @@ def stage(hook: MySqlHook, kind: str, run_date: date, dataset: str) -> int:
 
 def history_entries(cur, kind: str, run_date: date) -> int:
     """The entries (list rows, similar-product rows) the per-date history holds for the date."""
-    table, _, entries = HISTORY[kind]
+    table, _, entries, _ = HISTORY[kind]
     cur.execute(read_sql(entries, table=table, date_column="run_date"), (run_date,))
     return int(cur.fetchone()[0])
+
+
+def staged_entries(cur, kind: str, run_date: date) -> tuple[int, int]:
+    """The entries the kind's staging table holds, and its rows of another date than ``run_date``."""
+    cur.execute(read_sql(HISTORY[kind][3], staging=names(kind)["staging"]), (run_date,))
+    entries, other_dates = cur.fetchone()
+    return int(entries), int(other_dates)
 
 
 def publish_current(hook: MySqlHook, run_date: date, tables: tuple[str, ...] = PUBLISHED) -> dict:
@@ -130,8 +141,7 @@ def publish_current(hook: MySqlHook, run_date: date, tables: tuple[str, ...] = P
             cur.execute(read_sql("publish/table_exists.sql"), (t["staging"],))
             staged, other_dates = 0, 0
             if cur.fetchone()[0]:
-                cur.execute(read_sql("publish/staged_rows.sql", staging=t["staging"]), (run_date,))
-                staged, other_dates = cur.fetchone()
+                staged, other_dates = staged_entries(cur, kind, run_date)
             kept = history_entries(cur, kind, run_date)
             if staged != kept or staged == 0 or other_dates:
                 raise PublishError(f"{kind} {run_date}: {staged} rows staged ({other_dates} of other dates), "

@@ -24,6 +24,7 @@ from recsys.collect import arrow_columns, arrow_columns_of, index_map
 from recsys.driver_tables import (
     FACTOR_SCHEMA,
     LIST_SCHEMA,
+    compact_list_table,
     factor_table,
     id_map_schema,
     id_map_table,
@@ -160,9 +161,7 @@ class DriverFitted(Fitted):
                         id_map_schema("product_id", "item_idx"))
 
     def write_lists(self, path: str, run_date) -> dict[str, int]:
-        table = with_run_date(self.lists, run_date).rename_columns(
-            ["run_date", "user_id", "rec_rank", "product_id", "score", "source"])
-        lake.write_load_table(self.model.spark, table, path)
+        lake.write_load_table(self.model.spark, compact_list_table(self.lists, run_date), path)
         return {v["values"].as_py(): v["counts"].as_py() for v in pc.value_counts(self.lists["source"])}
 
     def write_model(self, path: str) -> tuple[int, int]:

@@ -32,12 +32,10 @@ class Fitted:
             frame.unpersist()
 
     def write_lists(self, path: str, run_date: date) -> dict[str, int]:
-        """Write everyone's lists as the run date's load files at ``path``; the rows by source."""
-        recs = self.recommendations.select(
-            F.lit(run_date).alias("run_date"), "user_id", F.col("rank").alias("rec_rank"),
-            "product_id", "score", "source",
-        ).cache()
-        lake.write_load_files(recs, path)
+        """Write everyone's lists as the run date's load files at ``path`` (``compact_lists``); the
+        entries by source."""
+        recs = self.recommendations.cache()
+        lake.write_load_files(compact_lists(recs, run_date), path)
         by_source = {r.source: r["count"] for r in recs.groupBy("source").count().collect()}
         recs.unpersist()
         return by_source
@@ -56,6 +54,15 @@ class Fitted:
         count = rows.count()
         rows.unpersist()
         return count
+
+
+def compact_lists(recs: DataFrame, run_date: date) -> DataFrame:
+    """(run_date, user_id, product_ids, scores, source): a row per user of ``recs``, the list's
+    product ids and scores as JSON arrays in rank order, as MySQL's current lists hold them."""
+    entries = F.array_sort(F.collect_list(F.struct("rank", "product_id", "score")))  # by rank
+    return (recs.groupBy("user_id").agg(entries.alias("entries"), F.min("source").alias("source"))
+            .select(F.lit(run_date).alias("run_date"), "user_id", F.to_json("entries.product_id").alias("product_ids"),
+                    F.to_json("entries.score").alias("scores"), "source"))
 
 
 def excluded_pairs(matrix: DataFrame, settings: Settings) -> DataFrame | None:

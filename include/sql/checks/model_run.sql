@@ -6,7 +6,7 @@ SELECT
   CASE m.status
     WHEN 'withheld' THEN TRUE
     WHEN 'unjudged' THEN h.history_rows = m.recommendation_rows
-                         OR (h.history_rows = 0 AND (SELECT COUNT(*) FROM user_recommendations_current) > 0)
+                         OR (h.history_rows = 0 AND (SELECT COUNT(*) FROM user_recommendation_lists_current) > 0)
     ELSE h.history_rows = m.recommendation_rows
   END AS recommendation_rows_match,
   m.users * m.top_k >= m.recommendation_rows AS at_most_k_per_user,

@@ -1,3 +1,3 @@
 -- Three users whose current lists come from ALS, the most confident first.
-SELECT user_id FROM user_recommendations_current WHERE source = 'als'
-GROUP BY user_id ORDER BY MAX(score) DESC LIMIT 3
+SELECT user_id FROM user_recommendation_lists_current WHERE source = 'als'
+ORDER BY CAST(JSON_EXTRACT(scores, '$[0]') AS DOUBLE) DESC LIMIT 3
