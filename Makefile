@@ -21,7 +21,7 @@ PYTEST = RECSYS_TASK_RETRIES=0 python -m pytest -n $(PYTEST_WORKERS) --dist load
 # (the REES46 export's size and shape: 42 million events over 31 days, a normal and a sale day measured).
 SCALE ?= small
 
-.PHONY: setup setup-python demo ui test unit lint bench soak bench-components spark-class-archive mysql-stop clean
+.PHONY: setup setup-python demo ui test unit lint bench bench-growth soak bench-components spark-class-archive mysql-stop clean
 
 setup: setup-python  ## install system and Python packages, Airflow's database, a reachable MySQL
 	$(ENV) && bash scripts/mysql_server.sh ensure
@@ -45,6 +45,9 @@ unit: setup-python  ## the tests that need no database (local Spark and Airflow 
 
 bench: setup  ## the daily run at SCALE through Airflow, with its peers: .local/bench/$(SCALE)/report.{json,md}
 	$(ENV) && python -m benchmarks.bench_daily --scale $(SCALE)
+
+bench-growth: setup  ## MySQL's size after 30 daily runs of the rees46 normal day's rows (after make bench SCALE=rees46)
+	$(ENV) && python -m benchmarks.bench_growth
 
 soak: setup  ## fault soak: 10 dates backfilled through a real scheduler with faults injected, against a fault-free run (about 30 minutes; restarts the private MariaDB)
 	$(ENV) && python -m benchmarks.soak
