@@ -25,15 +25,15 @@ DATE_COLUMNS = ("run_date", "ingest_date")
 GENERATIONS = ("_current", "_previous")
 
 
-def tables_of(hook, schema: str) -> dict[str, list[tuple[str, str]]]:
-    """Base tables -> their (column, extra) in order."""
-    columns: dict[str, list[tuple[str, str]]] = {}
-    for table, column, extra in hook.get_records(
-            "SELECT c.table_name, c.column_name, c.extra FROM information_schema.columns c "
+def tables_of(hook, schema: str) -> dict[str, list[tuple[str, str, str]]]:
+    """Base tables -> their (column, extra, key) in order."""
+    columns: dict[str, list[tuple[str, str, str]]] = {}
+    for table, column, extra, key in hook.get_records(
+            "SELECT c.table_name, c.column_name, c.extra, c.column_key FROM information_schema.columns c "
             "JOIN information_schema.tables t USING (table_schema, table_name) "
             "WHERE c.table_schema = %s AND t.table_type = 'BASE TABLE' ORDER BY c.table_name, c.ordinal_position",
             parameters=(schema,)):
-        columns.setdefault(table, []).append((column, extra))
+        columns.setdefault(table, []).append((column, extra, key))
     return columns
 
 
@@ -43,8 +43,9 @@ def grow(hook, source: str, target: str, day: date, days: int) -> dict[str, int]
     hook.run(f"CREATE DATABASE `{target}`")
     for table, columns in tables_of(hook, source).items():
         hook.run(f"CREATE TABLE `{target}`.`{table}` LIKE `{source}`.`{table}`")
-        names = [c for c, extra in columns if "auto_increment" not in extra]
-        dated = next((c for c in DATE_COLUMNS if c in names), None)
+        names = [c for c, extra, _ in columns if "auto_increment" not in extra]
+        # A date in the key: a row a date (a date outside it, as the run lock's, is one row in all).
+        dated = next((c for c in DATE_COLUMNS if (c, "PRI") in {(n, k) for n, _, k in columns}), None)
         listed = ", ".join(f"`{c}`" for c in names)
         if dated is None or table.endswith(GENERATIONS):
             generation = table.removesuffix("_previous") + "_current" if table.endswith("_previous") else table

@@ -17,6 +17,8 @@ def test_a_day_grown_to_three_dates_has_its_rows_three_times_and_one_generation_
     applied = len(apply_migrations(mysql_hook))
     assert stage_rows(mysql_hook, "user_recommendations", DAY, recs(DAY, 3, 1000)) == 6  # 3 users, 2 entries
     publish_current(mysql_hook, DAY, ("user_recommendations",))
+    mysql_hook.run("INSERT INTO pipeline_run_lock (lock_name, dag_id, run_id, run_date, acquired_at) "
+                   "VALUES ('pipeline', 'dag', 'run', %s, NOW())", parameters=(DAY,))  # a date outside the key
     schema = mysql_hook.get_first("SELECT DATABASE()")[0]
     target = f"{schema}_growth"
     try:
@@ -30,4 +32,5 @@ def test_a_day_grown_to_three_dates_has_its_rows_three_times_and_one_generation_
     assert rows["user_recommendation_history"] == 9
     assert rows["user_recommendation_lists_current"] == rows["user_recommendation_lists_previous"] == 3
     assert rows["schema_migrations"] == applied and rows["similar_products"] == 0
+    assert rows["pipeline_run_lock"] == 1
     assert set(measured) == set(rows) and measured["user_recommendation_history"][0] > 0
