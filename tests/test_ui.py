@@ -180,16 +180,27 @@ def refuse_values_out_of_bounds(page, ui):
     assert len(runs(ui, "manual")) == before
 
 
+def pick_date(page, picker, day: str, shown: str) -> None:
+    """Type a date and time into the picker's popover, as a user does, once its fields are there
+    (keys typed before the popover has mounted are lost on a busy machine)."""
+    picker.click()
+    page.get_by_placeholder("YYYY/MM/DD").fill(day)
+    page.get_by_placeholder("HH:mm").fill("00:00")
+    page.keyboard.press("Escape")
+    page.get_by_placeholder("YYYY/MM/DD").wait_for(state="detached")
+    assert shown in picker.inner_text()
+
+
 def backfill_a_date_range(page, ui):
     """The Backfill choice of the same dialog creates a backfill of the range with the Params."""
     dialog = open_trigger_dialog(page, ui)
     dialog.get_by_text("Backfill", exact=True).click()
-    for picker, day in zip(dialog.get_by_test_id("datetime-input").all(), ("2019/10/01", "2019/10/03"), strict=True):
-        picker.click()
-        page.keyboard.type(day)
-        page.keyboard.press("Tab")
-        page.keyboard.type("00:00")
-        page.keyboard.press("Escape")
+    pickers = dialog.get_by_test_id("datetime-input")
+    for picker, day, shown in zip(pickers.all(), ("2019/10/01", "2019/10/03"), ("Oct 01, 2019 00:00", "Oct 03, 2019"),
+                                  strict=True):
+        pick_date(page, picker, day, shown)
+    # The button stays disabled until the API server's dry run has answered (slow beside Spark).
+    dialog.get_by_text("3 runs will be triggered.").wait_for()
     # Airflow 3.3's backfill form sends its Params only with this box ticked (else the DAG's defaults).
     dialog.get_by_text("Override parameters on existing runs").click()
     top_k = number_field(dialog, "Model and tuning", "top_k")
