@@ -106,7 +106,7 @@ def main(argv: list[str]) -> None:
         clear()
         loaded, load_s = timed(lambda d=dataset: stage(hook, "user_recommendations", DAY, str(d)))
         published, publish_s = timed(lambda: publish_current(hook, DAY, tables=("user_recommendations",)))
-        assert loaded == size == published["rows"]["user_recommendations"], (loaded, published)
+        assert loaded == size == published["rows"]["user_recommendations"] * PER_USER, (loaded, published)
         for name, seconds in (("stage (LOAD DATA LOCAL INFILE) + history", load_s),
                               ("publish current (checks + RENAME TABLE)", publish_s),
                               ("both: what publish_recommendations does", load_s + publish_s)):

@@ -41,7 +41,7 @@ def test_publishing_swaps_keeps_the_previous_generation_and_a_backfill_never_rep
         stage_rows(mysql_hook, "user_recommendations", day, lists[day])
         return publish_current(mysql_hook, day, RECS)
 
-    assert publish(D1)["rows"] == {"user_recommendations": 6}
+    assert publish(D1)["rows"] == {"user_recommendations": 3}  # users' lists
     assert {r[0] for r in current(mysql_hook)} == {D1} and current(mysql_hook, "previous") == []
     result = publish(D2)
     assert result["published"] and result["replaced_run_date"] == D1.isoformat()
@@ -141,7 +141,7 @@ def stage_both(hook, day: date) -> None:
 def test_recommendations_and_similar_products_become_current_together_or_not_at_all(mysql_hook):
     apply_migrations(mysql_hook)
     stage_both(mysql_hook, D1)
-    assert publish_current(mysql_hook, D1)["rows"] == {"user_recommendations": 4, "similar_products": 3}
+    assert publish_current(mysql_hook, D1)["rows"] == {"user_recommendations": 2, "similar_products": 3}
     stage_both(mysql_hook, D2)
     publish_current(mysql_hook, D2)
     assert generations(mysql_hook) == {(D2, D2, D1, D1)}
@@ -149,6 +149,17 @@ def test_recommendations_and_similar_products_become_current_together_or_not_at_
     # D3 has recommendations but no similar products: neither table changes.
     stage_rows(mysql_hook, "user_recommendations", D3, recs(D3, 2, 0))
     with pytest.raises(PublishError, match=r"similar_products 2019-10-03: 0 rows staged \(0 of other dates\), 0 in"):
+        publish_current(mysql_hook, D3)
+    assert generations(mysql_hook) == {(D2, D2, D1, D1)}
+
+    # Staged tables changed after staging (a list lost, a row of another date) are not swapped in.
+    stage_both(mysql_hook, D3)
+    mysql_hook.run("DELETE FROM user_recommendation_lists_staging WHERE user_id = 1")
+    with pytest.raises(PublishError, match=r"user_recommendations 2019-10-03: 1 rows staged \(0 of other dates\), 2"):
+        publish_current(mysql_hook, D3)
+    stage_both(mysql_hook, D3)
+    mysql_hook.run("UPDATE similar_products_staging SET run_date = %s WHERE product_id = 1", parameters=(D2,))
+    with pytest.raises(PublishError, match=r"similar_products 2019-10-03: 3 rows staged \(1 of other dates\), 3 in"):
         publish_current(mysql_hook, D3)
     assert generations(mysql_hook) == {(D2, D2, D1, D1)}
 

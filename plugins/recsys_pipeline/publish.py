@@ -27,13 +27,12 @@ from recsys_pipeline.sql_files import read_sql
 log = logging.getLogger(__name__)
 
 # What is published -> (its per-date history table, the statement that keeps a date's staged rows
-# there, the one that counts the date's entries there, the one that counts a staging table's
-# entries). Users' lists are published and kept a row per user (a row per entry took 3.4 GB a
-# date at the seed's scale); similar products, a twentieth of that, a row per entry.
+# there, the one that counts a staging table's entries when a row holds several). Users' lists are
+# published and kept a row per user (a row per entry took 3.4 GB a date at the seed's scale);
+# similar products, a twentieth of that, a row per entry.
 HISTORY = {"user_recommendations": ("user_recommendation_history", "publish/keep_list_history.sql",
-                                    "publish/list_history_entries.sql", "publish/staged_list_entries.sql"),
-           "similar_products": ("similar_products", "publish/keep_row_history.sql", "load/count_date.sql",
-                                "publish/staged_rows.sql")}
+                                    "publish/staged_list_entries.sql"),
+           "similar_products": ("similar_products", "publish/keep_row_history.sql", None)}
 # What is published -> the name its generations of tables start with (readers of users' lists a row
 # per entry have the views user_recommendations_current and _previous).
 TABLES = {"user_recommendations": "user_recommendation_lists", "similar_products": "similar_products"}
@@ -85,41 +84,30 @@ def _rename(cur, pairs: list[tuple[str, str]]) -> None:
 def stage(hook: MySqlHook, kind: str, run_date: date, dataset: str) -> int:
     """Load the date's ``kind`` of lists from the lake's ``dataset`` into its staging table
     (made anew, shaped like the current one) and keep them in the per-date history, replacing
-    the date's there. Returns the entries staged."""
+    the date's there. Returns the entries staged (list entries, similar-product rows)."""
     t = names(kind)
     with transaction(hook) as cur:
         cur.execute(read_sql("publish/drop_table.sql", table=t["staging"]))
         cur.execute(read_sql("publish/create_staging.sql", staging=t["staging"], current=t["current"]))
-    load_unseen_table(hook, t["staging"], run_date, dataset)
-    table, keep, _, _ = HISTORY[kind]
+    # Counted against the files' lines by MySQL (LOAD DATA's count, then the table's).
+    staged = load_unseen_table(hook, t["staging"], run_date, dataset)
+    table, keep, entries = HISTORY[kind]
     with transaction(hook) as cur:
-        staged, _ = staged_entries(cur, kind, run_date)
         cur.execute(read_sql("load/replace_date.sql", table=table, date_column="run_date"), (run_date,))
         cur.execute(read_sql(keep, history=table, staging=t["staging"], columns=SIMILAR_COLUMNS))
-        kept = history_entries(cur, kind, run_date)
-        if kept != staged:
-            raise PublishError(f"{table} {run_date}: {staged} rows staged, {kept} kept in the history")
-    return staged
-
-
-def history_entries(cur, kind: str, run_date: date) -> int:
-    """The entries (list rows, similar-product rows) the per-date history holds for the date."""
-    table, _, entries, _ = HISTORY[kind]
-    cur.execute(read_sql(entries, table=table, date_column="run_date"), (run_date,))
-    return int(cur.fetchone()[0])
-
-
-def staged_entries(cur, kind: str, run_date: date) -> tuple[int, int]:
-    """The entries the kind's staging table holds, and its rows of another date than ``run_date``."""
-    cur.execute(read_sql(HISTORY[kind][3], staging=names(kind)["staging"]), (run_date,))
-    entries, other_dates = cur.fetchone()
-    return int(entries), int(other_dates)
+        if cur.rowcount != staged:  # rows are copied whole: the same rows hold the same entries
+            raise PublishError(f"{table} {run_date}: {staged} rows staged, {cur.rowcount} kept in the history")
+        if entries is None:
+            return staged
+        cur.execute(read_sql(entries, staging=t["staging"]))
+        return int(cur.fetchone()[0])
 
 
 def publish_current(hook: MySqlHook, run_date: date, tables: tuple[str, ...] = PUBLISHED) -> dict:
     """Make the rows ``stage`` staged for ``run_date``, of every kind in ``tables``, the current
     ones, all in one swap, unless newer lists are current (the staged rows are then dropped).
-    Returns what happened: ``published`` (bool), ``rows`` per kind, and the run dates involved."""
+    Returns what happened: ``published`` (bool), ``rows`` per kind (users' lists, similar-product
+    rows), and the run dates involved."""
     today = datetime.now(UTC).date()
     if run_date > today:  # it would stay current, and keep every later run's lists out, for good
         log.warning("%s is after today (%s): its lists are never made current", run_date, today)
@@ -141,8 +129,11 @@ def publish_current(hook: MySqlHook, run_date: date, tables: tuple[str, ...] = P
             cur.execute(read_sql("publish/table_exists.sql"), (t["staging"],))
             staged, other_dates = 0, 0
             if cur.fetchone()[0]:
-                staged, other_dates = staged_entries(cur, kind, run_date)
-            kept = history_entries(cur, kind, run_date)
+                cur.execute(read_sql("publish/staged_rows.sql", staging=t["staging"]), (run_date,))
+                staged, other_dates = (int(n) for n in cur.fetchone())
+            # Rows, not entries: stage counted those, and a row is copied to the history whole.
+            cur.execute(read_sql("load/count_date.sql", table=HISTORY[kind][0], date_column="run_date"), (run_date,))
+            kept = cur.fetchone()[0]
             if staged != kept or staged == 0 or other_dates:
                 raise PublishError(f"{kind} {run_date}: {staged} rows staged ({other_dates} of other dates), "
                                    f"{kept} in the history for the date; nothing was published")
