@@ -153,13 +153,14 @@ def test_the_refit_on_the_driver_gives_what_the_spark_way_gives(spark, exclude, 
     written = {way: fitted.write_lists(str(tmp_path / way), NOW.date()) for way, fitted in
                (("spark", spark_way), ("driver", driver))}
     assert written["driver"] == written["spark"] and sum(written["driver"].values()) == len(rows)
-    read = {way: sorted((r.run_date, int(r.user_id), tuple(json.loads(r.product_ids)), tuple(json.loads(r.scores)),
-                         r.source) for r in spark.read.csv(str(tmp_path / way), sep="\t", header=True).collect())
+    read = {way: sorted((r.run_date, int(r.user_id), tuple(json.loads(r.product_ids)),
+                         tuple(np.float32(json.loads(r.scores))), r.source)
+                        for r in spark.read.csv(str(tmp_path / way), sep="\t", header=True).collect())
             for way in written}
     assert read["driver"] == read["spark"] and sum(len(r[2]) for r in read["driver"]) == len(rows)
     by_rank = sorted(rows, key=lambda r: (r[0], r[2]))  # (user_id, product_id, rank, score, source)
     assert [p for r in read["driver"] for p in r[2]] == [r[1] for r in by_rank]
-    assert [s for r in read["driver"] for s in r[3]] == [r[3] for r in by_rank]
+    assert [s for r in read["driver"] for s in r[3]] == [np.float32(r[3]) for r in by_rank]
     # The model, its id maps and the similar products too, as Spark reads them back.
     for way, fitted in (("spark", spark_way), ("driver", driver)):
         assert fitted.write_model(str(tmp_path / f"{way}_model")) == (driver.users.count(), driver.items.count())

@@ -89,18 +89,19 @@ def with_run_date(table: pa.Table, run_date) -> pa.Table:
 
 def compact_list_table(lists: pa.Table, run_date) -> pa.Table:
     """``recommender.compact_lists`` of a ``list_table``: (run_date, user_id, product_ids, scores,
-    source), a row per user, the list's product ids and scores as JSON arrays in rank order."""
+    source), a row per user, the list's product ids and scores (float32) as JSON arrays in rank order."""
     ordered = lists.sort_by([("user_id", "ascending"), ("rank", "ascending")])
     users = ordered["user_id"].to_numpy()
     starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(users) else np.empty(0, np.int64)
     offsets = pa.array(np.r_[starts, len(users)].astype(np.int64))
     text = pa.large_string()
 
-    def json_array(column: str) -> pa.Array:  # pyarrow's numbers as text read back exactly
-        entries = pa.LargeListArray.from_arrays(offsets, pc.cast(ordered[column], text).combine_chunks())
+    def json_array(values: pa.ChunkedArray) -> pa.Array:  # pyarrow's numbers as text read back exactly
+        entries = pa.LargeListArray.from_arrays(offsets, pc.cast(values, text).combine_chunks())
         joined = pc.binary_join(entries, pa.scalar(",", text))
         return pc.binary_join_element_wise(pa.scalar("[", text), joined, pa.scalar("]", text), pa.scalar("", text))
 
-    table = pa.table({"user_id": pa.array(users[starts]), "product_ids": json_array("product_id"),
-                      "scores": json_array("score"), "source": ordered["source"].take(pa.array(starts))})
+    table = pa.table({"user_id": pa.array(users[starts]), "product_ids": json_array(ordered["product_id"]),
+                      "scores": json_array(pc.cast(ordered["score"], pa.float32())),  # as compact_lists
+                      "source": ordered["source"].take(pa.array(starts))})
     return with_run_date(table, run_date)
