@@ -1,6 +1,6 @@
 """Benchmark: loading users' lists into the real MySQL server, against insert_rows.
 
-    python -m benchmarks.bench_load [--sizes 1000000 10000000] [--peer-rows 1000000]
+    python -m benchmarks.bench_load [--sizes 1000000 10000000] [--peer-rows 1000000] [--lists FOLDER]
 
 For each size (list entries, 10 per user), part files in the lake's load format (what train_als
 writes: header, tab-separated, a row per user with the list and its scores as JSON arrays, 8 parts)
@@ -8,7 +8,8 @@ are written once, then loaded by the pipeline's own path: the staging (`LOAD DAT
 count-checked, then kept in the per-date history) and the publish to the current table (checks +
 one `RENAME TABLE`). In the same run, the naive peer, `MySqlHook.insert_rows` with its defaults,
 loads the lists of the first --peer-rows entries into a table of its own shaped like the current
-one. Prints entries per second of each and the ratio.
+one. Prints entries per second of each and the ratio. --lists publishes a lake's folder of list files
+too (``lake/recommendations/run_date=...`` of ``make bench SCALE=rees46``: the seed's scale).
 Uses the test database (RECSYS_TEST_MYSQL_CONN) and leaves its tables empty.
 """
 
@@ -75,6 +76,7 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--peer-rows", type=int, default=1_000_000)
+    parser.add_argument("--lists", type=Path, nargs="*", default=[], help="folders of list files to publish too")
     parser.add_argument("--workdir", type=Path,
                         default=LOCAL_DIR / "bench")
     args = parser.parse_args(argv)
@@ -100,19 +102,26 @@ def main(argv: list[str]) -> None:
         for table in ("user_recommendation_history", lists["current"], lists["previous"], PEER_TABLE):
             hook.run(f"TRUNCATE TABLE {table}")
 
-    ours_per_s = {}
-    for size in args.sizes:
-        dataset = write_dataset(args.workdir / f"lists-{size}", size)
+    def publish(dataset: Path, day: date) -> tuple[int, float]:
         clear()
-        loaded, load_s = timed(lambda d=dataset: stage(hook, "user_recommendations", DAY, str(d)))
-        published, publish_s = timed(lambda: publish_current(hook, DAY, tables=("user_recommendations",)))
-        assert loaded == size == published["rows"]["user_recommendations"] * PER_USER, (loaded, published)
+        loaded, load_s = timed(lambda: stage(hook, "user_recommendations", day, str(dataset)))
+        published, publish_s = timed(lambda: publish_current(hook, day, tables=("user_recommendations",)))
+        assert published["published"], published
         for name, seconds in (("stage (LOAD DATA LOCAL INFILE) + history", load_s),
                               ("publish current (checks + RENAME TABLE)", publish_s),
                               ("both: what publish_recommendations does", load_s + publish_s)):
-            print(f"{size:>11,} {name:<44} {seconds:>8.1f} {size / seconds:>10,.0f}")
-        ours_per_s[size] = size / load_s
+            print(f"{loaded:>11,} {name:<44} {seconds:>8.1f} {loaded / seconds:>10,.0f}")
         clear()
+        return loaded, load_s
+
+    ours_per_s = {}
+    for size in args.sizes:
+        loaded, load_s = publish(write_dataset(args.workdir / f"lists-{size}", size), DAY)
+        assert loaded == size, (loaded, size)
+        ours_per_s[size] = size / load_s
+    for folder in args.lists:  # run_date=YYYY-MM-DD
+        print(f"{folder}:")
+        publish(folder, date.fromisoformat(folder.name.split("=")[-1]))
 
     dataset = write_dataset(args.workdir / f"lists-{args.peer_rows}", args.peer_rows)
     rows = read_load_rows(dataset)

@@ -34,6 +34,9 @@ ping_conn() {  # $1: the name of a variable holding an Airflow connection; exit 
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# The private server's InnoDB buffer pool is RECSYS_MYSQL_BUFFER_POOL (default 2G): publishing
+# reads a staged generation of lists (about 0.7 GB at the seed's scale) several times, from disk
+# when it does not fit (docs/benchmarks.md, "Publishing at the seed's scale").
 # The private server takes the first free port from RECSYS_MYSQL_PORT (default 3407), so
 # another server on the machine never gets in the way; connections.env records the choice.
 choose_port() {
@@ -60,7 +63,7 @@ start_private() {
       --bind-address=127.0.0.1 --pid-file="$DIR/mysqld.pid" --log-error="$DIR/error.log" \
       --user="$ME" --local-infile=1 --skip-name-resolve \
       --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-      --innodb-buffer-pool-size=512M --innodb-log-file-size=256M --max-allowed-packet=64M \
+      --innodb-buffer-pool-size="${RECSYS_MYSQL_BUFFER_POOL:-2G}" --innodb-log-file-size=256M --max-allowed-packet=64M \
       --innodb-flush-log-at-trx-commit=2 >/dev/null 2>&1 < /dev/null &
     for _ in $(seq 1 60); do server_up && break; sleep 0.5; done
     server_up || { echo "mysql: the private server did not start; see $DIR/error.log" >&2;

@@ -241,6 +241,8 @@ def test_mysql_service_matches_the_connection_and_allows_bulk_loads():
     mysql = services["mysql"]
     assert mysql["image"].startswith("mariadb:11")
     assert "--local-infile=1" in mysql["command"]
+    # A staged generation of lists fits in the buffer pool, as on the private server.
+    assert "--innodb-buffer-pool-size=${MYSQL_BUFFER_POOL:-2G}" in mysql["command"]
     env = mysql["environment"]
     assert (env["MARIADB_DATABASE"], env["MARIADB_USER"]) == ("recsys", "recsys")
     conn = json.loads(services["airflow-scheduler"]["environment"]["AIRFLOW_CONN_RECSYS_MYSQL"])
