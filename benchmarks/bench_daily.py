@@ -113,15 +113,17 @@ def clean_history(raw: str, lake_root: str, dates: list[str]) -> None:
         print(f"history: cleaned {day} in {seconds:.1f} s", flush=True)
 
 
-def daily_run(raw: Path, lake_root: Path, day: date) -> tuple[list[dict], float]:
-    """The DAG's run for ``day`` through Airflow; each task's seconds, rows and peak memory."""
+def daily_run(raw: Path, lake_root: Path, day: date, params: dict | None = None) -> tuple[list[dict], float]:
+    """The DAG's run for ``day`` through Airflow (default Params, but ``params``); each task's
+    seconds, rows and peak memory."""
     from recsys_pipeline.mysql import mysql_hook
     from recsys_tools.run_dag import load_dag
 
     sampler = MemorySampler()
     sampler.start()
     run, seconds = timed(lambda: load_dag().test(run_conf={
-        "run_date": day.isoformat(), "raw_root": str(raw), "lake_root": str(lake_root), "input_wait_minutes": 1.0}))
+        "run_date": day.isoformat(), "raw_root": str(raw), "lake_root": str(lake_root), "input_wait_minutes": 1.0,
+        **(params or {})}))
     sampler.stop()
     if str(run.state) != "success":
         failed = [ti.task_id for ti in run.get_task_instances() if str(ti.state) not in ("success", "skipped")]
@@ -169,6 +171,7 @@ def sizes_of(lake_root: Path, day: date) -> dict:
             "als_engine": run.params_json["als_engine"],
             "status": run.status, "als_ndcg_at_k": run.als_ndcg_at_k,
             "popularity_ndcg_at_k": run.popularity_ndcg_at_k,
+            "category_popularity_ndcg_at_k": run.category_popularity_ndcg_at_k,
             "default_params": Settings().als_params().as_dict()}
 
 
@@ -198,6 +201,14 @@ def markdown(report: dict) -> str:
              "(reused when 0)."]
     for run in report["runs"]:
         lines += ["", f"## {run['kind']} day {run['day']}", "", *run_markdown(run["stages"], run["sizes"])]
+    retuned = [r for r in report["runs"] if r["kind"].startswith("retuned")]
+    if retuned:
+        kept, searched = report["runs"][0], retuned[0]
+        ndcg = [r["sizes"]["als_ndcg_at_k"] for r in (kept, searched)]
+        train = [next(st["seconds"] for st in r["stages"] if st["task"] == "train_als") for r in (kept, searched)]
+        lines += ["", f"Keeping the parameters ({kept['sizes']['als']}) against searching them again the same day "
+                      f"({searched['sizes']['als']}): NDCG@K {ndcg[0]} against {ndcg[1]} "
+                      f"({(ndcg[0] / ndcg[1] - 1) * 100:+.2f} %); train_als {train[0]:.1f} s against {train[1]:.1f} s."]
     lines += ["", f"| peer comparison ({report['runs'][-1]['day']}) | ours s | peer s | ours / peer |",
               "|---|---:|---:|---:|"]
     lines += [f"| {p['name']} | {p['ours_s'] or 0:.2f} | {p['peer_s'] or 0:.2f} | {p['ratio'] or 0:.2f} |"
@@ -211,7 +222,8 @@ def run_markdown(stages: list[dict], s: dict) -> list[str]:
              f"{s['similar_products_written']:,} similar products written; ALS ({s['als_engine']}) {s['als']}, "
              f"{s['tuning_trials']} tuning trials in {s['tuning_seconds']:.0f} s ({s['tuning_search']}); "
              f"gate: {s['status']} "
-             f"(NDCG@K ALS {s['als_ndcg_at_k']}, popularity {s['popularity_ndcg_at_k']}).", "",
+             f"(NDCG@K ALS {s['als_ndcg_at_k']}, popularity {s['popularity_ndcg_at_k']}, "
+             f"category popularity {s.get('category_popularity_ndcg_at_k')}).", "",
              "| stage | seconds | rows in | rows out | rows/s | peak RSS MB | machine used MB |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for st in stages:
@@ -234,6 +246,9 @@ def main(argv: list[str]) -> None:
                         help="rows insert_rows loads (its time is scaled to the run's rows)")
     parser.add_argument("--normal-day-only", action="store_true",
                         help="measure the normal day and its peers, not the sale days (an hour less at rees46)")
+    parser.add_argument("--retune-beside", action="store_true",
+                        help="then run the last day again searching its parameters (retune_days 1): "
+                             "what keeping them costs in NDCG@K, and saves in time")
     parser.add_argument("--clean-history", nargs="+", metavar=("RAW LAKE", "DATE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.clean_history:
@@ -277,6 +292,13 @@ def main(argv: list[str]) -> None:
     for peer in report["peers"]:
         peer["ratio"] = round(peer["ours_s"] / peer["peer_s"], 2) if peer["peer_s"] else None
     write(workdir, report)
+    if args.retune_beside:  # the same day, its parameters searched (about 4 fits) instead of kept;
+        # after the peers, which compare with the day as it runs by default
+        print(f"daily run for {measured[-1]} again, retuned ...", flush=True)
+        stages, _ = daily_run(raw, lake_root, measured[-1], {"retune_days": 1})
+        report["runs"].append({"day": measured[-1].isoformat(), "kind": "retuned (retune_days 1), same",
+                               "stages": stages, "sizes": sizes_of(lake_root, measured[-1])})
+        write(workdir, report)
     print(markdown(report))
     print(f"written: {workdir / 'report.json'}, {workdir / 'report.md'}")
     spark.stop()
