@@ -203,7 +203,8 @@ def markdown(report: dict) -> str:
         lines += ["", f"## {run['kind']} day {run['day']}", "", *run_markdown(run["stages"], run["sizes"])]
     retuned = [r for r in report["runs"] if r["kind"].startswith("retuned")]
     if retuned:
-        kept, searched = report["runs"][0], retuned[0]
+        searched = retuned[0]  # against the same day's run with the parameters kept
+        kept = next(r for r in report["runs"] if r["day"] == searched["day"] and r is not searched)
         ndcg = [r["sizes"]["als_ndcg_at_k"] for r in (kept, searched)]
         train = [next(st["seconds"] for st in r["stages"] if st["task"] == "train_als") for r in (kept, searched)]
         lines += ["", f"Keeping the parameters ({kept['sizes']['als']}) against searching them again the same day "
