@@ -34,9 +34,6 @@ ping_conn() {  # $1: the name of a variable holding an Airflow connection; exit 
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# The private server's InnoDB buffer pool is RECSYS_MYSQL_BUFFER_POOL (default 2G): publishing
-# reads a staged generation of lists (about 0.7 GB at the seed's scale) several times, from disk
-# when it does not fit (docs/benchmarks.md, "Publishing at the seed's scale").
 # The private server takes the first free port from RECSYS_MYSQL_PORT (default 3407), so
 # another server on the machine never gets in the way; connections.env records the choice.
 choose_port() {
@@ -57,6 +54,9 @@ start_private() {
         tail -20 "$DIR/install.log" >&2; exit 1; }
   fi
   if ! server_up; then
+    # The InnoDB buffer pool is RECSYS_MYSQL_BUFFER_POOL (default 2G): publishing reads a staged
+    # generation of lists (about 0.7 GB at the seed's scale) several times, from disk when it does
+    # not fit (docs/benchmarks.md, "Publishing at the seed's scale").
     choose_port
     echo "mysql: starting the private MariaDB on 127.0.0.1:$PORT"
     setsid nohup mariadbd --no-defaults --datadir="$DATA" --socket="$SOCK" --port="$PORT" \

@@ -97,10 +97,10 @@ def stage(hook: MySqlHook, kind: str, run_date: date, dataset: str) -> int:
         cur.execute(read_sql(keep, history=table, staging=t["staging"], columns=SIMILAR_COLUMNS))
         if cur.rowcount != staged:  # rows are copied whole: the same rows hold the same entries
             raise PublishError(f"{table} {run_date}: {staged} rows staged, {cur.rowcount} kept in the history")
-        if entries is None:
-            return staged
-        cur.execute(read_sql(entries, staging=t["staging"]))
-        return int(cur.fetchone()[0])
+    if entries is None:
+        return staged
+    # Counted once the history's rows are committed: its row locks are not held for the count.
+    return int(hook.get_first(read_sql(entries, staging=t["staging"]))[0])
 
 
 def publish_current(hook: MySqlHook, run_date: date, tables: tuple[str, ...] = PUBLISHED) -> dict:
