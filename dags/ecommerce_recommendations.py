@@ -16,7 +16,7 @@ personalised top-K product recommendations in MySQL, for Tableau.
 | 7 | `check_daily_summaries`, `check_model_run` | the date's summaries and model run: row counts, keys, consistency |
 | 7 | `check_recommendations`, `check_recommendation_columns` | the published lists: row counts, keys, ranks |
 | 7 | `check_similar_products`, `check_list_freshness` | the similar products; the lists served are not too old |
-| 8 | `render_report` | the run's HTML report over the window, from the MySQL views (its path is in the log) |
+| 8 | `render_report` | the run's HTML report over the window, from the MySQL views (its **Report** button) |
 | 8 | `write_tableau_extract` | with the Param `tableau_hyper_extract`: the views as a `.hyper` file for Desktop |
 | 8 | `tableau_refreshes`, `refresh_tableau` | refresh the Tableau extracts named in the Params, waiting for each job |
 | 9 | `apply_retention` | once every check passed: removes what the retention settings no longer keep |
@@ -34,7 +34,8 @@ resources) hold every knob; each Spark job receives them all as one JSON documen
 `$RECSYS_ALERT_EMAIL_TO`; every failure also logs one `RECSYS ALERT` line) and `recsys_tableau_server`
 (the Tableau site whose extracts are refreshed; without it the refresh is skipped, saying so).
 
-**Outputs besides MySQL**: each run's HTML report, `<lake_root>/reports/html/run_date=<date>/recsys_report.html`,
+**Outputs besides MySQL**: each run's HTML report, `<lake_root>/reports/html/run_date=<date>/recsys_report.html`
+(render_report's **Report** button opens it through the API server),
 and with `tableau_hyper_extract` the extract `<lake_root>/tableau/recsys_views.hyper`.
 
 **Assets**: `recsys_daily_summaries` (when the date's summaries are checked) and
@@ -57,6 +58,7 @@ from recsys_pipeline.migrations import apply_schema
 from recsys_pipeline.publish import check_list_freshness, publish_recommendations
 from recsys_pipeline.raw_input import RawInputSensor
 from recsys_pipeline.report import render_report
+from recsys_pipeline.report_link import REPORT_TASK, ReportOperator
 from recsys_pipeline.results import load_model_run, load_summaries
 from recsys_pipeline.retention import apply_retention
 from recsys_pipeline.run_record import record_pipeline_run
@@ -135,7 +137,8 @@ with DAG(
     # everything that landed is checked (summaries also for a withheld run), one mapped refresh per
     # extract named in the Params, skipped without them.
     checked = [t for t in dag.tasks if not t.downstream_list]
-    checked >> task(render_report, trigger_rule="all_done")(RUN_DATE).operator
+    checked >> ReportOperator(task_id=REPORT_TASK, python_callable=render_report, op_kwargs={"run_date": RUN_DATE},
+                              trigger_rule="all_done")
     checked >> task(write_tableau_extract, trigger_rule="all_done")().operator
     # Growth bounded only by a run whose every check passed (a failed one may need what is old).
     checked >> task(apply_retention, trigger_rule="none_failed")(RUN_DATE).operator

@@ -6,16 +6,18 @@ import json
 import re
 import shutil
 import subprocess
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 
+import plotly.offline
 import pytest
 
 from recsys import lake
 from recsys_pipeline.bulk_load import replace_date_rows
 from recsys_pipeline.migrations import apply_migrations
-from recsys_pipeline.report import render_report
+from recsys_pipeline.report import plotly_js_name, render_report
+from recsys_pipeline.report_charts import revenue_over_window, users_by_day, users_over_window
 
 D1, D2, D3 = date(2019, 10, 1), date(2019, 10, 2), date(2019, 10, 3)
 
@@ -36,7 +38,9 @@ def store(hook):
     apply_migrations(hook)
     kpis = {D1: ("800.00", 2, 4, 1, 3), D2: ("100.00", 2, 1, 1, 5), D3: ("0.00", 0, 0, 0, 2)}
     customers = {D1: [(1, "100.00"), (7, "60.00")], D2: [(2, "110.00"), (7, "60.00")], D3: []}
-    brands = {D1: [("apple", "purchase", 2, "800.00"), ("café", "view", 3, "90.00")],
+    # Events without a brand ('unknown') sell most, and are left out of the brand charts.
+    brands = {D1: [("apple", "purchase", 2, "800.00"), ("café", "view", 3, "90.00"),
+                   ("unknown", "purchase", 9, "950.00")],
               D2: [("sony", "purchase", 2, "100.00"), ("apple", "view", 1, "700.00")], D3: [("lg", "view", 1, "5.00")]}
     for day in (D1, D2, D3):
         revenue, orders, carted, abandoned, users = kpis[day]
@@ -54,7 +58,7 @@ def store(hook):
             {"run_date": day, "hour": h, "purchases": 2 if (day, h) == (D1, 9) else 0} for h in range(24)]))
         replace_date_rows(hook, "hourly_event_facts", "run_date", day, [
             {"run_date": day, "day_of_week": day.isoweekday(), "hour": 9, "event_type": t, "events": n, "users": 1,
-             "price_sum": Decimal(p), "price_count": n} for _, t, n, p in brands[day]])
+             "price_sum": Decimal(p), "price_count": n} for b, t, n, p in brands[day] if b != "unknown"])
         replace_date_rows(hook, "category_daily", "run_date", day, with_defaults(hook, "category_daily", [
             {"run_date": day, "category_code": "electronics.audio.headphone", "category": "electronics",
              "sub_category": "audio", "product_type": "headphone", "event_type": "view", "events": 2,
@@ -150,7 +154,12 @@ def test_the_reports_numbers_are_the_hand_computed_answers(report):
     bars = json.loads(figure)[0]
     assert (bars["y"], bars["x"]) == (["7", "2", "1"], [120.0, 110.0, 100.0])
     assert "café" in text  # a brand's name as it is
-    assert "<script src=" not in text and "https://" not in text.split("<body>")[1]  # nothing fetched
+    for chart in ("top_brands_by_purchases", "top_brands_by_revenue", "price_by_brand"):
+        section = text.split(f'id="section-{chart}"')[1].split("</section>")[0]
+        assert "apple" in section and "unknown" not in section, chart
+    # Nothing fetched from a network: the one script loaded is the lake's plotly.js, beside the dates' folders.
+    assert re.findall(r'<script src="([^"]+)"', text) == [f"../{plotly_js_name()}"]
+    assert "https://" not in text.split("<body>")[1]
 
 
 def test_a_rerun_writes_the_same_bytes(report, tmp_path):
@@ -208,3 +217,27 @@ def test_data_text_in_the_charts_is_shown_as_text_never_as_markup():
     chart = price_by_brand([{"event_type": "view", "brand": brand, "price_sum": Decimal("1.00")}])
     assert chart.figure.data[0].y == (escaped,)
     assert chart.rows == [["view", brand, Decimal("1.00")]]  # the table beside it escapes as HTML does
+
+
+def test_the_lake_keeps_one_plotly_js_that_every_report_loads(report, tmp_path):
+    """The charting library is one file per lake (its version in the name), each date's report a
+    hundred kilobytes or so; a partial copy is replaced."""
+    render_report("2019-10-02", params(tmp_path))
+    folder = tmp_path / "lake" / "reports" / "html"
+    script = folder / plotly_js_name()
+    assert sorted(p.name for p in folder.iterdir()) == [script.name, "run_date=2019-10-02", "run_date=2019-10-03"]
+    assert script.read_bytes() == plotly.offline.get_plotlyjs().encode()
+    assert all(p.stat().st_size < 300_000 for p in folder.glob("run_date=*/recsys_report.html"))  # was 4.8 MB
+    script.write_bytes(script.read_bytes()[:1000])
+    render_report("2019-10-03", params(tmp_path))
+    assert script.read_bytes() == plotly.offline.get_plotlyjs().encode()
+
+
+def test_charts_over_dates_mark_whole_days_never_hours():
+    dates = [(D1 + timedelta(days=i)) for i in range(30)]
+    rows = [{"run_date": d, "active_users": 1, "revenue": Decimal(1), "orders": 1} for d in dates]
+    for chart in (users_by_day(rows[:3]), users_over_window(rows), revenue_over_window(rows)):
+        axis = chart.figure.layout.xaxis
+        days = 3 if len(chart.rows) == 30 else 1  # about ten ticks at most, on dates
+        assert (axis.type, axis.tickformat, axis.dtick, axis.tick0) == ("date", "%b %d, %Y", days * 86_400_000,
+                                                                        "2019-10-01"), chart.key

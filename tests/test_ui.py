@@ -1,11 +1,16 @@
 """The Airflow UI as its users reach it: Debian's Chromium, driven by Playwright, signs in to a
 real API server with a password, opens the DAG and its Trigger dialog, starts a run and a backfill
-with changed Params, and is refused values out of bounds. Screenshots are kept in
+with changed Params, is refused values out of bounds, and opens a run's report from the button of
+its render_report task. Screenshots are kept in
 ``$RECSYS_LOCAL/ui-tests/`` for a person to look at."""
 
 import json
 import os
 import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,6 +19,8 @@ import pytest
 from recsys.params import param_schemas
 from recsys_tools.run_dag import DAG_ID
 from tests.airflow_services import airflow_ui
+from tests.helpers import write_raw
+from tests.test_report import D3, store
 
 pytestmark = pytest.mark.ui
 SCREENSHOTS = Path(os.environ.get("RECSYS_LOCAL", ".local")) / "ui-tests"
@@ -113,16 +120,23 @@ def paste_conf(page, dialog, conf: dict) -> None:
     page.keyboard.insert_text(json.dumps(conf))
 
 
-@pytest.mark.cost(60)
-def test_the_ui_path_trigger_refusals_and_backfill(browser, ui):
-    """One API server for the three steps (its start is most of their time), each on a page of its
-    own: the trigger form with the defaults and a changed Param, values out of bounds, a backfill."""
+@pytest.mark.cost(90)
+def test_the_ui_path_trigger_refusals_backfill_and_the_report_button(browser, ui, mysql_hook, mysql_conn_value,
+                                                                      tmp_path):
+    """One API server for the four steps (its start is most of their time), each on a page of its
+    own: a run's report opened from its task's button, the trigger form with the defaults and a
+    changed Param, values out of bounds, a backfill."""
+    # The report's run first: its check_raw_input would wait for the queued runs the others make.
+    run_id = run_the_report_task(ui, mysql_hook, mysql_conn_value, tmp_path)
+    with signed_in_page(browser, ui) as page:
+        open_the_report_from_its_button(page, ui, run_id)
     for step in (trigger_with_the_defaults_and_a_changed_param, refuse_values_out_of_bounds, backfill_a_date_range):
         with signed_in_page(browser, ui) as page:
             step(page, ui)
 
 
 def trigger_with_the_defaults_and_a_changed_param(page, ui):
+    earlier = {run["dag_run_id"] for run in runs(ui, "manual")}
     page.goto(f"{ui.base_url}/dags/{DAG_ID}")
     page.get_by_text("check_raw_input").first.wait_for()
     shot(page, "dag")
@@ -152,7 +166,7 @@ def trigger_with_the_defaults_and_a_changed_param(page, ui):
     submit.click()
     dialog.wait_for(state="hidden")
     shot(page, "triggered")
-    [run] = runs(ui, "manual")
+    [run] = [run for run in runs(ui, "manual") if run["dag_run_id"] not in earlier]
     assert run["conf"]["top_k"] == 5
     # The form sends every field; the ones left empty as null, which the jobs read as "not set".
     assert {name: run["conf"][name] for name in ("run_date", "als_driver_memory", "spark_executor_memory")} == {
@@ -216,3 +230,52 @@ def backfill_a_date_range(page, ui):
     backfilled = runs(ui, "backfill")
     assert sorted(run["logical_date"][:10] for run in backfilled) == ["2019-10-01", "2019-10-02", "2019-10-03"]
     assert all(run["conf"]["top_k"] == 7 for run in backfilled)
+
+
+# check_raw_input (which resolves the run date) then render_report, through Airflow in the UI's own
+# Airflow home: the worker side of the button (the link kept as the task ends) as a run makes it.
+_REPORT_RUN = """
+import json, sys
+from recsys_tools.run_dag import load_dag
+dag = load_dag().partial_subset(task_ids=["check_raw_input", "render_report"], include_upstream=False,
+                                include_downstream=False)
+dag.get_task("check_raw_input") >> dag.get_task("render_report")
+run = dag.test(run_conf=json.loads(sys.argv[1]))
+print(json.dumps({"run_id": run.run_id, "states": {ti.task_id: str(ti.state) for ti in run.get_task_instances()}}))
+"""
+
+
+def run_the_report_task(ui, hook, mysql_conn_value: str, tmp_path: Path) -> str:
+    store(hook)  # three dates of summaries in MySQL (tests/test_report.py)
+    (write_raw(tmp_path / "raw", D3.isoformat(), ["x"]).parent / "_SUCCESS").touch()
+    conf = {"run_date": D3.isoformat(), "raw_root": str(tmp_path / "raw"), "lake_root": str(tmp_path / "lake"),
+            "window_days": 3, "eval_days": 1, "input_wait_minutes": 0.0}
+    done = subprocess.run([sys.executable, "-c", _REPORT_RUN, json.dumps(conf)], capture_output=True, text=True,
+                          timeout=600, env={**ui.services.env, "AIRFLOW_CONN_RECSYS_MYSQL": mysql_conn_value})
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["states"] == {"check_raw_input": "success", "render_report": "success"}, done.stderr[-3000:]
+    return result["run_id"]
+
+
+def open_the_report_from_its_button(page, ui, run_id: str) -> None:
+    """The task's Report button opens the run's report, drawn whole (plotly.js from the API
+    server, no script error); without signing in, the same address is refused."""
+    page.goto(f"{ui.base_url}/dags/{DAG_ID}/runs/{run_id}/tasks/render_report")
+    page.get_by_text("Details", exact=True).click()  # the tab where Airflow 3.3 shows a task's extra links
+    button = page.get_by_role("link", name="Report", exact=True)
+    button.wait_for()
+    href = button.get_attribute("href")
+    assert href.startswith(f"{ui.base_url}/recsys/reports/{DAG_ID}/") and href.endswith("/recsys_report.html")
+    shot(page, "report-button")
+    button.click()  # the same origin: the UI opens it in the same tab
+    page.wait_for_url(href)
+    page.locator(".js-plotly-plot").first.wait_for()
+    assert page.title() == "E-commerce recommendations: 2019-10-01 to 2019-10-03"
+    assert page.evaluate("window.recsysErrors") == []
+    assert page.locator(".js-plotly-plot").count() == page.locator("div.chart").count() - \
+        page.locator("div.chart .empty").count()
+    shot(page, "report-opened")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(href, timeout=30)
+    assert refused.value.code == 401

@@ -2,8 +2,10 @@
 network or Tableau.
 
 ``render_report`` (the task) reads the window's rows through the queries in
-include/sql/statements/report, ``report_html`` lays out the charts of ``report_charts`` with
-plotly.js inlined, and the file replaces the date's report in the lake only once it is whole.
+include/sql/statements/report, ``report_html`` lays out the charts of ``report_charts``, and the
+file replaces the date's report in the lake only once it is whole. The charting library,
+plotly.js (4.8 MB), is one file per lake beside the dates' folders, named by its version, which
+each report loads from there (``../``): a folder copied with it, or the lake, opens offline.
 """
 
 import html
@@ -19,7 +21,7 @@ from recsys import lake
 from recsys_pipeline.mysql import mysql_hook
 from recsys_pipeline.run_settings import run_settings
 from recsys_pipeline.sql_files import STATEMENTS_DIR, read_sql
-from recsys_pipeline.storage import put_file
+from recsys_pipeline.storage import filesystem_for, put_file
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,28 @@ td, th { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; } th {
 td.text { text-align: left; } #script-errors { background: #fdd; padding: 1em; }
 .kpis td:first-child { text-align: left; } .empty { color: #777; font-style: italic; }
 """
+
+
+def plotly_js_name() -> str:
+    import plotly.offline
+
+    return f"plotly-{plotly.offline.get_plotlyjs_version()}.min.js"
+
+
+def _put_plotly_js(lake_root: str) -> None:
+    """The lake's copy of plotly.js, written once per version (in place of a partial one)."""
+    import plotly.offline
+    from pyarrow import fs
+
+    script = plotly.offline.get_plotlyjs().encode()
+    destination = f"{lake_root}/reports/html/{plotly_js_name()}"
+    filesystem, path = filesystem_for(destination)
+    found = filesystem.get_file_info(path)
+    if found.type == fs.FileType.File and found.size == len(script):
+        return
+    with tempfile.TemporaryDirectory(prefix="recsys-report-") as work:
+        (Path(work) / "plotly.js").write_bytes(script)
+        put_file(str(Path(work) / "plotly.js"), destination)
 
 
 def report_data(hook, start: date, end: date) -> dict[str, list[dict]]:
@@ -99,8 +123,6 @@ def _kpis(kpis: dict) -> str:
 
 def report_html(data: dict[str, list[dict]], start: date, end: date, time_zone: str) -> str:
     """The whole page: the same rows always give the same bytes (no clock, fixed element ids)."""
-    import plotly.offline
-
     from recsys_pipeline.report_charts import charts
 
     sections = []
@@ -115,7 +137,7 @@ def report_html(data: dict[str, list[dict]], start: date, end: date, time_zone: 
     title = f"E-commerce recommendations: {start.isoformat()} to {end.isoformat()}"
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{_STYLE}</style><script>{_ERROR_CAPTURE}</script>"
-            f'<script>{plotly.offline.get_plotlyjs()}</script></head><body>'
+            f'<script src="../{plotly_js_name()}"></script></head><body>'
             f'<h1>{html.escape(title)}</h1><div id="script-errors" hidden></div>'
             f"<noscript><p>JavaScript is off: the charts are not drawn, their numbers are in the tables.</p></noscript>"
             f"<p>Dates are UTC event dates; hours and days of week are the store's ({html.escape(time_zone)}). "
@@ -146,6 +168,7 @@ def render_report(run_date: str | None, params=None) -> str:
     start = lake.window_start(end, settings.window_days)
     data = report_data(hook, start, end)
     destination = lake.html_report(settings.lake_root, end)
+    _put_plotly_js(settings.lake_root)  # before the report that loads it
     write_report(report_html(data, start, end, settings.store_time_zone), destination)
     log.info("the run's report (%s to %s) is at %s", start, end, destination)
     return destination

@@ -37,6 +37,17 @@ def _layout(figure: go.Figure, **axes) -> go.Figure:
     return figure
 
 
+DAY_MS = 86_400_000
+
+
+def _dates_axis(dates: list[str]) -> dict:
+    """An x axis of whole days: ticks on dates (at most about 10), labelled as dates, never hours
+    (Plotly's own ticks fall on noons for a few dates)."""
+    step = max(1, -(-len(dates) // 10))
+    return {"xaxis_type": "date", "xaxis_tick0": dates[0] if dates else None, "xaxis_dtick": step * DAY_MS,
+            "xaxis_tickformat": "%b %d, %Y", "xaxis_hoverformat": "%Y-%m-%d"}
+
+
 def _by_event_type(figure: go.Figure, kinds: list[str]) -> go.Figure:
     """One trace per event type, a drop-down picking which one shows (the dashboard's filter)."""
     buttons = [{"label": kind, "method": "update", "args": [{"visible": [k == kind for k in kinds]}]} for kind in kinds]
@@ -74,7 +85,7 @@ def users_by_day(rows: list[dict]) -> Chart:
         figure.add_hline(y=average, line_dash="dash", annotation_text=f"average {average:,.1f}")
     return Chart("users_by_day", "Average user count by day",
                  "Users with at least one event on each date; the dashed line is the window's average.",
-                 _layout(figure, yaxis_title="active users"), ["date", "active users"],
+                 _layout(figure, yaxis_title="active users", **_dates_axis(dates)), ["date", "active users"],
                  [[d, u] for d, u in zip(dates, users, strict=True)])
 
 
@@ -86,7 +97,7 @@ def users_over_window(rows: list[dict]) -> Chart:
     figure = go.Figure(go.Scatter(x=dates, y=running, mode="lines+markers", fill="tozeroy"))
     return Chart("users_over_window", "Sum of users over the window",
                  "Daily active users added up date by date (a user active on two dates counts twice).",
-                 _layout(figure, yaxis_title="user-days"), ["date", "user-days so far"],
+                 _layout(figure, yaxis_title="user-days", **_dates_axis(dates)), ["date", "user-days so far"],
                  [[d, s] for d, s in zip(dates, running, strict=True)])
 
 
@@ -94,7 +105,7 @@ def revenue_over_window(rows: list[dict]) -> Chart:
     dates = [r["run_date"].isoformat() for r in rows]
     figure = go.Figure(go.Scatter(x=dates, y=[number(r["revenue"]) for r in rows], mode="lines+markers"))
     return Chart("revenue_over_window", "Revenue over the window", "Revenue of each date's purchases.",
-                 _layout(figure, yaxis_title="revenue"), ["date", "revenue", "orders"],
+                 _layout(figure, yaxis_title="revenue", **_dates_axis(dates)), ["date", "revenue", "orders"],
                  [[d, r["revenue"], r["orders"]] for d, r in zip(dates, rows, strict=True)])
 
 
@@ -103,7 +114,8 @@ def top_brands(rows: list[dict], measure: str) -> Chart:
     figure = go.Figure(go.Bar(x=[number(r[measure]) for r in rows], y=[plain(r["brand"]) for r in rows],
                               orientation="h"))
     return Chart(f"top_brands_by_{measure}", f"Top 10 brands in terms of {label}",
-                 f"The window's ten brands with the most {label}.",
+                 f"The window's ten brands with the most {label}; events without a brand are left out, as in "
+                 "the original charts.",
                  _layout(figure, xaxis_title=label, yaxis_type="category", yaxis_autorange="reversed"),
                  ["brand", "purchases", "revenue"],
                  [[r["brand"], r["purchases"], r["revenue"]] for r in rows])
@@ -163,7 +175,8 @@ def _bars_by_event_type(rows: list[dict], label: str, value: str, horizontal: bo
 
 def price_by_brand(rows: list[dict]) -> Chart:
     return Chart("price_by_brand", "Sum of price by brands, by event type",
-                 "The ten brands with the largest sum of price for the event type picked.",
+                 "The ten brands with the largest sum of price for the event type picked (events without a brand "
+                 "left out).",
                  _bars_by_event_type(rows, "brand", "price_sum", horizontal=True),
                  ["event type", "brand", "sum of price"], [[r["event_type"], r["brand"], r["price_sum"]] for r in rows])
 
@@ -211,7 +224,7 @@ def data_quality(days: list[dict], reasons: list[dict]) -> Chart:
                         if r["ingest_date"] == d["ingest_date"])] for d in days]
     return Chart("data_quality", "Data quality over time",
                  "Rows read from each ingest date's files (line) and the rows quarantined, by reason (bars).",
-                 _layout(figure), columns, table)
+                 _layout(figure, **_dates_axis(dates)), columns, table)
 
 
 def model_evaluation(rows: list[dict]) -> Chart:
@@ -227,8 +240,8 @@ def model_evaluation(rows: list[dict]) -> Chart:
     return Chart("model_evaluation", "Model evaluation against its baselines",
                  "NDCG@K of each run's ALS model and of the two baselines on the run's held-out days; the ALS "
                  "markers are the quality gate's verdict (green published, red withheld, grey unjudged).",
-                 _layout(figure, yaxis_title="NDCG@K"), ["run date", "status", "ALS", "popularity",
-                                                         "category popularity", "quality gate"],
+                 _layout(figure, yaxis_title="NDCG@K", **_dates_axis(dates)),
+                 ["run date", "status", "ALS", "popularity", "category popularity", "quality gate"],
                  [[d, r["status"], r["als_ndcg_at_k"], r["popularity_ndcg_at_k"], r["category_popularity_ndcg_at_k"],
                    r["quality_gate"]] for d, r in zip(dates, rows, strict=True)])
 
