@@ -1,17 +1,22 @@
-"""Failure alerts: a task that fails logs one alert line and e-mails it through the SMTP
-provider's notifier to a real SMTP server (aiosmtpd on 127.0.0.1, standing in for the mail
-relay), or says why no e-mail was sent."""
+"""Alerts: a task that fails logs one alert line and e-mails it through the SMTP provider's
+notifier to a real SMTP server (aiosmtpd on 127.0.0.1, standing in for the mail relay) and sends it
+through the Apprise provider's notifier to a real HTTP endpoint (Apprise's JSON target, standing
+in for Slack, Teams or a pager), or says why nothing was sent; the run that succeeds after a failed
+one sends a recovery; secrets Airflow knows never reach an alert."""
 
 import email
 import html
 import json
 import socket
+import threading
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from recsys_tools.run_dag import load_dag
+from tests.helpers import write_raw
 
 MISSING_DATE = "2019-10-09"  # no raw input: check_raw_input fails at once, before any Spark job
 
@@ -35,6 +40,33 @@ def smtp_server():
     controller.start()
     yield port, inbox
     controller.stop()
+
+
+@pytest.fixture
+def chat_endpoint(monkeypatch):
+    """An HTTP endpoint on 127.0.0.1 that keeps what Apprise's json:// target posts, named by the
+    recsys_apprise connection (with a password, which no alert may show)."""
+    received = []
+
+    class Keep(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's hook name
+            received.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Keep)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"json://alerts:{CHAT_PASSWORD}@127.0.0.1:{server.server_address[1]}/hooks/recsys"
+    monkeypatch.setenv("AIRFLOW_CONN_RECSYS_APPRISE", json.dumps({
+        "conn_type": "apprise", "password": CHAT_PASSWORD, "extra": {"config": {"path": url}}}))
+    yield received
+    server.shutdown()
+
+
+CHAT_PASSWORD = "chat-s3cret-7f2a"  # noqa: S105 - a test's own
 
 
 def failed_run(tmp_path):
@@ -77,6 +109,7 @@ def test_a_failed_task_is_e_mailed_with_its_date_error_and_log(tmp_path, smtp_se
     assert f"{MISSING_DATE}: no raw input folder for {MISSING_DATE}" in html.unescape(body)
     assert "| log: " in body and "check_raw_input" in body
     assert "failure e-mail sent to data-eng@recsys.test, oncall@recsys.test" in pipeline_log.text
+    assert "failure message skipped: no recsys_apprise connection" in pipeline_log.text
 
 
 def test_without_a_connection_the_alert_is_logged_and_the_e_mail_skipped(tmp_path, monkeypatch, pipeline_log):
@@ -85,3 +118,52 @@ def test_without_a_connection_the_alert_is_logged_and_the_e_mail_skipped(tmp_pat
     assert failed_run(tmp_path)["check_raw_input"] == "failed"
     assert f"RECSYS ALERT: ecommerce_recommendations.check_raw_input failed for {MISSING_DATE}" in pipeline_log.text
     assert "failure e-mail skipped: no recsys_smtp connection" in pipeline_log.text
+
+
+def input_then_record(conf: dict) -> dict:
+    """check_raw_input, then record_pipeline_run (the run's outcome into pipeline_runs), through Airflow."""
+    dag = load_dag().partial_subset(task_ids=["check_raw_input", "record_pipeline_run"], include_upstream=False,
+                                    include_downstream=False)
+    dag.get_task("check_raw_input") >> dag.get_task("record_pipeline_run")
+    run = dag.test(run_conf=conf)
+    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+
+
+def test_a_failure_then_the_recovery_reach_the_chat_endpoint_without_secrets(tmp_path, chat_endpoint, mysql_hook,
+                                                                              monkeypatch, pipeline_log):
+    monkeypatch.delenv("RECSYS_ALERT_EMAIL_TO", raising=False)
+    conf = {"run_date": MISSING_DATE, "raw_root": str(tmp_path), "input_wait_minutes": 0.0}
+    assert input_then_record(conf) == {"check_raw_input": "failed", "record_pipeline_run": "failed"}
+    assert [path for path, _ in chat_endpoint] == ["/hooks/recsys"]  # record_pipeline_run's own failure: no alert
+    failure = chat_endpoint[0][1]
+    assert failure["type"] == "failure"
+    assert failure["title"].startswith(
+        f"RECSYS ALERT: ecommerce_recommendations.check_raw_input failed for {MISSING_DATE} (try 1): ")
+    assert f"no raw input folder for {MISSING_DATE}" in failure["message"] and "| log: http" in failure["message"]
+    assert "failure e-mail skipped: RECSYS_ALERT_EMAIL_TO names no recipient" in pipeline_log.text
+    assert "failure message sent" in pipeline_log.text
+
+    (write_raw(tmp_path, MISSING_DATE, ["x"]).parent / "_SUCCESS").touch()  # the input comes: the rerun succeeds
+    assert input_then_record(conf) == {"check_raw_input": "success", "record_pipeline_run": "success"}
+    assert len(chat_endpoint) == 2
+    recovery = chat_endpoint[1][1]
+    assert recovery["type"] == "success"
+    assert recovery["title"].startswith(f"RECSYS RECOVERED: ecommerce_recommendations succeeded for {MISSING_DATE}")
+    assert f"after the failed run for {MISSING_DATE} (manual__" in recovery["message"]
+    assert input_then_record(conf)["record_pipeline_run"] == "success"
+    assert len(chat_endpoint) == 2  # a success after a success says nothing
+    sent = json.dumps(chat_endpoint)
+    assert CHAT_PASSWORD not in sent and mysql_hook.get_connection("recsys_mysql").password not in sent
+
+
+def test_secrets_airflow_knows_are_masked_in_every_alert(chat_endpoint, monkeypatch):
+    """An error that quotes a connection's password (a driver's message, a URI) is masked."""
+    from airflow.sdk import BaseHook
+
+    from recsys_pipeline.alerts import send_alert
+
+    monkeypatch.setenv("AIRFLOW_CONN_RECSYS_WAREHOUSE", json.dumps({"conn_type": "mysql", "password": "wh-9q8w7e"}))
+    BaseHook.get_connection("recsys_warehouse")  # fetching a connection registers its password with the masker
+    send_alert({}, "RECSYS ALERT: x.y failed for 2019-10-09 (try 1): cannot reach mysql://u:wh-9q8w7e@db | log: -")
+    [(_, sent)] = chat_endpoint
+    assert "wh-9q8w7e" not in json.dumps(sent) and "mysql://u:***@db" in sent["message"]

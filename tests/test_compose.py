@@ -121,7 +121,8 @@ def test_airflow_environment_has_every_connection_and_path_the_dag_reads():
     env = compose()["services"]["airflow-scheduler"]["environment"]
     conn_ids = [value for name, value in vars(config).items() if name.endswith("_CONN_ID")]
     # One MySQL account at run time, with rights on its own database alone: no account manager.
-    assert set(conn_ids) == {config.SPARK_CONN_ID, config.MYSQL_CONN_ID, config.SMTP_CONN_ID, config.TABLEAU_CONN_ID}
+    assert set(conn_ids) == {config.SPARK_CONN_ID, config.MYSQL_CONN_ID, config.SMTP_CONN_ID, config.TABLEAU_CONN_ID,
+                             config.APPRISE_CONN_ID}
     assert {name for name in env if name.startswith("AIRFLOW_CONN_")} == {f"AIRFLOW_CONN_{c.upper()}" for c in conn_ids}
     for variable in ("RECSYS_RAW_ROOT", "RECSYS_LAKE_ROOT", "RECSYS_BUILD_DIR", "RECSYS_ALERT_EMAIL_TO"):
         assert variable in env, variable

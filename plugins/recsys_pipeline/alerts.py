@@ -1,11 +1,16 @@
-"""Failure alerts, attached to every task (Airflow 3 fires a DAG-level on_failure_callback once
-per failed run, not per failed task).
+"""Alerts: every failed task, and the run that succeeds after a failed one (a recovery).
 
-Each failure logs one line a log search finds (``RECSYS ALERT``: DAG, task, run date, try, the
-error's first line, the log's URL) and, when the ``recsys_smtp`` connection exists and
-``RECSYS_ALERT_EMAIL_TO`` names recipients, e-mails it through the SMTP provider's notifier.
-Without them the e-mail is skipped, saying so. An alert that cannot be sent is logged, never
-raised: the task's own failure is what matters.
+Each alert logs one line a log search finds (``RECSYS ALERT`` or ``RECSYS RECOVERED``: DAG, task or
+run, run date, try, the error's first line, the log's URL) and goes to every channel configured:
+e-mail through the SMTP provider's notifier, when the ``recsys_smtp`` connection exists and
+``RECSYS_ALERT_EMAIL_TO`` names recipients; Slack, Microsoft Teams, PagerDuty, Discord and the
+rest through the Apprise provider's notifier, when the ``recsys_apprise`` connection names them.
+A channel not configured is skipped, saying so. Secrets Airflow knows (connection passwords,
+masked variables) are masked in the text. An alert that cannot be sent is logged, never raised:
+the task's own outcome is what matters.
+
+Airflow 3 fires a DAG-level on_failure_callback once per failed run, not per failed task: the
+callback is every task's.
 """
 
 import html
@@ -13,13 +18,14 @@ import logging
 import os
 
 from airflow.exceptions import AirflowNotFoundException
-from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import BaseHook
+from airflow.sdk._shared.secrets_masker import redact
 
-from recsys_pipeline.config import SMTP_CONN_ID
+from recsys_pipeline.config import APPRISE_CONN_ID, SMTP_CONN_ID
 from recsys_pipeline.templates import RUN_DATE_TASK
 
 log = logging.getLogger(__name__)
+FAILURE, RECOVERY = "failure", "recovery"
 
 
 def alert_line(context) -> str:
@@ -32,30 +38,66 @@ def alert_line(context) -> str:
             f"{first[:500]} | log: {ti.log_url}")
 
 
-def email_notifier(subject: str, body: str) -> SmtpNotifier | None:
+def _has_connection(conn_id: str, channel: str, kind: str) -> bool:
+    try:
+        BaseHook.get_connection(conn_id)
+        return True
+    except AirflowNotFoundException:
+        log.info("%s %s skipped: no %s connection", kind, channel, conn_id)
+        return False
+
+
+def email_notifier(subject: str, body: str, kind: str = FAILURE):
     """The e-mail of one alert, or None (and why) when no SMTP connection or recipient is set."""
     recipients = [r.strip() for r in os.environ.get("RECSYS_ALERT_EMAIL_TO", "").split(",") if r.strip()]
     if not recipients:
-        log.info("failure e-mail skipped: RECSYS_ALERT_EMAIL_TO names no recipient")
+        log.info("%s e-mail skipped: RECSYS_ALERT_EMAIL_TO names no recipient", kind)
         return None
-    try:
-        BaseHook.get_connection(SMTP_CONN_ID)
-    except AirflowNotFoundException:
-        log.info("failure e-mail skipped: no %s connection", SMTP_CONN_ID)
+    if not _has_connection(SMTP_CONN_ID, "e-mail", kind):
         return None
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
     return SmtpNotifier(to=recipients, subject=subject, html_content=f"<pre>{html.escape(body)}</pre>",
                         smtp_conn_id=SMTP_CONN_ID)
 
 
+def apprise_notifier(title: str, body: str, kind: str = FAILURE):
+    """The chat or paging message of one alert, or None (and why) without the Apprise connection."""
+    if not _has_connection(APPRISE_CONN_ID, "message", kind):
+        return None
+    from airflow.providers.apprise.notifications.apprise import AppriseNotifier
+    from apprise import NotifyType
+
+    return AppriseNotifier(title=title, body=body, apprise_conn_id=APPRISE_CONN_ID,
+                           notify_type=NotifyType.FAILURE if kind == FAILURE else NotifyType.SUCCESS)
+
+
+def send_alert(context, line: str, kind: str = FAILURE) -> None:
+    """Log the alert's line, then send it to every channel configured."""
+    line = redact(line)
+    if kind == FAILURE:
+        log.error(line)
+    else:
+        log.warning(line)
+    title = line.split(" | log:")[0][:200]
+    for channel, notifier in (("e-mail", email_notifier(title, line, kind)),
+                              ("message", apprise_notifier(title, line, kind))):
+        if notifier is None:
+            continue
+        try:
+            notifier.notify(context)  # notify, not __call__: the text is not a template
+            log.info("%s %s sent%s", kind, channel, f" to {', '.join(notifier.to)}" if channel == "e-mail" else "")
+        except Exception:  # noqa: BLE001 - an alert must never hide the task's own outcome
+            log.exception("the %s %s could not be sent", kind, channel)
+
+
 def on_task_failure(context) -> None:
     """Every task's on_failure_callback."""
-    line = alert_line(context)
-    log.error(line)
-    notifier = email_notifier(subject=line.split(" | log:")[0][:200], body=line)
-    if notifier is None:
-        return
-    try:
-        notifier.notify(context)  # notify, not __call__: the text is not a template
-        log.info("failure e-mail sent to %s", ", ".join(notifier.to))
-    except Exception:  # noqa: BLE001 - an alert must never hide the task's own error
-        log.exception("the failure e-mail could not be sent")
+    send_alert(context, alert_line(context))
+
+
+def recovery_line(dag_id: str, run_id: str, run_date, failed: tuple) -> str:
+    """``failed``: the failed run recorded before this one, as results/last_recorded_run.sql reads it."""
+    before_date, before_run, _, before_tasks = failed
+    return (f"RECSYS RECOVERED: {dag_id} succeeded for {run_date} (run {run_id}) after the failed run for "
+            f"{before_date} ({before_run}: {before_tasks or 'upstream failures'})")

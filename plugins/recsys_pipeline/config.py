@@ -16,7 +16,9 @@ BUILD_DIR = Path(os.environ.get("RECSYS_BUILD_DIR", LOCAL_DIR / "build"))
 
 SPARK_CONN_ID = "recsys_spark"
 MYSQL_CONN_ID = "recsys_mysql"
-# Optional: where failure alerts are e-mailed from (see recsys_pipeline.alerts).
+# Optional: where failure alerts are e-mailed from, and the chat or paging services (Slack, Teams,
+# PagerDuty, ...) they are sent to through Apprise (see recsys_pipeline.alerts).
 SMTP_CONN_ID = "recsys_smtp"
+APPRISE_CONN_ID = "recsys_apprise"
 # Optional: the Tableau Server or Cloud site whose extracts the run refreshes (recsys_pipeline.tableau).
 TABLEAU_CONN_ID = "recsys_tableau_server"

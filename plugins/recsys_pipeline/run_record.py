@@ -3,15 +3,18 @@
 ``pipeline_runs`` gets one row per run date (the run's outcome, its figures, the quality gate's
 verdict) and ``pipeline_run_tasks`` one per task (state, seconds, rows in and out), both replaced
 by a rerun of the date. The task runs whatever happened before it (trigger rule ``all_done``),
-then fails when the run did, so the run's own state stays what its tasks made it.
+then fails when the run did, so the run's own state stays what its tasks made it; a run that
+succeeds after a failed one (the run recorded last, of any date) sends a recovery alert.
 """
 
 from datetime import UTC, date, datetime
 
+from airflow.sdk import get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
 from recsys import lake
 from recsys.reports import CleaningReport, ModelRunReport
+from recsys_pipeline.alerts import RECOVERY, recovery_line, send_alert
 from recsys_pipeline.bulk_load import read_lake_report, replace_date_rows
 from recsys_pipeline.migrations import apply_migrations
 from recsys_pipeline.mysql import mysql_hook
@@ -20,6 +23,7 @@ from recsys_pipeline.results import EDA_TABLES
 from recsys_pipeline.retry import with_retries
 from recsys_pipeline.run_lock import release_run_lock
 from recsys_pipeline.run_settings import run_settings
+from recsys_pipeline.sql_files import read_sql
 from recsys_pipeline.templates import RUN_DATE_TASK
 
 FAILED = ("failed", "upstream_failed")
@@ -91,6 +95,7 @@ def record_pipeline_run(params=None, data_interval_start=None, ti=None, dag=None
     hook = mysql_hook()
     try:
         apply_migrations(hook)  # the run may have failed before apply_schema: it is recorded all the same
+        before = with_retries(lambda: hook.get_first(read_sql("results/last_recorded_run.sql")), "pipeline_runs")
         with_retries(lambda: replace_date_rows(hook, "pipeline_runs", "run_date", run_date, [summary]),
                      f"pipeline_runs {run_date}")
         with_retries(lambda: replace_date_rows(hook, "pipeline_run_tasks", "run_date", run_date,
@@ -98,6 +103,8 @@ def record_pipeline_run(params=None, data_interval_start=None, ti=None, dag=None
                      f"pipeline_run_tasks {run_date}")
     finally:  # the next run may start (one that finds it still held once this run ended takes it over)
         with_retries(lambda: release_run_lock(hook, ti.dag_id, ti.run_id), "pipeline_run_lock")
+    if status == "success" and before and before[2] == "failed":
+        send_alert(get_current_context(), recovery_line(ti.dag_id, ti.run_id, run_date, before), RECOVERY)
     if status == "failed":
         raise AirflowFailException(f"the run for {run_date} failed: {', '.join(failed) or 'upstream failures'}; "
                                    "recorded in pipeline_runs")
