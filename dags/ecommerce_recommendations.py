@@ -30,8 +30,9 @@ Reruns and backfills replace that date's outputs and rows, nothing else.
 resources) hold every knob; each Spark job receives them all as one JSON document.
 
 **Connections**: `recsys_spark` (where Spark runs: `local[*]`, `spark://`, `yarn`, `k8s://`),
-`recsys_mysql` (the results database) and, optionally, `recsys_smtp` (failure e-mails to
-`$RECSYS_ALERT_EMAIL_TO`; every failure also logs one `RECSYS ALERT` line) and `recsys_tableau_server`
+`recsys_mysql` (the results database) and, optionally, `recsys_smtp` (alert e-mails to
+`$RECSYS_ALERT_EMAIL_TO`), `recsys_apprise` (alerts to Slack, Teams, PagerDuty...; every alert also
+logs one `RECSYS ALERT`, `RECSYS LATE` or `RECSYS RECOVERED` line) and `recsys_tableau_server`
 (the Tableau site whose extracts are refreshed; without it the refresh is skipped, saying so).
 
 **Outputs besides MySQL**: each run's HTML report, `<lake_root>/reports/html/run_date=<date>/recsys_report.html`
@@ -48,11 +49,20 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator, SQLColumnCheckOperator
 from airflow.providers.tableau.operators.tableau import TableauOperator
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TaskGroup, task
+from airflow.sdk import (
+    DAG,
+    CronDataIntervalTimetable,
+    DeadlineAlert,
+    DeadlineReference,
+    Param,
+    SyncCallback,
+    TaskGroup,
+    task,
+)
 
 from recsys.params import param_schemas
 from recsys_pipeline import config
-from recsys_pipeline.alerts import on_task_failure
+from recsys_pipeline.alerts import on_late_run, on_task_failure
 from recsys_pipeline.assets import CURRENT_RECOMMENDATIONS, DAILY_SUMMARIES
 from recsys_pipeline.migrations import apply_schema
 from recsys_pipeline.publish import check_list_freshness, publish_recommendations
@@ -89,6 +99,11 @@ with DAG(
         "on_failure_callback": on_task_failure,
     },
     params={name: Param(**schema) for name, schema in param_schemas().items()},
+    # A run still going this long after it was queued (a scheduled one: after its data interval
+    # ended) sends a late-run alert, through the executor, while it runs on.
+    deadline=DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT,
+                           interval=timedelta(minutes=config.RUN_DEADLINE_MINUTES),
+                           callback=SyncCallback(on_late_run)) if config.RUN_DEADLINE_MINUTES > 0 else None,
 ) as dag:
     checked_input = RawInputSensor(task_id="check_raw_input").output
     clean, eda, interactions, train = (spark_job(job) for job in (

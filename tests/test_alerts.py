@@ -9,13 +9,15 @@ import html
 import json
 import socket
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from recsys_tools.run_dag import load_dag
+from recsys_tools.run_dag import DAG_ID, load_dag
+from tests.airflow_services import airflow_services
 from tests.helpers import write_raw
 
 MISSING_DATE = "2019-10-09"  # no raw input: check_raw_input fails at once, before any Spark job
@@ -85,6 +87,19 @@ def test_every_task_retries_with_backoff_and_alerts_on_its_own_failure():
             continue
         assert task.on_failure_callback == [on_task_failure], task.task_id
         assert task.retry_exponential_backoff == 2.0 and task.max_retry_delay == timedelta(hours=1), task.task_id
+
+
+def test_the_scheduled_dag_has_a_deadline_whose_callback_sends_the_late_run_alert():
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import DeadlineReference
+
+    from recsys_pipeline.config import DAGS_DIR
+
+    [deadline] = DagBag(str(DAGS_DIR)).get_dag(DAG_ID).deadline  # as the dag-processor parses it
+    assert deadline.reference == DeadlineReference.DAGRUN_QUEUED_AT
+    assert deadline.interval == timedelta(minutes=180)
+    assert deadline.callback.path == "recsys_pipeline.alerts.on_late_run"
+    assert load_dag().deadline is None  # runs in the process (dag.test) have no scheduler to watch them
 
 
 def test_a_failed_task_is_e_mailed_with_its_date_error_and_log(tmp_path, smtp_server, monkeypatch, pipeline_log):
@@ -167,3 +182,26 @@ def test_secrets_airflow_knows_are_masked_in_every_alert(chat_endpoint, monkeypa
     send_alert({}, "RECSYS ALERT: x.y failed for 2019-10-09 (try 1): cannot reach mysql://u:wh-9q8w7e@db | log: -")
     [(_, sent)] = chat_endpoint
     assert "wh-9q8w7e" not in json.dumps(sent) and "mysql://u:***@db" in sent["message"]
+
+
+@pytest.mark.cost(120)
+def test_a_run_still_going_past_its_deadline_sends_a_late_run_alert(tmp_path, tmp_path_factory, chat_endpoint):
+    """Through a real scheduler: a run waiting for input that does not come is still going when its
+    deadline (here 15 s after it was queued) passes; the executor runs the DAG's deadline callback,
+    which sends the late-run alert while the run goes on."""
+    home = tmp_path_factory.mktemp("airflow_home")
+    with airflow_services(home, {"RECSYS_RUN_DEADLINE_MINUTES": "0.25", "RECSYS_INPUT_POKE_SECONDS": "10"}) as airflow:
+        airflow.airflow("dags", "unpause", DAG_ID)
+        airflow.airflow("dags", "trigger", DAG_ID, "--run-id", "late_run", "--conf", json.dumps(
+            {"run_date": MISSING_DATE, "raw_root": str(tmp_path), "input_wait_minutes": 10}))
+        airflow.start("dag-processor")
+        airflow.start("scheduler")
+        deadline = time.monotonic() + 300
+        while not chat_endpoint and time.monotonic() < deadline:
+            time.sleep(2)
+        assert [r["state"] for r in airflow.dag_runs()["runs"]] == ["running"]  # the alert came while it ran
+    [(_, late)] = chat_endpoint
+    assert late["type"] == "warning"
+    assert late["title"].startswith(
+        f"RECSYS LATE: {DAG_ID} run late_run for {MISSING_DATE} has not finished by its deadline ")
+    assert late["message"].endswith(f"/dags/{DAG_ID}/runs/late_run")

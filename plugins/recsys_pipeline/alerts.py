@@ -1,10 +1,12 @@
-"""Alerts: every failed task, and the run that succeeds after a failed one (a recovery).
+"""Alerts: every failed task, a run late past its deadline, and the run that succeeds after a
+failed one (a recovery).
 
-Each alert logs one line a log search finds (``RECSYS ALERT`` or ``RECSYS RECOVERED``: DAG, task or
-run, run date, try, the error's first line, the log's URL) and goes to every channel configured:
-e-mail through the SMTP provider's notifier, when the ``recsys_smtp`` connection exists and
-``RECSYS_ALERT_EMAIL_TO`` names recipients; Slack, Microsoft Teams, PagerDuty, Discord and the
-rest through the Apprise provider's notifier, when the ``recsys_apprise`` connection names them.
+Each alert logs one line a log search finds (``RECSYS ALERT``, ``RECSYS LATE`` or ``RECSYS
+RECOVERED``: DAG, task or run, run date, try, the error's first line, the log's URL) and goes to
+every channel configured: e-mail through the SMTP provider's notifier, when the ``recsys_smtp``
+connection exists and ``RECSYS_ALERT_EMAIL_TO`` names recipients; Slack, Microsoft Teams,
+PagerDuty, Discord and the rest through the Apprise provider's notifier, when the
+``recsys_apprise`` connection names them.
 A channel not configured is skipped, saying so. Secrets Airflow knows (connection passwords,
 masked variables) are masked in the text. An alert that cannot be sent is logged, never raised:
 the task's own outcome is what matters.
@@ -25,7 +27,7 @@ from recsys_pipeline.config import APPRISE_CONN_ID, SMTP_CONN_ID
 from recsys_pipeline.templates import RUN_DATE_TASK
 
 log = logging.getLogger(__name__)
-FAILURE, RECOVERY = "failure", "recovery"
+FAILURE, RECOVERY, LATE = "failure", "recovery", "late run"
 
 
 def alert_line(context) -> str:
@@ -68,14 +70,14 @@ def apprise_notifier(title: str, body: str, kind: str = FAILURE):
     from airflow.providers.apprise.notifications.apprise import AppriseNotifier
     from apprise import NotifyType
 
-    return AppriseNotifier(title=title, body=body, apprise_conn_id=APPRISE_CONN_ID,
-                           notify_type=NotifyType.FAILURE if kind == FAILURE else NotifyType.SUCCESS)
+    notify_type = {FAILURE: NotifyType.FAILURE, LATE: NotifyType.WARNING}.get(kind, NotifyType.SUCCESS)
+    return AppriseNotifier(title=title, body=body, apprise_conn_id=APPRISE_CONN_ID, notify_type=notify_type)
 
 
 def send_alert(context, line: str, kind: str = FAILURE) -> None:
     """Log the alert's line, then send it to every channel configured."""
     line = redact(line)
-    if kind == FAILURE:
+    if kind != RECOVERY:
         log.error(line)
     else:
         log.warning(line)
@@ -101,3 +103,20 @@ def recovery_line(dag_id: str, run_id: str, run_date, failed: tuple) -> str:
     before_date, before_run, _, before_tasks = failed
     return (f"RECSYS RECOVERED: {dag_id} succeeded for {run_date} (run {run_id}) after the failed run for "
             f"{before_date} ({before_run}: {before_tasks or 'upstream failures'})")
+
+
+def on_late_run(context, **_) -> None:
+    """The DAG's deadline callback (run by the executor): a run not finished
+    ``RECSYS_RUN_DEADLINE_MINUTES`` after it was queued. A backfill's runs are queued together and
+    work one after another, so their lateness says nothing: logged, not sent."""
+    from airflow.configuration import conf
+
+    run, deadline = context["dag_run"], context["deadline"]
+    if run["run_type"] == "backfill":
+        log.info("late-run alert not sent for backfill run %s: a backfill's runs wait their turn", run["dag_run_id"])
+        return
+    run_date = (run.get("conf") or {}).get("run_date") or (run.get("data_interval_start") or "unknown date")[:10]
+    address = f"{conf.get('api', 'base_url', fallback='').rstrip('/')}/dags/{run['dag_id']}/runs/{run['dag_run_id']}"
+    send_alert(context, f"RECSYS LATE: {run['dag_id']} run {run['dag_run_id']} for {run_date} has not finished by "
+                        f"its deadline {deadline['deadline_time']} (queued at {run.get('queued_at')}; "
+                        f"RECSYS_RUN_DEADLINE_MINUTES) | run: {address}", LATE)

@@ -22,3 +22,7 @@ SMTP_CONN_ID = "recsys_smtp"
 APPRISE_CONN_ID = "recsys_apprise"
 # Optional: the Tableau Server or Cloud site whose extracts the run refreshes (recsys_pipeline.tableau).
 TABLEAU_CONN_ID = "recsys_tableau_server"
+
+# A run not finished this long after it was queued (a scheduled run is queued as its data interval
+# ends) sends a late-run alert; 0 turns the deadline off. Read when the DAG is parsed.
+RUN_DEADLINE_MINUTES = float(os.environ.get("RECSYS_RUN_DEADLINE_MINUTES", "180"))
