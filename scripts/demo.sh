@@ -16,14 +16,14 @@ dates=$(python -c "import datetime as d,sys; s=d.date.fromisoformat(sys.argv[1])
 echo "demo: running the DAG for $dates (about a minute a date; log: $log)"
 # One held-out day is all three days of history allow; production keeps the default of 7. A
 # 4-point tuning grid (ranks x alphas) keeps the demo short; the default grid has 8 points.
-if ! recsys-run-dag $dates --conf '{"eval_days": 1, "als_reg_params": [0.005], "input_wait_minutes": 5}' >"$log" 2>&1; then
+if ! recsys-run-dag -v $dates --conf '{"eval_days": 1, "als_reg_params": [0.005], "input_wait_minutes": 5}' >"$log" 2>&1; then
   grep -E "^ecommerce_recommendations " "$log" || true
   echo "demo: a DAG run failed; the end of its log:" >&2
   tail -40 "$log" >&2
   exit 1
 fi
 grep -E "^ecommerce_recommendations " "$log"
-AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING recsys-show-results
+recsys-show-results
 report=$(ls "$RECSYS_LAKE_ROOT"/reports/html/run_date=*/recsys_report.html 2>/dev/null | tail -1)
 if [ -n "$report" ]; then
   echo -e "\nThe last run's report (any browser opens it, no network needed): $report"

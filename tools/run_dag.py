@@ -8,7 +8,6 @@ Each date is one DAG run executed in this process by Airflow (``dag.test``), wit
 
 import argparse
 import json
-import logging
 import sys
 from datetime import date
 
@@ -50,7 +49,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dates", nargs="+", type=date.fromisoformat)
     parser.add_argument("--conf", type=json.loads, default={}, help="Params as JSON")
     args = parser.parse_args(argv)
-    logging.getLogger("airflow").setLevel(logging.WARNING)
     states = run_dates(args.dates, args.conf)
     return 0 if all(s == "success" for s in states.values()) and len(states) == len(args.dates) else 1
 
