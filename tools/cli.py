@@ -22,29 +22,13 @@ def _run(module: str) -> int:
     return importlib.import_module(f"recsys_tools.{module}").main()
 
 
-def generate_events() -> int:
-    return _run("generate_events")
+def _command(module: str):
+    def main() -> int:
+        return _run(module)
+
+    return main
 
 
-def run_dag() -> int:
-    return _run("run_dag")
-
-
-def show_results() -> int:
-    return _run("show_results")
-
-
-def rollback_current() -> int:
-    return _run("rollback_current")
-
-
-def params_table() -> int:
-    return _run("params_table")
-
-
-def land_export() -> int:
-    return _run("land_export")
-
-
-def create_reader() -> int:
-    return _run("create_reader_account")
+generate_events, run_dag, show_results, rollback_current, params_table, land_export, create_reader = (
+    _command(module) for module in ("generate_events", "run_dag", "show_results", "rollback_current", "params_table",
+                                    "land_export", "create_reader_account"))
