@@ -92,7 +92,15 @@ class RecsysSparkSubmitOperator(SparkSubmitOperator):
         if env:
             self.env_vars = {**(self.env_vars or {}), **env}
             self.log.info("%.1f MB of raw events: %s", size, local_driver.describe())
+        self._lineage_settings = settings
         return super().execute(context)
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        """The job's inputs and outputs (``recsys_pipeline.lineage``), for the OpenLineage provider
+        (none when the task failed before it read its Params)."""
+        from recsys_pipeline.lineage import job_lineage
+
+        return job_lineage(self.task_id, getattr(self, "_lineage_settings", None))
 
 
 def spark_job(task_id: str, **kwargs) -> RecsysSparkSubmitOperator:
