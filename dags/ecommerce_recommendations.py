@@ -12,7 +12,7 @@ personalised top-K product recommendations in MySQL, for Tableau.
 | 4 | `build_interactions` | Spark: decayed, weighted user x product scores over the window |
 | 5 | `train_als` | Spark: ALS tuned by NDCG@K on a time split, judged against popularity, refit |
 | 6 | `apply_schema`, `load_summaries`, `load_model_run` | migrations, then the per-date loads (summaries first) |
-| 6 | `publish_recommendations` | the lists; skipped, saying why, when the quality gate refused them (docs/model.md) |
+| 6 | `publish_recommendations` | users' lists, similar products, best sellers, in one swap; skipped when refused |
 | 7 | `check_daily_summaries`, `check_model_run` | the date's summaries and model run: row counts, keys, consistency |
 | 7 | `check_recommendations`, `check_recommendation_columns` | the published lists: row counts, keys, ranks |
 | 7 | `check_similar_products`, `check_list_freshness` | the similar products; the lists served are not too old |

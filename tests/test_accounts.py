@@ -88,8 +88,9 @@ def test_the_reader_account_reads_its_database_only(mysql_hook, reader_conn_valu
     cur.execute("SHOW GRANTS")
     grants = [g[0] for g in cur.fetchall()]
     assert len(grants) == 2 and grants[0].startswith("GRANT USAGE ON *.*"), grants
-    # SELECT on the tests' databases (one per test worker), never on the pipeline's.
-    granted = re.fullmatch(r"GRANT SELECT ON `(.+)`\.\* TO .+", grants[1])
+    # SELECT (and EXECUTE, for the serving procedures) on the tests' databases (one per test worker),
+    # never on the pipeline's.
+    granted = re.fullmatch(r"GRANT SELECT, EXECUTE ON `(.+)`\.\* TO .+", grants[1])
     assert granted and databases_named(granted[1], database) and not databases_named(granted[1], "recsys"), grants
     cur.execute("SELECT COUNT(*) FROM user_recommendation_history")
     assert cur.fetchone() == (0,)

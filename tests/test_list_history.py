@@ -35,7 +35,7 @@ def test_the_list_history_moves_to_a_row_per_user_and_date_and_reads_back_a_row_
     mysql_hook.insert_rows("user_recommendations", [(*e[:4], 0.5, e[4]) for e in entries],
                            target_fields=["run_date", "user_id", "rec_rank", "product_id", "score", "source"])
     assert apply_migrations(mysql_hook) == ["V014__compact_list_history", "V015__current_lists_without_a_date_key",
-                                           "V016__compact_current_lists"]
+                                           "V016__compact_current_lists", "V017__default_lists"]
 
     def history():
         return [(r[0], r[1], json.loads(r[2]), r[3]) for r in mysql_hook.get_records(
@@ -72,7 +72,7 @@ def test_the_current_lists_move_to_a_row_per_user_and_the_views_read_back_every_
     for generation, day in (("current", D2), ("previous", D1)):
         mysql_hook.insert_rows(f"user_recommendations_{generation}", [(*e, day) for e in entries[generation]],
                                target_fields=["user_id", "rec_rank", "product_id", "score", "source", "run_date"])
-    assert apply_migrations(mysql_hook) == ["V016__compact_current_lists"]
+    assert apply_migrations(mysql_hook) == ["V016__compact_current_lists", "V017__default_lists"]
 
     def lists():
         return {g: [(r[0], json.loads(r[1]), json.loads(r[2]), r[3], r[4]) for r in mysql_hook.get_records(

@@ -18,7 +18,7 @@ def test_migrations_apply_once_and_give_the_schema(mysql_hook):
         "V006__current_recommendations", "V007__pipeline_runs", "V008__odd_input", "V009__summaries_that_add_up",
         "V010__tableau_views", "V011__report_views", "V012__run_lock",
         "V013__migration_checksums", "V014__compact_list_history", "V015__current_lists_without_a_date_key",
-        "V016__compact_current_lists"]
+        "V016__compact_current_lists", "V017__default_lists"]
     assert apply_migrations(mysql_hook) == []
     # Keys fit the reads: the current lists by user and by product, history by date then user/product.
     keys = {(r[0], r[1]): r[2] for r in mysql_hook.get_records(
@@ -32,8 +32,11 @@ def test_migrations_apply_once_and_give_the_schema(mysql_hook):
     assert keys[("user_recommendation_lists_previous", "PRIMARY")] == "user_id"
     # No key on the current lists' date (each holds one date): loading them is 28 % faster without.
     assert sorted(k for k in keys if k[0].endswith(("_current", "_previous"))) == [
-        (t, "PRIMARY") for t in ("similar_products_current", "similar_products_previous",
-                                 "user_recommendation_lists_current", "user_recommendation_lists_previous")]
+        (t, "PRIMARY") for t in ("default_lists_current", "default_lists_previous", "similar_products_current",
+                                 "similar_products_previous", "user_recommendation_lists_current",
+                                 "user_recommendation_lists_previous")]
+    assert keys[("default_lists_current", "PRIMARY")] == "category_id"
+    assert keys[("default_list_history", "PRIMARY")] == "run_date,category_id"
     columns = mysql_hook.get_records(
         "SELECT column_name, column_type FROM information_schema.columns "
         "WHERE table_schema = DATABASE() AND table_name = 'user_recommendation_history' ORDER BY ordinal_position"
@@ -70,7 +73,7 @@ def test_a_migration_interrupted_after_its_ddl_is_finished_on_the_next_run(mysql
         "V004__category_popularity_baseline", "V005__quality_gate", "V006__current_recommendations",
         "V007__pipeline_runs", "V008__odd_input", "V009__summaries_that_add_up", "V010__tableau_views",
         "V011__report_views", "V012__run_lock", "V013__migration_checksums", "V014__compact_list_history",
-        "V015__current_lists_without_a_date_key", "V016__compact_current_lists"]
+        "V015__current_lists_without_a_date_key", "V016__compact_current_lists", "V017__default_lists"]
     assert mysql_hook.get_first("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() "
                                 "AND table_name = 'similar_products_previous'")[0] == 1
     conn = mysql_hook.get_conn()
@@ -86,8 +89,8 @@ def test_two_schema_runs_at_once_take_turns_and_both_succeed(mysql_hook):
 
     with ThreadPoolExecutor(2) as pool:
         applied = list(pool.map(lambda _: apply_migrations(mysql_hook), range(2)))
-    assert sorted(len(a) for a in applied) == [0, 17]  # one did all the work, the other found it done
-    assert mysql_hook.get_first("SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations") == (17, 17)
+    assert sorted(len(a) for a in applied) == [0, 18]  # one did all the work, the other found it done
+    assert mysql_hook.get_first("SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations") == (18, 18)
 
 
 def test_the_pipeline_account_has_rights_on_its_own_database_only(mysql_hook):

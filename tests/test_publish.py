@@ -116,6 +116,11 @@ def similar(run_date: date, products: int) -> list[dict]:
              "similarity": 0.5} for p in range(1, products + 1)]
 
 
+def default_generations(hook) -> tuple:
+    return tuple(hook.get_first("SELECT (SELECT MAX(run_date) FROM default_lists_current), "
+                                "(SELECT MAX(run_date) FROM default_lists_previous)"))
+
+
 def generations(hook) -> set[tuple]:
     return {tuple(r) for r in hook.get_records(
         "SELECT (SELECT MAX(run_date) FROM user_recommendations_current), "
@@ -133,18 +138,27 @@ def lists_of_three_dates_two_published(hook) -> None:
             publish_current(hook, day)
 
 
+def defaults(run_date: date) -> list[dict]:
+    """The best sellers overall (category 0) and of category 7."""
+    return [{"run_date": run_date, "category_id": c, "product_ids": f"[{c + 1},{c + 2}]", "scores": "[1.0,0.5]",
+             "source": "best_sellers" if c == 0 else "category_best_sellers"} for c in (0, 7)]
+
+
 def stage_both(hook, day: date) -> None:
+    """Every kind published together: recommendations, similar products, default lists."""
     stage_rows(hook, "user_recommendations", day, recs(day, 2, 0))
     stage_rows(hook, "similar_products", day, similar(day, 3))
+    stage_rows(hook, "default_lists", day, defaults(day))
 
 
 def test_recommendations_and_similar_products_become_current_together_or_not_at_all(mysql_hook):
     apply_migrations(mysql_hook)
     stage_both(mysql_hook, D1)
-    assert publish_current(mysql_hook, D1)["rows"] == {"user_recommendations": 2, "similar_products": 3}
+    assert publish_current(mysql_hook, D1)["rows"] == {"user_recommendations": 2, "similar_products": 3,
+                                                       "default_lists": 2}
     stage_both(mysql_hook, D2)
     publish_current(mysql_hook, D2)
-    assert generations(mysql_hook) == {(D2, D2, D1, D1)}
+    assert generations(mysql_hook) == {(D2, D2, D1, D1)} and default_generations(mysql_hook) == (D2, D1)
 
     # D3 has recommendations but no similar products: neither table changes.
     stage_rows(mysql_hook, "user_recommendations", D3, recs(D3, 2, 0))
@@ -168,7 +182,7 @@ def test_recommendations_and_similar_products_become_current_together_or_not_at_
         rollback_current(mysql_hook, 0)
     assert generations(mysql_hook) == {(D2, D2, D1, D1)}
     assert rollback_current(mysql_hook, 3) == {"current": D1.isoformat(), "previous": D2.isoformat()}
-    assert generations(mysql_hook) == {(D1, D1, D2, D2)}
+    assert generations(mysql_hook) == {(D1, D1, D2, D2)} and default_generations(mysql_hook) == (D1, D2)
     mysql_hook.run("DELETE FROM similar_products_previous")
     with pytest.raises(PublishError, match="no previous generation"):
         rollback_current(mysql_hook, 3)
@@ -293,7 +307,7 @@ def test_a_refused_rerun_withdraws_its_dates_lists_and_the_previous_generation_c
 
     # The current date withheld: the previous generation is current again, nothing is previous.
     assert withdraw(mysql_hook, D2)["current"] == {"user_recommendations": "2019-10-01",
-                                                   "similar_products": "2019-10-01"}
+                                                   "similar_products": "2019-10-01", "default_lists": "2019-10-01"}
     assert generations(mysql_hook) == {(D1, D1, None, None)} and current(mysql_hook) == d1_lists
     assert history_dates(mysql_hook) == [D1, D3]
     with pytest.raises(PublishError, match="no previous generation"):

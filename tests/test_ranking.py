@@ -84,3 +84,27 @@ def test_each_user_looks_only_as_deep_as_their_own_exclusions(spark):
     depths = {r.user_id: r["count"] for r in candidate_ranks(users, 3, exclude).groupBy("user_id").count().collect()}
     assert depths == {1: 1003, 2: 4, 3: 3}
     assert candidate_ranks(users, 3, None).count() == 9
+
+
+def test_best_sellers_overall_and_per_category_as_compact_lists(spark):
+    """The default lists by hand: popularity 12 > 11 > 13 > 10 > 14 (purchases, then carts, then
+    views); 10, 11, 14 are phones (category 7), 12 and 13 audio (8); a product without a category
+    (15, only viewed) ranks last overall and is in no category's list."""
+    import json
+    from datetime import date
+
+    from recsys.ranking import best_sellers
+    from recsys.recommender import compact_lists
+
+    matrix = spark.createDataFrame(
+        [(1, 10, 0.0, 0.0, 5.0), (2, 11, 1.0, 0.0, 0.0), (3, 12, 1.0, 2.0, 0.0), (1, 13, 0.5, 0.0, 0.0),
+         (4, 14, 0.0, 0.0, 1.0), (4, 15, 0.0, 0.0, 0.5)],
+        "user_id long, product_id long, purchases_decayed double, carts_decayed double, views_decayed double")
+    product_category = spark.createDataFrame([(10, 7), (11, 7), (14, 7), (12, 8), (13, 8)],
+                                             "product_id long, category_id long")
+    lists = compact_lists(best_sellers(matrix, product_category, 2), date(2019, 10, 3), key="category_id")
+    found = {r.category_id: (json.loads(r.product_ids), json.loads(r.scores), r.source) for r in lists.collect()}
+    assert found == {0: ([12, 11], [1.0, 0.5], "best_sellers"),
+                     7: ([11, 10], [1.0, 0.5], "category_best_sellers"),
+                     8: ([12, 13], [1.0, 0.5], "category_best_sellers")}
+    assert {r.run_date for r in lists.collect()} == {date(2019, 10, 3)}

@@ -18,7 +18,7 @@ from recsys_pipeline.results import EDA_TABLES
 from recsys_pipeline.retention import apply_retention
 from recsys_pipeline.spark import build_package_zip
 from tests.helpers import stage_rows
-from tests.test_publish import recs, similar
+from tests.test_publish import defaults, recs, similar
 
 DAYS = [date(2019, 10, 1) + timedelta(days=i) for i in range(5)]
 
@@ -26,7 +26,8 @@ DAYS = [date(2019, 10, 1) + timedelta(days=i) for i in range(5)]
 def derived_paths(root: str, day: date) -> list[str]:
     """Every per-date output a run derives, as the jobs name them."""
     return [lake.interactions(root, day), lake.model_dir(root, day), lake.recommendations(root, day),
-            lake.similar_products(root, day), lake.model_run(root, day), lake.summaries_report(root, day),
+            lake.similar_products(root, day), lake.default_lists(root, day), lake.model_run(root, day),
+            lake.summaries_report(root, day),
             str(Path(lake.html_report(root, day)).parent), *(lake.eda(root, t, day) for t in EDA_TABLES)]
 
 
@@ -55,6 +56,7 @@ def five_dates(tmp_path, mysql_hook):
     for day in DAYS:
         stage_rows(mysql_hook, "user_recommendations", day, recs(day, 2, 0))
         stage_rows(mysql_hook, "similar_products", day, similar(day, 3))
+        stage_rows(mysql_hook, "default_lists", day, defaults(day))
         replace_date_rows(mysql_hook, "data_quality_reasons", "ingest_date", day,
                           [{"ingest_date": day, "reason": "bad_price", "rows_quarantined": 1}])
         if day in DAYS[:2]:
@@ -87,8 +89,8 @@ def test_five_dates_with_retention_two_leave_exactly_the_expected_dates(five_dat
     # Derived: the last two dates, and those of the lists served now (current d2, previous d1).
     full = len(derived_paths(root, d1))
     assert dates_left(root, derived_paths) == {d1: full, d2: full, d3: 0, d4: full, d5: full}
-    assert db_dates(mysql_hook, "user_recommendation_history") == db_dates(mysql_hook, "similar_products") == [
-        d1, d2, d4, d5]
+    assert db_dates(mysql_hook, "user_recommendation_history") == db_dates(mysql_hook, "similar_products") == \
+        db_dates(mysql_hook, "default_list_history") == [d1, d2, d4, d5]
     assert {table: mysql_hook.get_records(f"SELECT * FROM {table} ORDER BY 1, 2") for table in before} == before
     # Clean events: kept for good; summaries: their own four days.
     assert set(dates_left(root, cleaned_paths).values()) == {3}
@@ -99,7 +101,7 @@ def test_five_dates_with_retention_two_leave_exactly_the_expected_dates(five_dat
                                                                             "recsys-new.zip"])
     assert removed["RECSYS_RETENTION_DAYS"] == {
         "kept_from": d4.isoformat(), "lake_folders": full + 1, "build_archives": 1,
-        "mysql_rows": {"user_recommendation_history": 2, "similar_products": 3}}
+        "mysql_rows": {"user_recommendation_history": 2, "similar_products": 3, "default_list_history": 2}}
     assert removed["RECSYS_SUMMARY_RETENTION_DAYS"]["mysql_rows"]["data_quality_reasons"] == 1
 
     # A rerun of a date inside the window removes nothing.

@@ -38,7 +38,8 @@ def run_dates(dates: list[date], conf: dict | None = None) -> dict[date, str]:
         run = dag.test(run_conf={**(conf or {}), "run_date": run_date.isoformat()})
         states[run_date] = str(run.state)
         failed = [ti.task_id for ti in run.get_task_instances() if ti.state not in ("success", "skipped")]
-        print(f"{DAG_ID} {run_date}: {run.state}" + (f" (not successful: {failed})" if failed else ""))
+        print(f"{DAG_ID} {run_date}: {run.state}"
+              + (f" (not successful: {failed}; -v shows the tasks' log lines)" if failed else ""))
         if states[run_date] != "success":
             break
     return states

@@ -26,19 +26,24 @@ from recsys_pipeline.sql_files import read_sql
 
 log = logging.getLogger(__name__)
 
-# What is published -> (its per-date history table, the statement that keeps a date's staged rows
-# there, the one that counts a staging table's entries when a row holds several). Users' lists are
-# published and kept a row per user (a row per entry took 3.4 GB a date at the seed's scale);
-# similar products, a twentieth of that, a row per entry.
-HISTORY = {"user_recommendations": ("user_recommendation_history", "publish/keep_list_history.sql",
+# What is published -> (its per-date history table, the columns a date's staged rows keep there,
+# the statement that counts a staging table's entries when a row holds several). Users' lists are
+# published and kept a row per user (a row per entry took 3.4 GB a date at the seed's scale;
+# the history keeps the product ids, not their scores); similar products, a twentieth of that, a
+# row per entry; the default lists a row per category.
+HISTORY = {"user_recommendations": ("user_recommendation_history", ["run_date", "user_id", "product_ids", "source"],
                                     "publish/staged_list_entries.sql"),
-           "similar_products": ("similar_products", "publish/keep_row_history.sql", None)}
+           "similar_products": ("similar_products",
+                                ["run_date", "product_id", "similar_rank", "similar_product_id", "similarity"], None),
+           "default_lists": ("default_list_history", ["run_date", "category_id", "product_ids", "scores", "source"],
+                             None)}
 # What is published -> the name its generations of tables start with (readers of users' lists a row
 # per entry have the views user_recommendations_current and _previous).
-TABLES = {"user_recommendations": "user_recommendation_lists", "similar_products": "similar_products"}
-SIMILAR_COLUMNS = ["run_date", "product_id", "similar_rank", "similar_product_id", "similarity"]
-# Published together: one swap makes a run's recommendations and similar products current.
-PUBLISHED = ("user_recommendations", "similar_products")
+TABLES = {"user_recommendations": "user_recommendation_lists", "similar_products": "similar_products",
+          "default_lists": "default_lists"}
+# Published together: one swap makes a run's recommendations, similar products and default lists
+# (the best sellers, for visitors and products the model has not seen) current.
+PUBLISHED = ("user_recommendations", "similar_products", "default_lists")
 PUBLISH_LOCK = "recsys_publish"
 LOCK_SECONDS = 600
 METADATA_LOCK_WAIT_SECONDS = int(os.environ.get("RECSYS_PUBLISH_LOCK_WAIT_SECONDS", "20"))
@@ -91,10 +96,10 @@ def stage(hook: MySqlHook, kind: str, run_date: date, dataset: str) -> int:
         cur.execute(read_sql("publish/create_staging.sql", staging=t["staging"], current=t["current"]))
     # Counted against the files' lines by MySQL (LOAD DATA's count, then the table's).
     staged = load_unseen_table(hook, t["staging"], run_date, dataset)
-    table, keep, entries = HISTORY[kind]
+    table, columns, entries = HISTORY[kind]
     with transaction(hook) as cur:
         cur.execute(read_sql("load/replace_date.sql", table=table, date_column="run_date"), (run_date,))
-        cur.execute(read_sql(keep, history=table, staging=t["staging"], columns=SIMILAR_COLUMNS))
+        cur.execute(read_sql("publish/keep_history.sql", history=table, staging=t["staging"], columns=columns))
         if cur.rowcount != staged:  # rows are copied whole: the same rows hold the same entries
             raise PublishError(f"{table} {run_date}: {staged} rows staged, {cur.rowcount} kept in the history")
     if entries is None:
@@ -249,7 +254,8 @@ def publish_recommendations(run_date: str, params=None) -> dict:
         with_retries(lambda: withdraw(hook, day), f"withdrawing the lists of {day}")
         raise AirflowSkipException(f"not published: {refused}")
     datasets = {"user_recommendations": lake.recommendations(lake_root, day),
-                "similar_products": lake.similar_products(lake_root, day)}
+                "similar_products": lake.similar_products(lake_root, day),
+                "default_lists": lake.default_lists(lake_root, day)}
     # One unit retried whole: a swap that happened before a lost connection is staged and made
     # current again, to the same tables.
     return with_retries(lambda: publish_from_lake(hook, day, datasets), f"lists of {day}")

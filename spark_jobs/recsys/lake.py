@@ -55,6 +55,10 @@ def similar_products(lake: str, run_date: date) -> str:
     return f"{lake}/similar_products/run_date={run_date.isoformat()}"
 
 
+def default_lists(lake: str, run_date: date) -> str:
+    return f"{lake}/default_lists/run_date={run_date.isoformat()}"
+
+
 def model_run(lake: str, run_date: date) -> str:
     return f"{lake}/model_runs/run_date={run_date.isoformat()}"
 
@@ -73,7 +77,7 @@ def tableau_extract(lake: str) -> str:
 # it), which recsys_pipeline.retention removes once old: the reports first, which readers take as
 # the sign that the rest is there.
 DERIVED_FOLDERS = ("model_runs", "reports/eda", "reports/html", "interactions", "models", "recommendations",
-                   "similar_products", "eda/*")
+                   "similar_products", "default_lists", "eda/*")
 
 
 def model_run_dates(spark, lake: str) -> list[date]:

@@ -27,6 +27,27 @@ def popular_products(matrix: DataFrame) -> DataFrame:
     )
 
 
+# The default lists' category_id for the best sellers of every category (ids start at 1).
+EVERY_CATEGORY = 0
+
+
+def best_sellers(matrix: DataFrame, product_category: DataFrame, k: int) -> DataFrame:
+    """The default lists, for visitors and products the model has not seen: the ``k`` most popular
+    products of the matrix overall (``category_id`` 0, source ``best_sellers``) and within each
+    category of ``product_category`` (product_id, category_id; source ``category_best_sellers``),
+    as (category_id, product_id, rank, score, source), ranked as ``popular_products`` ranks them,
+    the score 1 / rank."""
+    popular = popular_products(matrix)
+    overall = popular.where(F.col("popularity_rank") <= k).select(
+        F.lit(EVERY_CATEGORY).cast("bigint").alias("category_id"), "product_id",
+        F.col("popularity_rank").alias("rank"), F.lit("best_sellers").alias("source"))
+    in_category = popular.join(product_category, "product_id").withColumn(
+        "rank", F.row_number().over(Window.partitionBy("category_id").orderBy("popularity_rank"))
+    ).where(F.col("rank") <= k).select("category_id", "product_id", "rank",
+                                       F.lit("category_best_sellers").alias("source"))
+    return overall.unionByName(in_category).withColumn("score", 1.0 / F.col("rank"))
+
+
 def candidate_ranks(users: DataFrame, k: int, exclude: DataFrame | None) -> DataFrame:
     """(user_id, candidate_rank) for ranks 1 .. k + the number of products excluded for that
     user: how far down a ranking each user's list may have to look to keep k items. The work

@@ -14,7 +14,13 @@ from recsys import als, lake
 from recsys.interactions import split_date, training_subset
 from recsys.jobs import side_by_side
 from recsys.params import AlsParams, Settings
-from recsys.ranking import popular_products, ranking_metrics, recommend_category_popular, recommend_popular
+from recsys.ranking import (
+    best_sellers,
+    popular_products,
+    ranking_metrics,
+    recommend_category_popular,
+    recommend_popular,
+)
 from recsys.tuning import passes, tune
 
 
@@ -56,15 +62,27 @@ class Fitted:
         return count
 
 
-def compact_lists(recs: DataFrame, run_date: date) -> DataFrame:
-    """(run_date, user_id, product_ids, scores, source): a row per user of ``recs``, the list's
-    product ids and scores as JSON arrays in rank order, as MySQL's current lists hold them. The
-    scores are written as the float32 numbers ALS computes (a double's 17 digits were half the
-    load files' bytes)."""
+def compact_lists(recs: DataFrame, run_date: date, key: str = "user_id") -> DataFrame:
+    """(run_date, key, product_ids, scores, source): a row per ``key`` (user, or the default
+    lists' category) of ``recs``, the list's product ids and scores as JSON arrays in rank order,
+    as MySQL's current lists hold them. The scores are written as the float32 numbers ALS computes
+    (a double's 17 digits were half the load files' bytes)."""
     entries = F.array_sort(F.collect_list(F.struct("rank", "product_id", "score")))  # by rank
-    return (recs.groupBy("user_id").agg(entries.alias("entries"), F.min("source").alias("source"))
-            .select(F.lit(run_date).alias("run_date"), "user_id", F.to_json("entries.product_id").alias("product_ids"),
+    return (recs.groupBy(key).agg(entries.alias("entries"), F.min("source").alias("source"))
+            .select(F.lit(run_date).alias("run_date"), key, F.to_json("entries.product_id").alias("product_ids"),
                     F.to_json(F.col("entries.score").cast("array<float>")).alias("scores"), "source"))
+
+
+def write_default_lists(matrix: DataFrame, events: DataFrame, path: str, run_date: date, k: int) -> int:
+    """Write the window's best sellers, overall and per category (``ranking.best_sellers``; a
+    product's category is the one its latest event names), as the run date's load files at
+    ``path``; the lists written."""
+    product_category = events.groupBy("product_id").agg(F.max_by("category_id", "event_time").alias("category_id"))
+    lists = compact_lists(best_sellers(matrix, product_category, k), run_date, key="category_id").cache()
+    lake.write_load_files(lists, path)
+    count = lists.count()
+    lists.unpersist()
+    return count
 
 
 def excluded_pairs(matrix: DataFrame, settings: Settings) -> DataFrame | None:

@@ -137,6 +137,7 @@ class ModelRunReport(Report):
     evaluation_json: dict  # the time-split evaluation and every tuning trial, without timings
     als_products: int = field(metadata=LAKE_ONLY)
     recommendation_rows_by_source: dict[str, int] = field(metadata=LAKE_ONLY)
+    default_lists: int = field(default=0, metadata=LAKE_ONLY)  # best sellers' lists: 1 + one per category
 
 
 def metric_column(model: str, metric: str) -> str:
@@ -147,7 +148,7 @@ def model_run_report(run_date: date, settings: Settings, evaluation: dict, statu
                      sizes: dict, seconds: float) -> ModelRunReport:
     """The report of a train_als run: ``evaluation`` as ``recommender.evaluate`` returns it,
     ``sizes`` the matrix's and the outputs' counts (users, products, interaction_pairs, als_users,
-    als_products, recommendation_rows, recommendation_rows_by_source, similar_rows)."""
+    als_products, recommendation_rows, recommendation_rows_by_source, similar_rows, default_lists)."""
     chosen = evaluation.get("chosen") or settings.als_params().as_dict()
     trials = evaluation.get("tuning", [])
     metrics = {metric_column(model, name): evaluation.get(model, {}).get(name)

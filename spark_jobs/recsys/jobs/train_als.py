@@ -3,7 +3,8 @@ quality gate withholds it refit on the whole window and write everyone's top-K.
 
 Reads the run date's interaction matrix (the window's and the training days') and the window's
 clean events; writes the model and its id maps to ``<lake_root>/models/run_date=<d>/``, the
-recommendations (CSV) to ``<lake_root>/recommendations/run_date=<d>/`` and the run report
+recommendations, similar products and default lists (best sellers overall and per category) as
+load files to ``<lake_root>/{recommendations,similar_products,default_lists}/run_date=<d>/`` and the run report
 (``recsys.reports.ModelRunReport``) to ``<lake_root>/model_runs/run_date=<d>/``. A run withheld by
 the gate writes only the last, with ``status = 'withheld'`` and the reason, and takes out the model
 and lists an earlier run of the date left; the publish task then withdraws the date's lists from
@@ -21,7 +22,7 @@ from recsys import als, lake
 from recsys.interactions import split_date, training_days, window_events, window_gaps, window_part
 from recsys.jobs import job_arguments, side_by_side
 from recsys.params import AlsParams, Settings
-from recsys.recommender import evaluate, refit
+from recsys.recommender import evaluate, refit, write_default_lists
 from recsys.reports import model_run_report
 from recsys.session import get_spark
 from recsys.staged_outputs import StagedOutputs, finish_interrupted_swaps
@@ -76,7 +77,7 @@ def main(argv: list[str]) -> None:
             sizes.update(refit_and_write(settings, run_date, chosen, matrix, outputs))
         else:
             # A rerun withheld must not leave the date's earlier lists behind as if they were its own.
-            for earlier in (lake.model_dir, lake.recommendations, lake.similar_products):
+            for earlier in (lake.model_dir, lake.recommendations, lake.similar_products, lake.default_lists):
                 outputs.remove(earlier(settings.lake_root, run_date))
             # Loud on purpose: the run succeeds, but its lists must not replace the published ones.
             banner = "=" * 80
@@ -140,6 +141,7 @@ def refit_and_write(settings: Settings, run_date: date, chosen: AlsParams, matri
     model_dir = outputs.path(lake.model_dir(settings.lake_root, run_date))
     recs_dir = outputs.path(lake.recommendations(settings.lake_root, run_date))
     similar_dir = outputs.path(lake.similar_products(settings.lake_root, run_date))
+    defaults_dir = outputs.path(lake.default_lists(settings.lake_root, run_date))
 
     def written(what: str, rows: int) -> int:
         print(f"refit: {rows:,} {what} written after {time.monotonic() - started:.1f} s", flush=True)
@@ -158,13 +160,20 @@ def refit_and_write(settings: Settings, run_date: date, chosen: AlsParams, matri
     def similar() -> int:
         return written("similar products", fitted.write_similar(similar_dir, run_date, settings.top_k))
 
+    def defaults() -> int:
+        events = window_events(matrix.sparkSession, settings.lake_root, run_date, settings.window_days)
+        return written("default lists (best sellers)",
+                       write_default_lists(matrix, events, defaults_dir, run_date, settings.top_k))
+
     # The writes are independent (each a few small Spark jobs, or files from the driver): side by side.
-    (als_users, als_products), by_source, similar_rows = side_by_side(model, recommendations, similar)
+    (als_users, als_products), by_source, similar_rows, default_lists = side_by_side(
+        model, recommendations, similar, defaults)
     return {
         "als_users": als_users,
         "als_products": als_products,
         "recommendation_rows": sum(by_source.values()),
         "recommendation_rows_by_source": by_source,
         "similar_rows": similar_rows,
+        "default_lists": default_lists,
     }
 
