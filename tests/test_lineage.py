@@ -54,7 +54,9 @@ def test_lake_folders_on_object_storage_are_named_in_their_buckets_namespace():
     from recsys_pipeline.lineage import job_lineage
 
     lineage = job_lineage("train_als", Settings(raw_root="s3a://shop/raw", lake_root="s3a://shop-lake/recsys/"))
-    assert [(d.namespace, d.name) for d in lineage.inputs] == [("s3a://shop-lake", "/recsys/interactions")]
+    assert [(d.namespace, d.name) for d in lineage.inputs] == [("s3a://shop-lake", "/recsys/interactions"),
+                                                               ("s3a://shop-lake", "/recsys/events")]
     assert [d.name for d in lineage.outputs] == ["/recsys/models", "/recsys/recommendations",
-                                                 "/recsys/similar_products", "/recsys/model_runs"]
+                                                 "/recsys/similar_products", "/recsys/default_lists",
+                                                 "/recsys/model_runs"]
     assert job_lineage("clean_events", None).inputs == []

@@ -335,3 +335,20 @@ def test_a_refused_rerun_never_brings_back_lists_an_operator_rolled_back(mysql_h
     rollback_current(mysql_hook, 3)  # D2's lists were bad: D1's current again, D2's previous
     withdraw(mysql_hook, D1)  # then D1's rerun is refused: nothing older to fall back on
     assert generations(mysql_hook) == {(None, None, D2, D2)}
+
+
+def test_after_the_upgrade_rollback_and_withdrawal_work_while_the_default_lists_have_no_previous(mysql_hook):
+    """A database whose lists were published before V017: the first run after it publishes default
+    lists with no generation before them; rollback and withdrawal still bring the other lists back."""
+    apply_migrations(mysql_hook)
+    stage_rows(mysql_hook, "user_recommendations", D1, recs(D1, 2, 0))
+    stage_rows(mysql_hook, "similar_products", D1, similar(D1, 3))
+    publish_current(mysql_hook, D1, ("user_recommendations", "similar_products"))  # as before V017
+    stage_both(mysql_hook, D2)
+    publish_current(mysql_hook, D2)
+    assert rollback_current(mysql_hook, 3) == {"current": D1.isoformat(), "previous": D2.isoformat()}
+    assert generations(mysql_hook) == {(D1, D1, D2, D2)} and default_generations(mysql_hook) == (D2, None)
+    rollback_current(mysql_hook, 3)
+    assert withdraw(mysql_hook, D2)["current"] == {"user_recommendations": "2019-10-01",
+                                                   "similar_products": "2019-10-01", "default_lists": None}
+    assert generations(mysql_hook) == {(D1, D1, None, None)} and default_generations(mysql_hook) == (None, None)

@@ -241,3 +241,17 @@ def test_charts_over_dates_mark_whole_days_never_hours():
         days = 3 if len(chart.rows) == 30 else 1  # about ten ticks at most, on dates
         assert (axis.type, axis.tickformat, axis.dtick, axis.tick0) == ("date", "%b %d, %Y", days * 86_400_000,
                                                                         "2019-10-01"), chart.key
+
+
+def test_the_report_server_serves_only_a_dates_report_inside_the_allowed_roots(monkeypatch, tmp_path):
+    """The path comes from the run's XCom: still only a date's report, in the deployment's roots,
+    with nothing a URI could carry options or a user in."""
+    from recsys_pipeline.report_server import _within_allowed_roots
+
+    monkeypatch.setenv("RECSYS_ALLOWED_ROOTS", f"{tmp_path},s3a://shop-lake/recsys")
+    report = "reports/html/run_date=2019-10-03/recsys_report.html"
+    assert _within_allowed_roots(f"{tmp_path}/lake/{report}") and _within_allowed_roots(f"s3a://shop-lake/recsys/{report}")
+    for refused in (f"{tmp_path}/../etc/{report}", "/etc/passwd", f"{tmp_path}/lake/recsys_report.html",
+                    f"s3a://shop-lake/recsys/x?endpoint_override=evil.example/{report}",
+                    f"s3a://other-bucket/recsys/{report}"):
+        assert not _within_allowed_roots(refused), refused

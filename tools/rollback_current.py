@@ -2,8 +2,8 @@
 
     recsys-rollback-current [--max-age-days N]
 
-Uses the recsys_mysql connection. Recommendations and similar products go back together, in one
-swap under the lock publishing takes. Refused, changing nothing, when there is no previous
+Uses the recsys_mysql connection. Recommendations, similar products and default lists go back
+together, in one swap under the lock publishing takes. Refused, changing nothing, when there is no previous
 generation or it is more than N days (default: the Param max_list_age_days) older than the
 current lists. Running it twice swaps back again; a later published run replaces the
 rolled-back lists as usual.

@@ -3,7 +3,7 @@ sent with the job's task events when a transport is configured (``[openlineage] 
 
 A dataset is one of the lake's folders (its date partitions are the runs' business, not new
 datasets), or the raw export's root: on local disk in the ``file`` namespace, on object storage
-in the bucket's (``s3://bucket``) with the path as the name, as OpenLineage names files.
+in the scheme's and bucket's (``s3a://bucket``) with the path as the name, as OpenLineage names files.
 """
 
 import os
@@ -16,7 +16,8 @@ JOB_FOLDERS = {
     "clean_events": ((RAW,), ("events", "quarantine", "reports/cleaning")),
     "eda_summaries": (("events",), ("eda", "reports/eda")),
     "build_interactions": (("events",), ("interactions",)),
-    "train_als": (("interactions",), ("models", "recommendations", "similar_products", "model_runs")),
+    "train_als": (("interactions", "events"),
+                  ("models", "recommendations", "similar_products", "default_lists", "model_runs")),
 }
 
 

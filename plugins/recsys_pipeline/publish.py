@@ -1,12 +1,10 @@
-"""Publishing a date's lists as the "current" ones that Tableau and applications read.
+"""Publishing a date's lists (users', similar products, best sellers) as the "current" ones.
 
-The date's rows are loaded from the lake into a staging table shaped like the current one, kept
-in the per-date history from there (users' lists compacted to a row per user and date), checked,
-then all swapped in with one ``RENAME TABLE`` under one lock: a reader sees the old lists or the
-new ones, recommendations and similar products of the same run, never a mix. The generation
-replaced stays in ``*_previous`` for rollback (under the same lock); a rerun of the date already
-current replaces it and keeps the older previous generation, so running a date twice leaves the
-same tables. A backfill of an older date is kept in the history and never replaces newer lists.
+Each kind is loaded from the lake into a staging table shaped like the current one, kept in the
+per-date history, checked, then all swapped in with one ``RENAME TABLE`` under one lock: readers
+see one run's lists, never a mix. The generation replaced stays in ``*_previous`` for rollback; a
+rerun of the current date replaces it and keeps the older previous generation (a date run twice
+leaves the same tables). A backfill of an older date is kept in the history, never made current.
 """
 
 import logging
@@ -26,11 +24,10 @@ from recsys_pipeline.sql_files import read_sql
 
 log = logging.getLogger(__name__)
 
-# What is published -> (its per-date history table, the columns a date's staged rows keep there,
-# the statement that counts a staging table's entries when a row holds several). Users' lists are
-# published and kept a row per user (a row per entry took 3.4 GB a date at the seed's scale;
-# the history keeps the product ids, not their scores); similar products, a twentieth of that, a
-# row per entry; the default lists a row per category.
+# What is published -> (its per-date history table, the columns kept there, the statement counting
+# a staging table's entries when a row holds several). Users' lists: a row per user (a row per entry
+# took 3.4 GB a date at the seed's scale), their history without scores; similar products, a
+# twentieth of that, a row per entry; default lists a row per category.
 HISTORY = {"user_recommendations": ("user_recommendation_history", ["run_date", "user_id", "product_ids", "source"],
                                     "publish/staged_list_entries.sql"),
            "similar_products": ("similar_products",
@@ -41,9 +38,11 @@ HISTORY = {"user_recommendations": ("user_recommendation_history", ["run_date", 
 # per entry have the views user_recommendations_current and _previous).
 TABLES = {"user_recommendations": "user_recommendation_lists", "similar_products": "similar_products",
           "default_lists": "default_lists"}
-# Published together: one swap makes a run's recommendations, similar products and default lists
-# (the best sellers, for visitors and products the model has not seen) current.
+# One swap makes a run's recommendations, similar products and default lists (best sellers) current.
 PUBLISHED = ("user_recommendations", "similar_products", "default_lists")
+# Published since V017: until a second run has published them they have no previous generation, and
+# a rollback or withdrawal swaps the other kinds back, leaving them as they are.
+NEWER_KINDS = ("default_lists",)
 PUBLISH_LOCK = "recsys_publish"
 LOCK_SECONDS = 600
 METADATA_LOCK_WAIT_SECONDS = int(os.environ.get("RECSYS_PUBLISH_LOCK_WAIT_SECONDS", "20"))
@@ -79,6 +78,11 @@ def _current_dates(cur, tables, generation: str = "current") -> dict[str, date |
         cur.execute(read_sql("publish/published_date.sql", table=names(kind)[generation]))
         found[kind] = cur.fetchone()[0]
     return found
+
+
+def _swappable(cur, tables: tuple[str, ...]) -> tuple[str, ...]:
+    previous = _current_dates(cur, tables, "previous")  # without newer kinds not published twice yet
+    return tuple(kind for kind in tables if kind not in NEWER_KINDS or previous[kind] is not None)
 
 
 def _rename(cur, pairs: list[tuple[str, str]]) -> None:
@@ -170,6 +174,7 @@ def rollback_current(hook: MySqlHook, max_age_days: int, tables: tuple[str, ...]
     than the current lists. Returns the run dates now current and now previous."""
     with transaction(hook) as cur:
         _take_lock(cur)
+        tables = _swappable(cur, tables)
         current, previous = _current_dates(cur, tables), _current_dates(cur, tables, "previous")
         if None in previous.values():
             raise PublishError(f"no previous generation to roll back to: {previous}")
@@ -195,21 +200,22 @@ def withdraw(hook: MySqlHook, run_date: date, tables: tuple[str, ...] = PUBLISHE
     generation of that date is emptied. Returns the run dates current before and after."""
     with transaction(hook) as cur:
         _take_lock(cur)
-        current, previous = _current_dates(cur, tables), _current_dates(cur, tables, "previous")
+        swapped = _swappable(cur, tables)
+        current, previous = _current_dates(cur, tables), _current_dates(cur, swapped, "previous")
         # The generation before comes back only as a rollback would take it: one older date for
         # every table (not a newer one an operator rolled back from).
         back_to = set(previous.values())
-        if all(current[h] == run_date for h in tables) and len(back_to) == 1 and None not in back_to \
+        if all(current[h] == run_date for h in swapped) and len(back_to) == 1 and None not in back_to \
                 and next(iter(back_to)) < run_date:
             pairs = []
-            for kind in tables:
+            for kind in swapped:
                 t = names(kind)
                 for table in (t["retired"], t["staging"]):
                     cur.execute(read_sql("publish/drop_table.sql", table=table))
                 cur.execute(read_sql("publish/create_staging.sql", staging=t["staging"], current=t["current"]))
                 pairs += [(t["current"], t["retired"]), (t["previous"], t["current"]), (t["staging"], t["previous"])]
             _rename(cur, pairs)
-            for kind in tables:
+            for kind in swapped:
                 cur.execute(read_sql("publish/drop_table.sql", table=names(kind)["retired"]))
         # The rows left of the date, per-date and published, go in one transaction.
         for kind in tables:

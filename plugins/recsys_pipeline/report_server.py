@@ -5,7 +5,8 @@ A report is found through the run itself: the path render_report returned (its X
 path from the request, and only inside the deployment's allowed roots.
 """
 
-import posixpath
+import os
+import re
 
 import plotly.offline
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
@@ -25,9 +26,14 @@ app = FastAPI(title="Recommendation run reports", docs_url=None, redoc_url=None,
 MAY_SEE_RUNS = [Depends(requires_access_dag(method="GET", access_entity=DagAccessEntity.RUN))]
 
 
+# A report's own name, in its date's folder; nothing a URI could carry options or a user in.
+_REPORT_PATH = re.compile(rf"/reports/html/run_date=\d{{4}}-\d{{2}}-\d{{2}}/{re.escape(REPORT_FILE)}$")
+_REFUSED = re.compile(r"(^|/)\.\.(/|$)|[?#@\s]")
+
+
 def _within_allowed_roots(path: str) -> bool:
-    normal = path if "://" in path else posixpath.normpath(path)
-    return normal.endswith(f"/{REPORT_FILE}") and ".." not in normal.split("/") and any(
+    normal = path if "://" in path else os.path.abspath(path)
+    return bool(_REPORT_PATH.search(normal)) and not _REFUSED.search(normal) and any(
         normal.startswith(f"{root}/") for root in allowed_roots())
 
 
