@@ -21,11 +21,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # The private server's accounts: the database each logs in to, the databases it has rights on (as
 # SHOW GRANTS says: the tests' accounts have every database named like theirs, one per test
-# worker), and which rights.
+# worker), and which rights (readers: SELECT, and EXECUTE for the serving procedures).
 ACCOUNTS = {"recsys": ("recsys", r"recsys", "ALL PRIVILEGES"),
             "recsys_test": ("recsys_test", r"recsys\_test%", "ALL PRIVILEGES"),
-            "recsys_tableau": ("recsys", r"recsys", "SELECT"),
-            "recsys_test_reader": ("recsys_test", r"recsys\_test%", "SELECT")}
+            "recsys_tableau": ("recsys", r"recsys", "SELECT, EXECUTE"),
+            "recsys_test_reader": ("recsys_test", r"recsys\_test%", "SELECT, EXECUTE")}
 READERS = {"recsys_tableau", "recsys_test_reader"}
 pytestmark = [pytest.mark.mysql, pytest.mark.skipif(
     not all(map(shutil.which, ("mariadbd", "mariadb-install-db", "mariadb"))), reason="needs MariaDB's server")]
@@ -150,10 +150,10 @@ def test_the_setup_keeps_passwords_off_command_lines_sql_text_and_server_logs(pr
             f"GRANT USAGE ON *.* TO `{user}`@`127.0.0.1`",
             f"GRANT {rights} ON `{granted}`.* TO `{user}`@`127.0.0.1`"], user
     made = grants(user="recsys_made", password=tool_password, **tcp)
-    assert made[1] == r"GRANT SELECT ON `recsys\_test`.* TO `recsys_made`@`127.0.0.1`"
+    assert made[1] == r"GRANT SELECT, EXECUTE ON `recsys\_test`.* TO `recsys_made`@`127.0.0.1`"
     # By the socket, so that recsys_tableau@'%' is the account that matches.
     made = grants(unix_socket=str(mysql / "mysqld.sock"), user="recsys_tableau", password=init_password)
-    assert made[1] == "GRANT SELECT ON `recsys`.* TO `recsys_tableau`@`%`"
+    assert made[1] == "GRANT SELECT, EXECUTE ON `recsys`.* TO `recsys_tableau`@`%`"
     # Only the server's own administrators may create, alter or drop accounts.
     cur.execute("SELECT user FROM mysql.user WHERE Create_user_priv = 'Y' OR Grant_priv = 'Y'")
     assert {row[0] for row in cur.fetchall()} <= {"root", "mysql", getpass.getuser()}

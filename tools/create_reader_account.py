@@ -9,7 +9,8 @@ deployment's one-shot mysql-accounts service. Run at deploy time, and to rotate 
 whoever administers the server, with an account of theirs that may create users and grant SELECT,
 given as an Airflow connection (JSON or URI) in RECSYS_DBA_MYSQL_CONN. No account the pipeline
 runs with has that right: global CREATE USER lets an account alter or drop any other. The reader
-gets SELECT on the database alone (``--databases-like``: on every database whose name starts so).
+gets SELECT (and EXECUTE, for the serving procedures) on the database alone (``--databases-like``: on
+every database whose name starts so).
 
 Its password comes from RECSYS_TABLEAU_PASSWORD (or the variable ``--password-variable`` names, or
 is asked for on a terminal), never from the command line, and is never printed. On MariaDB the
