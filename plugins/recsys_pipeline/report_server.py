@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from recsys_pipeline.report import plotly_js_name
 from recsys_pipeline.report_link import REPORT_FILE, REPORT_TASK
-from recsys_pipeline.run_settings import allowed_roots
+from recsys_pipeline.run_settings import REFUSED_IN_ROOT, allowed_roots
 from recsys_pipeline.storage import filesystem_for
 
 app = FastAPI(title="Recommendation run reports", docs_url=None, redoc_url=None, openapi_url=None)
@@ -28,12 +28,11 @@ MAY_SEE_RUNS = [Depends(requires_access_dag(method="GET", access_entity=DagAcces
 
 # A report's own name, in its date's folder; nothing a URI could carry options or a user in.
 _REPORT_PATH = re.compile(rf"/reports/html/run_date=\d{{4}}-\d{{2}}-\d{{2}}/{re.escape(REPORT_FILE)}$")
-_REFUSED = re.compile(r"(^|/)\.\.(/|$)|[?#@\s]")
 
 
 def _within_allowed_roots(path: str) -> bool:
     normal = path if "://" in path else os.path.abspath(path)
-    return bool(_REPORT_PATH.search(normal)) and not _REFUSED.search(normal) and any(
+    return bool(_REPORT_PATH.search(normal)) and not REFUSED_IN_ROOT.search(normal) and any(
         normal.startswith(f"{root}/") for root in allowed_roots())
 
 

@@ -30,14 +30,14 @@ def _normal(root: str) -> str:
 
 # Refused in a root outright: ".." (a prefix test on the text must not be walked out of), and a
 # URI's query, fragment, user part or blanks (options such as an S3 endpoint ride in a query).
-_REFUSED = re.compile(r"(^|/)\.\.(/|$)|[?#@\s]")
+REFUSED_IN_ROOT = re.compile(r"(^|/)\.\.(/|$)|[?#@\s]")
 
 
 def root_problems(settings: Settings, allowed: list[str]) -> list[str]:
     problems = []
     for name in ROOT_PARAMS:
         value = getattr(settings, name)
-        inside = not _REFUSED.search(value) and any(
+        inside = not REFUSED_IN_ROOT.search(value) and any(
             _normal(value) == prefix or _normal(value).startswith(f"{prefix}/") for prefix in allowed)
         if not inside:  # the value is not repeated: the message reaches the task's log
             problems.append(f"{name} is not one of, or below, the deployment's allowed roots {allowed} "
